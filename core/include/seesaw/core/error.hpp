@@ -1,0 +1,76 @@
+#pragma once
+// The one exception hierarchy of seesaw: everything the library throws derives
+// from seesaw::Error. SQLSTATE codes are mapped to these classes in exactly one
+// place (store/src/pg_error.cpp).
+
+#include <stdexcept>
+#include <string>
+
+namespace seesaw {
+
+class Error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// The database cannot be reached, or the connection broke (SQLSTATE class 08,
+// admin shutdown, a socket error).
+class ConnectionError : public Error {
+public:
+    using Error::Error;
+};
+
+// PostgreSQL rejected a statement. Carries the SQLSTATE and the statement text.
+class SqlError : public Error {
+public:
+    SqlError(const std::string& message, std::string sqlstate, std::string query)
+        : Error(message), sqlstate_(std::move(sqlstate)), query_(std::move(query)) {}
+    const std::string& sqlstate() const noexcept { return sqlstate_; }
+    const std::string& query() const noexcept { return query_; }
+
+private:
+    std::string sqlstate_;
+    std::string query_;
+};
+
+// SQLSTATE class 23: a row broke a constraint (CHECK, NOT NULL, unique, ...).
+class ConstraintError : public SqlError {
+public:
+    using SqlError::SqlError;
+};
+
+// A payload does not encode or decode for its job type.
+class PayloadError : public Error {
+public:
+    using Error::Error;
+};
+
+// The API was used wrongly: an invalid option, a type registered twice, a
+// job refused before anything was written.
+class UsageError : public Error {
+public:
+    using Error::Error;
+};
+
+// A fenced update matched no row: the job's lease was reclaimed or the job
+// was completed by its new owner. The caller no longer owns the job.
+class LeaseLostError : public Error {
+public:
+    using Error::Error;
+};
+
+// Thrown by a handler: the attempt failed and the job should be retried
+// (with backoff) while it has retries left.
+class RetryableError : public Error {
+public:
+    using Error::Error;
+};
+
+// Thrown by a handler: the job can never succeed; it goes to the dead letter
+// queue at once.
+class PermanentError : public Error {
+public:
+    using Error::Error;
+};
+
+}  // namespace seesaw

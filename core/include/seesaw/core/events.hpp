@@ -1,0 +1,77 @@
+#pragma once
+// Lifecycle events the dispatcher publishes on its EventBus. String views
+// point at storage that lives at least as long as the callback runs; copy
+// them if you keep them.
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+#include "seesaw/core/job.hpp"
+
+namespace seesaw {
+
+// The identity of one run of a job, shared by the job events.
+struct JobRef {
+    JobId id;
+    std::string_view job_type;
+    std::string_view queue;
+    std::int32_t attempt = 1;
+};
+
+// A claim statement returned: batch size per queue.
+struct ClaimFinished {
+    std::string_view queue;
+    std::size_t requested = 0;
+    std::size_t claimed = 0;
+};
+struct JobClaimed {
+    JobRef job;
+};
+// A worker thread is about to call the handler.
+struct JobStarted {
+    JobRef job;
+    Timestamp created_at{};  // database clock, when the job was inserted
+    Timestamp run_at{};      // database clock, when the job became due
+};
+// The success is durably written.
+struct JobSucceeded {
+    JobRef job;
+    std::chrono::nanoseconds duration{};  // the handler's run time
+};
+// The failure is written and the job waits for another attempt.
+struct JobRetried {
+    JobRef job;
+    std::string_view error;
+    std::chrono::milliseconds delay{};  // until the retry becomes due
+    std::chrono::nanoseconds duration{};
+};
+// The job went to the dead letter queue.
+struct JobDeadLettered {
+    JobRef job;
+    std::string_view error;
+    std::chrono::nanoseconds duration{};
+};
+// The dispatcher no longer owns a job it was running: its lease was reclaimed
+// or its timeout passed. A late result of the handler is not written.
+struct LeaseLost {
+    JobRef job;
+    std::string_view reason;
+};
+// A database connection of the dispatcher came back after it was lost.
+struct Reconnected {
+    std::string_view connection;  // "listen", "claim" or "complete"
+    std::uint32_t attempts = 0;
+    std::chrono::milliseconds downtime{};
+};
+// A database connection of the dispatcher was lost.
+struct Disconnected {
+    std::string_view connection;
+    std::string_view error;
+};
+// stop() finished: every handle is closed.
+struct DispatcherStopped {
+    std::size_t released = 0;  // jobs handed back to the queue unrun
+};
+
+}  // namespace seesaw

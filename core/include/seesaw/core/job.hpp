@@ -1,0 +1,117 @@
+#pragma once
+// Job value types: states, error kinds, enqueue options, a stored job, a lease.
+// No clock is read here: every time the database decides comes from its now().
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "seesaw/core/job_id.hpp"
+
+namespace seesaw {
+
+using Clock = std::chrono::system_clock;
+using Timestamp = std::chrono::time_point<Clock, std::chrono::microseconds>;
+
+// pending → running → succeeded; running → failed → running … (retry after
+// backoff); running → dead_letter; dead_letter → pending (manual retry).
+enum class JobStatus { pending, running, succeeded, failed, dead_letter };
+enum class ErrorKind { retryable, non_retryable };
+
+std::string_view to_string(JobStatus status) noexcept;
+std::string_view to_string(ErrorKind kind) noexcept;
+// nullopt when text names no status ("pending", "dead_letter", ...).
+std::optional<JobStatus> parse_job_status(std::string_view text) noexcept;
+std::optional<ErrorKind> parse_error_kind(std::string_view text) noexcept;
+
+inline constexpr std::string_view default_queue = "default";
+
+struct EnqueueOptions {
+    // Smaller runs first.
+    std::int32_t priority = 0;
+    // Retries after the first run: a job runs at most max_retries + 1 times.
+    std::int32_t max_retries = 3;
+    std::string queue = std::string(default_queue);
+    // When the job becomes runnable. Unset: the database's now() + delay.
+    std::optional<Timestamp> run_at = std::nullopt;
+    // Added to the database's now() when run_at is unset.
+    std::chrono::milliseconds delay{0};
+    // The payload's schema version, for handlers that read old payloads.
+    std::int32_t version = 1;
+};
+
+// An untyped job to enqueue: the type name and its JSON payload.
+struct NewJob {
+    std::string job_type;
+    std::string payload;  // a JSON document
+    EnqueueOptions options = {};
+    JobId id = JobId::generate();
+};
+
+// Proof of ownership of one run of a job. Every state change after a claim is
+// fenced by all three fields: a worker whose lease was reclaimed cannot
+// complete or extend the job for its new owner.
+struct JobLease {
+    JobId id;
+    std::string worker_id;
+    std::int32_t attempt = 1;
+};
+
+// A job handed to a worker by claim_ready.
+struct ClaimedJob {
+    JobId id;
+    std::string job_type;
+    std::string queue;
+    std::string payload;
+    std::string worker_id;
+    std::int32_t version = 1;
+    std::int32_t attempt = 1;  // 1 on the first run
+    std::int32_t max_retries = 0;
+    std::int32_t priority = 0;
+    Timestamp run_at{};
+    Timestamp created_at{};
+    Timestamp lease_expires_at{};
+
+    JobLease lease() const { return JobLease{id, worker_id, attempt}; }
+};
+
+// A stored job, every column.
+struct Job {
+    JobId id;
+    std::string job_type;
+    std::string queue;
+    std::string payload;
+    std::int32_t version = 1;
+    JobStatus status = JobStatus::pending;
+    std::int32_t attempt = 1;
+    std::int32_t max_retries = 0;
+    std::int32_t priority = 0;
+    Timestamp run_at{};
+    std::optional<std::string> worker_id;
+    std::optional<Timestamp> lease_expires_at;
+    std::optional<std::string> error_message;
+    std::optional<ErrorKind> error_kind;
+    Timestamp created_at{};
+    Timestamp updated_at{};
+};
+
+// The five counts of the seed's stats().
+struct QueueStats {
+    std::int64_t pending = 0;
+    std::int64_t running = 0;
+    std::int64_t succeeded = 0;
+    std::int64_t failed = 0;
+    std::int64_t dead_letter = 0;
+
+    std::int64_t total() const noexcept { return pending + running + succeeded + failed + dead_letter; }
+    std::int64_t& operator[](JobStatus status) noexcept;
+    friend bool operator==(const QueueStats&, const QueueStats&) = default;
+};
+
+// Formats a timestamp as ISO 8601 in UTC with microseconds
+// ("2026-11-29T03:04:05.123456Z").
+std::string format_timestamp(Timestamp t);
+
+}  // namespace seesaw

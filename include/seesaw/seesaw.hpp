@@ -1,0 +1,15 @@
+#pragma once
+// The whole public API of seesaw.
+#include "seesaw/core/error.hpp"
+#include "seesaw/core/event_bus.hpp"
+#include "seesaw/core/events.hpp"
+#include "seesaw/core/job.hpp"
+#include "seesaw/core/job_id.hpp"
+#include "seesaw/core/job_traits.hpp"
+#include "seesaw/core/log.hpp"
+#include "seesaw/core/retry_policy.hpp"
+#include "seesaw/migrations/migrate.hpp"
+#include "seesaw/store/connection.hpp"
+#include "seesaw/store/job_store.hpp"
+#include "seesaw/store/pg_job_store.hpp"
+#include "seesaw/store/pg_pool.hpp"

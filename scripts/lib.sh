@@ -1,0 +1,107 @@
+# Shared by scripts/demo.sh, scripts/test.sh and bench/run.sh: install what is
+# missing, build, and start a throwaway PostgreSQL under the build tree when
+# SEESAW_DATABASE_URL is not set. Source it; do not run it.
+
+SEESAW_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SEESAW_PACKAGES=(build-essential cmake pkg-config git libpq-dev libuv1-dev rapidjson-dev
+  libconcurrentqueue-dev libgtest-dev libbenchmark-dev libcli11-dev postgresql gnuplot-nox curl)
+SEESAW_PG_STARTED=""
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Installs the Debian packages that are not installed yet.
+seesaw_install_deps() {
+  local missing=() p
+  for p in "${SEESAW_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || die "missing packages (${missing[*]}) and no sudo: install them as root"
+    sudo="sudo"
+  fi
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# seesaw_build <build dir> <build type> [cmake args...]
+seesaw_build() {
+  local dir=$1 type=$2
+  shift 2
+  log "building ($type) in $dir"
+  cmake -S "$SEESAW_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
+  cmake --build "$dir" -j "${SEESAW_JOBS:-2}"
+}
+
+seesaw_port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# seesaw_start_postgres <state dir> [durable|fast]
+# Sets SEESAW_DATABASE_URL. Does nothing when it is already set.
+seesaw_start_postgres() {
+  if [ -n "${SEESAW_DATABASE_URL:-}" ]; then
+    log "using SEESAW_DATABASE_URL from the environment"
+    return 0
+  fi
+  local state=$1 mode=${2:-fast}
+  local bin
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -x "$bin/postgres" ] || die "no PostgreSQL server binaries under /usr/lib/postgresql"
+
+  # postgres refuses to run as root: run it as the postgres OS user.
+  local run=()
+  if [ "$(id -u)" -eq 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+    run=(runuser -u postgres --)
+  fi
+  mkdir -p "$state"
+  if [ -n "${run[*]}" ]; then
+    chown postgres "$state" 2>/dev/null || true
+    if ! "${run[@]}" test -w "$state"; then
+      # The build tree is not reachable for the postgres user (e.g. under /root).
+      state=$(mktemp -d /tmp/seesaw-pg.XXXXXX)
+      chown postgres "$state"
+      log "the build tree is not writable by user postgres; using $state"
+    fi
+  fi
+  local data=$state/data
+  # A server left over by an interrupted run: stop it.
+  if [ -f "$data/postmaster.pid" ]; then
+    "${run[@]}" "$bin/pg_ctl" -D "$data" stop -m immediate >/dev/null 2>&1 || true
+    rm -f "$data/postmaster.pid"
+  fi
+  if [ ! -f "$data/PG_VERSION" ]; then
+    "${run[@]}" "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null \
+      || die "initdb failed"
+  fi
+  local port=${SEESAW_PG_PORT:-55432}
+  while ! seesaw_port_free "$port"; do port=$((port + 1)); done
+  local settings=(-c "listen_addresses=127.0.0.1" -c "port=$port" -c "unix_socket_directories=$data"
+    -c "max_connections=300" -c "shared_buffers=256MB" -c "max_wal_size=4GB" -c "log_min_messages=warning")
+  if [ "$mode" = fast ]; then
+    settings+=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
+  else
+    settings+=(-c fsync=on -c synchronous_commit=on -c shared_preload_libraries=pg_stat_statements)
+  fi
+  log "starting PostgreSQL ($mode) on 127.0.0.1:$port, data in $data"
+  "${run[@]}" "$bin/pg_ctl" -D "$data" -l "$state/server.log" -w -t 60 -o "${settings[*]}" start >/dev/null \
+    || { cat "$state/server.log" >&2; die "PostgreSQL did not start"; }
+  SEESAW_PG_STARTED="${run[*]}|$bin|$data"
+  trap seesaw_stop_postgres EXIT
+  "${run[@]}" "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAt \
+    -c "SELECT 1 FROM pg_database WHERE datname = 'seesaw'" | grep -q 1 \
+    || "${run[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres seesaw
+  export SEESAW_DATABASE_URL="postgresql://postgres@127.0.0.1:$port/seesaw"
+}
+
+seesaw_stop_postgres() {
+  [ -n "$SEESAW_PG_STARTED" ] || return 0
+  local run bin data
+  IFS='|' read -r run bin data <<<"$SEESAW_PG_STARTED"
+  log "stopping PostgreSQL"
+  # shellcheck disable=SC2086
+  $run "$bin/pg_ctl" -D "$data" stop -m fast >/dev/null 2>&1 || true
+  SEESAW_PG_STARTED=""
+}

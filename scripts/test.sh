@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, starts a throwaway PostgreSQL (unless
+# SEESAW_DATABASE_URL is set) and runs the whole test suite with ctest.
+#   scripts/test.sh            the suite, warnings as errors
+#   scripts/test.sh --tsan     the suite under ThreadSanitizer
+#   scripts/test.sh --asan     the suite under AddressSanitizer + UBSan
+# Extra arguments after -- go to ctest (e.g. -- -L unit).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+build_dir=$SEESAW_ROOT/build
+flags=(-DSEESAW_WERROR=ON -DSEESAW_BUILD_TESTS=ON -DSEESAW_BUILD_EXAMPLES=ON -DSEESAW_BUILD_BENCH=ON -DSEESAW_BUILD_CLI=ON)
+case "${1:-}" in
+  --tsan) build_dir=$SEESAW_ROOT/build-tsan; flags+=(-DSEESAW_TSAN=ON); shift ;;
+  --asan) build_dir=$SEESAW_ROOT/build-asan; flags+=(-DSEESAW_ASAN=ON); shift ;;
+esac
+[ "${1:-}" = "--" ] && shift
+
+seesaw_install_deps
+seesaw_build "$build_dir" RelWithDebInfo "${flags[@]}"
+seesaw_start_postgres "$SEESAW_ROOT/build/pg" fast
+log "running the tests"
+cd "$build_dir"
+export SEESAW_TEST_DATABASE_URL=$SEESAW_DATABASE_URL
+ctest --output-on-failure -j "${SEESAW_JOBS:-2}" "$@"

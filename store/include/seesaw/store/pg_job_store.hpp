@@ -1,0 +1,114 @@
+#pragma once
+// PgJobStore: the JobStore on PostgreSQL. Every time it writes (run_at,
+// leases, updated_at) is the database's now(), never the client's clock.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "seesaw/core/retry_policy.hpp"
+#include "seesaw/store/connection.hpp"
+#include "seesaw/store/job_store.hpp"
+#include "seesaw/store/pg_pool.hpp"
+
+namespace seesaw {
+
+inline constexpr std::string_view default_schema = "seesaw";
+
+struct PgJobStoreOptions {
+    // The schema holding the jobs table (see seesaw::migrate).
+    std::string schema = std::string(default_schema);
+    // How long a claim owns a job without a heartbeat.
+    std::chrono::milliseconds lease_timeout{60'000};
+    // Backoff for failures reported without a delay, and for reclaimed jobs.
+    RetryPolicy retry_policy = {};
+};
+
+// What list_jobs selects; unset fields match everything.
+struct JobQuery {
+    std::optional<JobStatus> status;
+    std::optional<std::string> job_type;
+    std::optional<std::string> queue;
+    std::size_t limit = 100;
+};
+
+namespace detail {
+struct StoreSql;
+}
+
+class PgJobStore final : public JobStore {
+public:
+    explicit PgJobStore(PgPool pool, PgJobStoreOptions options = {});
+    // The seed's constructor for another lease (milliseconds).
+    static PgJobStore with_lease_timeout(PgPool pool, std::int64_t lease_timeout_ms);
+
+    using JobStore::claim_ready;
+    using JobStore::enqueue;
+
+    JobId enqueue(const NewJob& job) override;
+    std::vector<JobId> enqueue_batch(std::span<const NewJob> jobs) override;
+
+    // Enqueue on the caller's connection, inside the caller's transaction:
+    // the job exists if and only if that transaction commits.
+    JobId enqueue_in(Connection& connection, const NewJob& job);
+    JobId enqueue_in(pg_conn* connection, const NewJob& job);
+    std::vector<JobId> enqueue_batch_in(Connection& connection, std::span<const NewJob> jobs);
+    template <TypedJob T>
+    JobId enqueue_in(Connection& connection, const T& job, EnqueueOptions options = {}) {
+        return enqueue_in(connection, make_new_job(job, std::move(options)));
+    }
+    template <TypedJob T>
+    JobId enqueue_in(pg_conn* connection, const T& job, EnqueueOptions options = {}) {
+        return enqueue_in(connection, make_new_job(job, std::move(options)));
+    }
+
+    std::vector<ClaimedJob> claim_ready(std::string_view worker_id, std::size_t limit,
+                                        const ClaimFilter& filter) override;
+    void mark_succeeded(const JobLease& lease) override;
+    FailResult mark_failed(const JobLease& lease, std::string_view error, ErrorKind kind) override;
+    void heartbeat(const JobLease& lease) override;
+    std::vector<JobId> mark_succeeded_batch(std::span<const JobLease> leases) override;
+    std::vector<FailResult> mark_failed_batch(std::span<const FailureReport> failures) override;
+    std::vector<JobId> heartbeat_batch(std::span<const JobLease> leases) override;
+
+    std::uint64_t reclaim_expired() override;
+    std::uint64_t cleanup_succeeded(Timestamp cutoff) override;
+    // Deletes jobs in a finished state (succeeded or dead_letter) last updated
+    // longer ago than `age` by the database clock.
+    std::uint64_t cleanup(JobStatus status, std::chrono::milliseconds age);
+    QueueStats stats() override;
+    std::map<std::string, QueueStats> stats_by_queue();
+    // Folds the change rows behind stats() into one row per queue and state.
+    std::uint64_t compact_stats();
+    bool retry_dead_letter(const JobId& id) override;
+    std::uint64_t retry_all_dead_letters(std::optional<std::string_view> job_type = std::nullopt) override;
+    // Hands a claimed job back unrun (pending, same attempt): for a worker
+    // that shuts down before running it. False when the lease was lost.
+    bool release(const JobLease& lease);
+
+    std::optional<Job> get_job(const JobId& id);
+    std::vector<Job> list_jobs(const JobQuery& query);
+
+    PgPool& pool() noexcept { return pool_; }
+    const PgJobStoreOptions& options() const noexcept { return options_; }
+    const std::string& schema() const noexcept { return options_.schema; }
+    std::chrono::milliseconds lease_timeout() const noexcept { return options_.lease_timeout; }
+
+    // The statements, built once per schema (internal; used by the dispatcher).
+    const detail::StoreSql& sql() const noexcept { return *sql_; }
+
+private:
+    PgPool pool_;
+    PgJobStoreOptions options_;
+    std::shared_ptr<const detail::StoreSql> sql_;
+};
+
+// A worker id unique to this process: "<host>:<pid>:<random>".
+std::string make_worker_id();
+
+}  // namespace seesaw

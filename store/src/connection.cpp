@@ -1,0 +1,218 @@
+#include "seesaw/store/connection.hpp"
+
+#include <cstdio>
+#include <utility>
+
+#include "pg.hpp"
+#include "seesaw/core/error.hpp"
+
+namespace seesaw {
+
+// --- QueryResult -----------------------------------------------------------
+
+void QueryResult::Clear::operator()(pg_result* r) const noexcept { PQclear(r); }
+
+QueryResult::QueryResult(pg_result* adopted) noexcept : result_(adopted) {}
+
+std::size_t QueryResult::rows() const noexcept {
+    return result_ ? static_cast<std::size_t>(PQntuples(result_.get())) : 0;
+}
+std::size_t QueryResult::columns() const noexcept {
+    return result_ ? static_cast<std::size_t>(PQnfields(result_.get())) : 0;
+}
+bool QueryResult::is_null(std::size_t row, std::size_t column) const noexcept {
+    return PQgetisnull(result_.get(), static_cast<int>(row), static_cast<int>(column)) != 0;
+}
+std::string_view QueryResult::get(std::size_t row, std::size_t column) const noexcept {
+    return pg::value(result_.get(), static_cast<int>(row), static_cast<int>(column));
+}
+std::optional<std::string_view> QueryResult::get_optional(std::size_t row, std::size_t column) const noexcept {
+    if (is_null(row, column)) return std::nullopt;
+    return get(row, column);
+}
+std::int64_t QueryResult::get_int64(std::size_t row, std::size_t column) const {
+    return pg::to_int<std::int64_t>(get(row, column));
+}
+std::string_view QueryResult::column_name(std::size_t column) const noexcept {
+    const char* name = PQfname(result_.get(), static_cast<int>(column));
+    return name != nullptr ? name : "";
+}
+std::uint64_t QueryResult::affected_rows() const noexcept {
+    const char* text = result_ ? PQcmdTuples(result_.get()) : "";
+    std::uint64_t n = 0;
+    std::from_chars(text, text + std::char_traits<char>::length(text), n);
+    return n;
+}
+
+// --- Connection --------------------------------------------------------------
+
+Connection Connection::open(const std::string& conninfo) {
+    PGconn* conn = PQconnectdb(conninfo.c_str());
+    if (conn == nullptr) throw ConnectionError("cannot connect to the database: out of memory");
+    if (PQstatus(conn) != CONNECTION_OK) {
+        std::string reason = PQerrorMessage(conn);
+        PQfinish(conn);
+        while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+        throw ConnectionError("cannot connect to the database: " + reason);
+    }
+    return Connection(conn);
+}
+
+Connection::Connection(Connection&& other) noexcept
+    : conn_(std::exchange(other.conn_, nullptr)), prepared_(std::move(other.prepared_)) {}
+
+Connection& Connection::operator=(Connection&& other) noexcept {
+    if (this != &other) {
+        if (conn_ != nullptr) PQfinish(conn_);
+        conn_ = std::exchange(other.conn_, nullptr);
+        prepared_ = std::move(other.prepared_);
+    }
+    return *this;
+}
+
+Connection::~Connection() {
+    if (conn_ != nullptr) PQfinish(conn_);
+}
+
+bool Connection::is_open() const noexcept { return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK; }
+
+bool Connection::in_transaction() const noexcept {
+    if (conn_ == nullptr) return false;
+    auto status = PQtransactionStatus(conn_);
+    return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
+}
+
+bool Connection::check_alive() noexcept {
+    if (!is_open()) return false;
+    if (PQconsumeInput(conn_) == 0) return false;
+    // Drop notices/notifications nobody asked for; a FATAL sent before the
+    // server closed the socket has set the status already.
+    while (PGnotify* n = PQnotifies(conn_)) PQfreemem(n);
+    return PQstatus(conn_) == CONNECTION_OK;
+}
+
+QueryResult Connection::execute(std::string_view sql) { return QueryResult(pg::exec(conn_, sql).release()); }
+
+QueryResult Connection::execute(std::string_view sql, std::span<const Param> params) {
+    pg::Params packed;
+    for (const auto& p : params) packed.add_param(p);
+    return QueryResult(pg::exec(conn_, sql, packed).release());
+}
+
+QueryResult Connection::execute_prepared(const std::string& name, std::string_view sql,
+                                         std::span<const Param> params) {
+    if (!prepared_.contains(name)) {
+        std::string text(sql);
+        pg::ResultPtr prepared(PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr));
+        pg::check(conn_, prepared.get(), sql);
+        prepared_.insert(name);
+    }
+    pg::Params packed;
+    for (const auto& p : params) packed.add_param(p);
+    pg::ResultPtr result(
+        PQexecPrepared(conn_, name.c_str(), packed.size(), packed.values(), packed.lengths(), nullptr, 0));
+    pg::check(conn_, result.get(), sql);
+    return QueryResult(result.release());
+}
+
+// --- Transaction ---------------------------------------------------------------
+
+Transaction::Transaction(Connection& connection) : connection_(connection) { connection_.execute("BEGIN"); }
+
+Transaction::~Transaction() {
+    if (done_) return;
+    try {
+        connection_.execute("ROLLBACK");
+    } catch (...) {
+        // The connection broke: the server rolls the transaction back itself.
+    }
+}
+
+void Transaction::commit() {
+    done_ = true;
+    connection_.execute("COMMIT");
+}
+
+void Transaction::rollback() {
+    done_ = true;
+    connection_.execute("ROLLBACK");
+}
+
+std::string quote_identifier(std::string_view name) {
+    std::string out = "\"";
+    for (char c : name) {
+        if (c == '"') out.push_back('"');
+        out.push_back(c);
+    }
+    out.push_back('"');
+    return out;
+}
+
+// --- pg helpers ------------------------------------------------------------------
+
+namespace pg {
+
+ResultPtr exec(PGconn* conn, std::string_view sql, const Params& params) {
+    if (conn == nullptr) throw ConnectionError("database connection failed: no connection");
+    std::string text(sql);
+    ResultPtr result(
+        PQexecParams(conn, text.c_str(), params.size(), nullptr, params.values(), params.lengths(), nullptr, 0));
+    check(conn, result.get(), sql);
+    return result;
+}
+
+ResultPtr exec(PGconn* conn, std::string_view sql) {
+    if (conn == nullptr) throw ConnectionError("database connection failed: no connection");
+    std::string text(sql);
+    ResultPtr result(PQexec(conn, text.c_str()));
+    check(conn, result.get(), sql);
+    return result;
+}
+
+void ArrayLiteral::add(std::string_view element) {
+    separate();
+    text_.push_back('"');
+    for (char c : element) {
+        if (c == '"' || c == '\\') text_.push_back('\\');
+        text_.push_back(c);
+    }
+    text_.push_back('"');
+}
+
+void ArrayLiteral::add(const JobId& id) {
+    separate();
+    auto at = text_.size();
+    text_.resize(at + 36);
+    id.write_to(text_.data() + at);
+}
+
+void ArrayLiteral::add(std::int64_t value) {
+    separate();
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+    text_.append(buf, end);
+}
+
+void ArrayLiteral::add_null() {
+    separate();
+    text_.append("NULL");
+}
+
+std::string ArrayLiteral::finish() && {
+    text_.push_back('}');
+    return std::move(text_);
+}
+
+std::string to_text(std::int64_t value) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+    return std::string(buf, end);
+}
+
+std::string timestamp_literal(Timestamp t) {
+    // ISO 8601 in UTC ("...Z"): PostgreSQL reads it whatever the session's TimeZone.
+    return format_timestamp(t);
+}
+
+}  // namespace pg
+}  // namespace seesaw

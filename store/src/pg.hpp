@@ -1,0 +1,116 @@
+#pragma once
+// Internal libpq helpers shared by the store, the migrator and the
+// dispatcher: RAII for PGresult/PGnotify, parameter packing, statement
+// execution that maps failures to seesaw exceptions, array literals.
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "seesaw/core/job.hpp"
+#include "seesaw/store/connection.hpp"
+
+namespace seesaw::pg {
+
+struct ResultDeleter {
+    void operator()(PGresult* r) const noexcept { PQclear(r); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+struct NotifyDeleter {
+    void operator()(PGnotify* n) const noexcept { PQfreemem(n); }
+};
+using NotifyPtr = std::unique_ptr<PGnotify, NotifyDeleter>;
+
+// The one place SQLSTATE becomes an exception class (pg_error.cpp).
+// result may be null (the connection failed before a result came back).
+[[noreturn]] void throw_error(PGconn* conn, const PGresult* result, std::string_view query);
+// Throws unless result succeeded (COMMAND_OK or TUPLES_OK).
+void check(PGconn* conn, const PGresult* result, std::string_view query);
+bool succeeded(const PGresult* result) noexcept;
+// The exception throw_error would throw, as an exception_ptr (for async code).
+std::exception_ptr make_error(PGconn* conn, const PGresult* result, std::string_view query);
+
+// Parameters in text form, kept alive for one call.
+class Params {
+public:
+    void add(std::string_view value) {
+        values_.push_back(value.data());
+        lengths_.push_back(static_cast<int>(value.size()));
+    }
+    void add_null() {
+        values_.push_back(nullptr);
+        lengths_.push_back(0);
+    }
+    void add_param(const Param& value) {
+        if (value)
+            add(*value);
+        else
+            add_null();
+    }
+    // Owns the text of a number or id until the call ends.
+    void add_owned(std::string value) {
+        owned_.push_back(std::make_unique<std::string>(std::move(value)));
+        add(std::string_view(*owned_.back()));
+    }
+    int size() const noexcept { return static_cast<int>(values_.size()); }
+    const char* const* values() const noexcept { return values_.data(); }
+    const int* lengths() const noexcept { return lengths_.data(); }
+
+private:
+    std::vector<const char*> values_;
+    std::vector<int> lengths_;
+    std::vector<std::unique_ptr<std::string>> owned_;
+};
+
+ResultPtr exec(PGconn* conn, std::string_view sql, const Params& params);
+ResultPtr exec(PGconn* conn, std::string_view sql);
+
+// Builds a PostgreSQL array literal: {"a","b",NULL}.
+class ArrayLiteral {
+public:
+    ArrayLiteral() { text_.push_back('{'); }
+    void reserve(std::size_t bytes) { text_.reserve(bytes); }
+    void add(std::string_view element);
+    void add(const JobId& id);
+    void add(std::int64_t value);
+    void add_null();
+    std::string finish() &&;
+
+private:
+    void separate() {
+        if (!empty_) text_.push_back(',');
+        empty_ = false;
+    }
+    std::string text_;
+    bool empty_ = true;
+};
+
+inline std::string_view value(const PGresult* r, int row, int column) noexcept {
+    return {PQgetvalue(r, row, column), static_cast<std::size_t>(PQgetlength(r, row, column))};
+}
+
+template <class Int>
+Int to_int(std::string_view text) {
+    Int out{};
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (ec != std::errc() || ptr != text.data() + text.size())
+        throw std::runtime_error("seesaw: unexpected integer from the database: '" + std::string(text) + "'");
+    return out;
+}
+
+inline Timestamp to_timestamp_us(std::string_view epoch_us) {
+    return Timestamp(std::chrono::microseconds(to_int<std::int64_t>(epoch_us)));
+}
+
+std::string to_text(std::int64_t value);
+// Microseconds since the epoch, as an SQL timestamptz literal.
+std::string timestamp_literal(Timestamp t);
+
+}  // namespace seesaw::pg

@@ -1,0 +1,88 @@
+#pragma once
+// Every statement of the store, built once per schema. The dispatcher sends
+// the same texts asynchronously, so they live here, in one place.
+
+#include <string>
+
+namespace seesaw::detail {
+
+// Column order of claim_ready's RETURNING list.
+enum ClaimColumn : int {
+    claim_id,
+    claim_job_type,
+    claim_queue,
+    claim_payload,
+    claim_version,
+    claim_attempt,
+    claim_max_retries,
+    claim_priority,
+    claim_run_at_us,
+    claim_created_at_us,
+    claim_lease_expires_at_us,
+    claim_column_count
+};
+
+// Column order of get_job / list_jobs.
+enum JobColumn : int {
+    job_id,
+    job_job_type,
+    job_queue,
+    job_payload,
+    job_version,
+    job_status,
+    job_attempt,
+    job_max_retries,
+    job_priority,
+    job_run_at_us,
+    job_worker_id,
+    job_lease_expires_at_us,
+    job_error_message,
+    job_error_kind,
+    job_created_at_us,
+    job_updated_at_us,
+    job_column_count
+};
+
+struct StoreSql {
+    explicit StoreSql(const std::string& schema);
+
+    std::string schema;       // as given
+    std::string schema_name;  // quoted identifier
+    std::string jobs;         // schema.jobs
+
+    // $1 id, $2 job_type, $3 payload, $4 queue, $5 priority, $6 max_retries,
+    // $7 run_at (or NULL), $8 delay ms, $9 version
+    std::string enqueue;
+    // The same nine columns as arrays, one statement for any number of jobs.
+    std::string enqueue_batch;
+    // $1 worker_id, $2 queue, $3 limit, $4 job types text[] (NULL = any), $5 lease ms
+    std::string claim;
+    // $1 ids, $2 attempts, $3 worker ids → RETURNING id of the rows written
+    std::string succeed_batch;
+    // $1 ids, $2 attempts, $3 worker ids, $4 errors, $5 kinds, $6 delay ms
+    // → RETURNING id, status, attempt, delay ms
+    std::string fail_batch;
+    // $1 ids, $2 attempts, $3 worker ids, $4 lease ms → RETURNING id
+    std::string heartbeat_batch;
+    // $1 ids, $2 attempts, $3 worker ids → RETURNING id
+    std::string release_batch;
+    // $1 limit, $2 base ms, $3 cap ms → RETURNING id, status
+    std::string reclaim;
+    // $1 status, $2 cutoff timestamptz (or NULL), $3 age ms, $4 limit
+    std::string cleanup;
+    // → queue, status, sum, rows
+    std::string stats;
+    std::string compact_stats;
+    // $1 ids uuid[] (NULL = all), $2 job_type (NULL = any) → count
+    std::string retry_dead_letters;
+    // $1 id
+    std::string get_job;
+    // $1 status, $2 job_type, $3 queue, $4 limit
+    std::string list_jobs;
+    // $1 queue → milliseconds until the earliest job that is not due yet (NULL: none)
+    std::string next_due;
+    // The LISTEN channels of this schema (SELECT returns ready, scheduled).
+    std::string channels;
+};
+
+}  // namespace seesaw::detail
