@@ -5,20 +5,21 @@
 #   scripts/test.sh --tsan     the suite under ThreadSanitizer
 #   scripts/test.sh --asan     the suite under AddressSanitizer + UBSan
 # Extra arguments after -- go to ctest (e.g. -- -L unit).
+# SEESAW_BUILD_DIR chooses the build directory (the server's data goes in it too).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-build_dir=$SEESAW_ROOT/build
+build_dir=${SEESAW_BUILD_DIR:-$SEESAW_ROOT/build}
 flags=(-DSEESAW_WERROR=ON -DSEESAW_BUILD_TESTS=ON -DSEESAW_BUILD_EXAMPLES=ON -DSEESAW_BUILD_BENCH=ON -DSEESAW_BUILD_CLI=ON)
 case "${1:-}" in
-  --tsan) build_dir=$SEESAW_ROOT/build-tsan; flags+=(-DSEESAW_TSAN=ON); shift ;;
-  --asan) build_dir=$SEESAW_ROOT/build-asan; flags+=(-DSEESAW_ASAN=ON); shift ;;
+  --tsan) build_dir=${SEESAW_BUILD_DIR:-$SEESAW_ROOT/build-tsan}; flags+=(-DSEESAW_TSAN=ON); shift ;;
+  --asan) build_dir=${SEESAW_BUILD_DIR:-$SEESAW_ROOT/build-asan}; flags+=(-DSEESAW_ASAN=ON); shift ;;
 esac
 [ "${1:-}" = "--" ] && shift
 
 seesaw_install_deps
 seesaw_build "$build_dir" RelWithDebInfo "${flags[@]}"
-seesaw_start_postgres "$SEESAW_ROOT/build/pg" fast
+seesaw_start_postgres "$build_dir/pg" fast
 log "running the tests"
 cd "$build_dir"
 export SEESAW_TEST_DATABASE_URL=$SEESAW_DATABASE_URL

@@ -1,0 +1,1 @@
+# CLI and package tests (registered with seesaw_test).

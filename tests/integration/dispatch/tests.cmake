@@ -1,0 +1,1 @@
+# Dispatcher tests (registered with seesaw_test).
