@@ -8,6 +8,7 @@
 #include "seesaw/core/job_traits.hpp"
 #include "seesaw/core/log.hpp"
 #include "seesaw/core/retry_policy.hpp"
+#include "seesaw/dispatch/dispatcher.hpp"
 #include "seesaw/migrations/migrate.hpp"
 #include "seesaw/store/connection.hpp"
 #include "seesaw/store/job_store.hpp"

@@ -83,6 +83,36 @@ StoreSql::StoreSql(const std::string& schema_text)
                     " FROM " + unnest_leases + " AS c(id, attempt, worker_id)"
                     " WHERE " + fence + " RETURNING j.id";
 
+    const std::string worker_fence =
+        "j.id = c.id AND j.attempt = c.attempt AND j.worker_id = $3 AND j.status = 'running'";
+    const std::string unnest_pairs = "unnest($1::uuid[], $2::int4[]) AS c(id, attempt)";
+    worker_succeed = "UPDATE " + jobs + " AS j"
+                     " SET status = 'succeeded', lease_expires_at = NULL, updated_at = now()"
+                     " FROM " + unnest_pairs + " WHERE " + worker_fence + " RETURNING j.id";
+    worker_succeed_again = "UPDATE " + jobs + " AS j"
+                           " SET status = 'succeeded', lease_expires_at = NULL,"
+                           " updated_at = CASE WHEN j.status = 'succeeded' THEN j.updated_at ELSE now() END"
+                           " FROM " + unnest_pairs +
+                           " WHERE j.id = c.id AND j.attempt = c.attempt AND j.worker_id = $3"
+                           " AND j.status IN ('running', 'succeeded') RETURNING j.id";
+    worker_fail = "UPDATE " + jobs + " AS j SET"
+                  " status = (CASE WHEN " + retry + " THEN 'failed' ELSE 'dead_letter' END)::" + status_type + ","
+                  " attempt = CASE WHEN " + retry + " THEN j.attempt + 1 ELSE j.attempt END,"
+                  " run_at = CASE WHEN " + retry + " THEN now() + c.delay_ms" + ms + " ELSE j.run_at END,"
+                  " error_message = c.error, error_kind = c.kind::" + kind_type + ","
+                  " lease_expires_at = NULL, updated_at = now()"
+                  " FROM unnest($1::uuid[], $2::int4[], $4::text[], $5::text[], $6::int8[])"
+                  " AS c(id, attempt, error, kind, delay_ms)"
+                  " WHERE " + worker_fence + " RETURNING j.id, j.status, j.attempt, c.delay_ms";
+    worker_heartbeat = "UPDATE " + jobs + " AS j"
+                       " SET lease_expires_at = now() + $4::int8" + ms + ", updated_at = now()"
+                       " FROM " + unnest_pairs + " WHERE " + worker_fence + " RETURNING j.id";
+    worker_release = "UPDATE " + jobs + " AS j"
+                     " SET status = 'pending', lease_expires_at = NULL, updated_at = now()"
+                     " FROM " + unnest_pairs + " WHERE " + worker_fence + " RETURNING j.id";
+    try_maintenance_lock = "SELECT pg_try_advisory_lock(hashtextextended(" +
+                           quote_literal("seesaw.maintenance." + schema) + ", 0))";
+
     reclaim = "WITH expired AS ("
               " SELECT id FROM " + jobs +
               " WHERE status = 'running' AND lease_expires_at < now()"

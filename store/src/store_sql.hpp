@@ -66,8 +66,25 @@ struct StoreSql {
     std::string heartbeat_batch;
     // $1 ids, $2 attempts, $3 worker ids → RETURNING id
     std::string release_batch;
+    // The dispatcher's variants: one worker id for the whole batch ($3, a
+    // scalar) instead of an array of them.
+    // $1 ids, $2 attempts, $3 worker id → RETURNING id
+    std::string worker_succeed;
+    // The same after a connection was lost mid-write: a row this worker
+    // already marked succeeded (same attempt) counts as written.
+    std::string worker_succeed_again;
+    // $1 ids, $2 attempts, $3 worker id, $4 errors, $5 kinds, $6 delay ms
+    // → RETURNING id, status, attempt, delay ms
+    std::string worker_fail;
+    // $1 ids, $2 attempts, $3 worker id, $4 lease ms → RETURNING id
+    std::string worker_heartbeat;
+    // $1 ids, $2 attempts, $3 worker id → RETURNING id
+    std::string worker_release;
     // $1 limit, $2 base ms, $3 cap ms → RETURNING id, status
     std::string reclaim;
+    // Session advisory lock that makes one dispatcher per schema the
+    // maintenance leader → 't' or 'f'.
+    std::string try_maintenance_lock;
     // $1 status, $2 cutoff timestamptz (or NULL), $3 age ms, $4 limit
     std::string cleanup;
     // → queue, status, sum, rows

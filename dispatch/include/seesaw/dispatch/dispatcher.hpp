@@ -1,0 +1,210 @@
+#pragma once
+// The dispatcher: an in-process, event-driven job runner.
+//
+//   seesaw::Dispatcher dispatcher(store, {.queues = {{"default", 8}, {"mail", 2}}});
+//   dispatcher.on<SendEmail>([&](const SendEmail& job, seesaw::JobContext& ctx) { ... });
+//   dispatcher.run();  // blocks until stop(); or start() + stop(grace)
+//
+// One loop thread owns a libuv loop and the dispatcher's database connections.
+// An INSERT's NOTIFY wakes it; it claims jobs (FOR UPDATE SKIP LOCKED, as many
+// as the queue has free slots), hands them to worker threads through a
+// lock-free queue, and writes their results back in batches. Polling, lease
+// reclaim, heartbeats and scheduled-job timers run on the same loop.
+//
+// A handler returns normally for success, throws seesaw::RetryableError (or
+// any other exception) to retry with backoff, or seesaw::PermanentError to
+// dead-letter the job at once.
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <typeindex>
+#include <utility>
+#include <vector>
+
+#include "seesaw/core/error.hpp"
+#include "seesaw/core/event_bus.hpp"
+#include "seesaw/core/events.hpp"
+#include "seesaw/core/job.hpp"
+#include "seesaw/core/job_traits.hpp"
+#include "seesaw/core/retry_policy.hpp"
+#include "seesaw/store/pg_job_store.hpp"
+
+namespace seesaw {
+
+struct QueueOptions {
+    QueueOptions(std::string queue_name, std::size_t worker_threads = 8, std::size_t prefetch_jobs = 0)
+        : name(std::move(queue_name)), workers(worker_threads), prefetch(prefetch_jobs) {}
+    QueueOptions(const char* queue_name, std::size_t worker_threads = 8, std::size_t prefetch_jobs = 0)
+        : QueueOptions(std::string(queue_name), worker_threads, prefetch_jobs) {}
+
+    std::string name;
+    // Handler threads of this queue.
+    std::size_t workers = 8;
+    // Jobs claimed ahead of a free thread (they wait in memory, leased and
+    // heartbeated). More prefetch: fewer, larger claims (throughput); less:
+    // idle dispatchers elsewhere get the work (fairness). Claims never exceed
+    // workers + prefetch minus the jobs this queue already holds.
+    std::size_t prefetch = 0;
+};
+
+struct DispatcherOptions {
+    std::vector<QueueOptions> queues = {QueueOptions("default", 8)};
+    // Wake on NOTIFY. false: poll only (e.g. behind PgBouncer in transaction
+    // mode, where LISTEN does not work).
+    bool listen = true;
+    // The fallback poll, jittered by ±20 %. With listen = false it is the
+    // only way new jobs are found.
+    std::chrono::milliseconds poll_interval{2000};
+    // How often the maintenance leader (one dispatcher per schema, by an
+    // advisory lock) reclaims expired leases.
+    std::chrono::milliseconds reclaim_interval{5000};
+    // How often the leases of held jobs are extended; 0: a third of the
+    // store's lease timeout.
+    std::chrono::milliseconds heartbeat_interval{0};
+    // Backoff for handler failures of types registered without their own.
+    RetryPolicy retry_policy = {};
+    // Identifies this dispatcher's leases; empty: "<host>:<pid>:<random>".
+    std::string worker_id = {};
+    // SIGINT/SIGTERM start a graceful stop (with stop_grace); run() returns
+    // when it is done.
+    bool handle_signals = false;
+    std::chrono::milliseconds stop_grace{30'000};
+};
+
+struct HandlerOptions {
+    // After this long a running job's lease is no longer extended; the job is
+    // failed as retryable and its handler sees ctx.cancelled(). Unset: none.
+    std::optional<std::chrono::milliseconds> timeout = std::nullopt;
+    // Backoff for this type's failures; unset: DispatcherOptions::retry_policy.
+    std::optional<RetryPolicy> retry_policy = std::nullopt;
+};
+
+namespace detail {
+struct Task;
+class Engine;
+}  // namespace detail
+
+// What a handler knows about the run it is in. Valid during the call only.
+class JobContext {
+public:
+    const JobId& id() const noexcept;
+    std::string_view job_type() const noexcept;
+    std::string_view queue() const noexcept;
+    std::int32_t attempt() const noexcept;
+    std::int32_t max_retries() const noexcept;
+    std::int32_t version() const noexcept;
+    Timestamp created_at() const noexcept;
+    Timestamp run_at() const noexcept;
+    std::string_view payload() const noexcept;
+    const std::string& worker_id() const noexcept;
+
+    // The dispatcher no longer owns this job: its lease was reclaimed, its
+    // timeout passed, or shutdown's grace period ran out. Whatever the
+    // handler does now is not written; stop as soon as you can.
+    bool cancelled() const noexcept;
+    // The lease was lost (reclaimed, or not extended past the timeout).
+    bool lease_lost() const noexcept;
+
+    // The store, for enqueueing follow-up jobs.
+    PgJobStore& store() const noexcept;
+    EventBus& events() const noexcept;
+    // The dependencies given to Dispatcher::with_job_queue. Throws UsageError
+    // when they are not a Deps.
+    template <class Deps>
+    Deps& deps() const {
+        auto [ptr, type] = deps_any();
+        if (ptr == nullptr || type != std::type_index(typeid(Deps)))
+            throw UsageError("JobContext::deps<T>(): the dispatcher was not given dependencies of this type");
+        return *static_cast<Deps*>(ptr);
+    }
+
+    JobContext(const detail::Task& task, const detail::Engine& engine) noexcept : task_(task), engine_(engine) {}
+
+private:
+    std::pair<void*, std::type_index> deps_any() const noexcept;
+    const detail::Task& task_;
+    const detail::Engine& engine_;
+};
+
+// A registered handler, with the type hidden (River's AddWorker shape).
+struct HandlerEntry {
+    std::string job_type;
+    HandlerOptions options;
+    // Decodes the payload and calls the typed handler.
+    std::function<void(std::string_view payload, JobContext& ctx)> invoke;
+};
+
+class Dispatcher {
+public:
+    explicit Dispatcher(PgJobStore& store, DispatcherOptions options = {});
+    // The seed's shape: the application's shared dependencies (reached by
+    // handlers through ctx.deps<Deps>()), an event bus and the job store.
+    template <class Deps>
+    static Dispatcher with_job_queue(std::shared_ptr<Deps> deps, std::shared_ptr<EventBus> bus,
+                                     std::shared_ptr<PgJobStore> store, DispatcherOptions options = {}) {
+        if (!store) throw UsageError("Dispatcher::with_job_queue: store must not be null");
+        auto& store_ref = *store;
+        return Dispatcher(store_ref, std::move(options), std::static_pointer_cast<void>(std::move(deps)),
+                          std::type_index(typeid(Deps)), std::move(bus), std::move(store));
+    }
+
+    Dispatcher(Dispatcher&&) noexcept;
+    Dispatcher& operator=(Dispatcher&&) noexcept;
+    Dispatcher(const Dispatcher&) = delete;
+    Dispatcher& operator=(const Dispatcher&) = delete;
+    // Stops (with the configured grace) if still running.
+    ~Dispatcher();
+
+    // Registers the handler of job type T: F is callable as
+    // f(const T&, JobContext&). Before start() only; a type registered twice
+    // is a UsageError.
+    template <TypedJob T, class F>
+    Dispatcher& on(F&& handler, HandlerOptions options = {}) {
+        static_assert(std::is_invocable_v<F&, const T&, JobContext&>,
+                      "a handler for T must be callable as f(const T&, seesaw::JobContext&)");
+        add_handler(HandlerEntry{
+            std::string(job_type_name<T>()), std::move(options),
+            [fn = std::forward<F>(handler)](std::string_view payload, JobContext& ctx) mutable {
+                fn(decode_payload<T>(payload), ctx);
+            }});
+        return *this;
+    }
+    // An untyped handler: gets the payload's JSON text.
+    Dispatcher& on_raw(std::string job_type,
+                       std::function<void(std::string_view payload, JobContext& ctx)> handler,
+                       HandlerOptions options = {});
+
+    // Starts the loop and worker threads and returns. Connecting happens on
+    // the loop (with retries); nothing here waits for the database.
+    void start();
+    // start(), then blocks until the dispatcher has stopped (stop() from
+    // another thread, request_stop(), or a signal with handle_signals).
+    void run();
+    // Stops claiming, lets running handlers finish within `grace`, writes
+    // their results, hands jobs it holds but has not started back to the
+    // queue, fails (retryable) those still running after the grace, closes
+    // every handle and connection, and returns. Idempotent. Not from a handler.
+    void stop(std::optional<std::chrono::milliseconds> grace = std::nullopt);
+    // Starts a graceful stop without waiting (async-signal-safe).
+    void request_stop() noexcept;
+    bool running() const noexcept;
+
+    EventBus& events() noexcept;
+    const std::string& worker_id() const noexcept;
+    PgJobStore& store() noexcept;
+
+private:
+    Dispatcher(PgJobStore& store, DispatcherOptions options, std::shared_ptr<void> deps, std::type_index deps_type,
+               std::shared_ptr<EventBus> bus, std::shared_ptr<PgJobStore> store_owner);
+    void add_handler(HandlerEntry entry);
+
+    std::unique_ptr<detail::Engine> engine_;
+};
+
+}  // namespace seesaw

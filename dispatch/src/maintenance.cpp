@@ -1,0 +1,134 @@
+// Maintenance on the loop: batched heartbeats that extend the leases of every
+// job this dispatcher holds (one statement), per-type timeouts, and lease
+// reclaim, run by one dispatcher per schema at a time (the holder of a
+// session advisory lock; when it dies, its lock goes with its connection and
+// another dispatcher takes over at its next tick).
+#include "engine.hpp"
+#include "seesaw/core/log.hpp"
+
+namespace seesaw::detail {
+
+void Engine::on_heartbeat_tick() {
+    const auto now_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch()).count();
+    std::vector<Task*> extend;
+    extend.reserve(in_flight_.size());
+    std::vector<Task*> expired;
+    for (auto& [id, task] : in_flight_) {
+        if (task->abandoned || task->settled) continue;
+        const auto& timeout = task->handler != nullptr ? task->handler->options.timeout : std::nullopt;
+        auto started = task->started_ns.load(std::memory_order_acquire);
+        if (timeout && !task->handler_done && started > 0 &&
+            std::chrono::nanoseconds(now_ns - started) > *timeout) {
+            expired.push_back(task.get());
+            continue;
+        }
+        extend.push_back(task.get());
+    }
+    for (Task* task : expired) time_out(*task, *task->handler->options.timeout);
+    if (!expired.empty()) flush_completions();
+    // Results waiting to be written are retried here too, after non-connection errors.
+    if (!succeed_pending_.empty() || !fail_pending_.empty()) flush_completions();
+    if (!release_pending_.empty()) flush_releases();
+
+    if (extend.empty() || heartbeat_in_flight_ || !work_ready_) return;
+    pg::ArrayLiteral ids, attempts;
+    ids.reserve(extend.size() * 37 + 2);
+    for (const Task* task : extend) {
+        ids.add(task->id);
+        attempts.add(std::int64_t{task->attempt});
+    }
+    // Tasks may be retired while the heartbeat is in flight: remember ids.
+    std::vector<JobId> sent;
+    sent.reserve(extend.size());
+    for (const Task* task : extend) sent.push_back(task->id);
+    PgConnection::Statement heartbeat;
+    heartbeat.prepared_name = "seesaw_heartbeat";
+    heartbeat.sql = &sql_->worker_heartbeat;
+    heartbeat.params = {std::move(ids).finish(), std::move(attempts).finish(), worker_id_, lease_ms_};
+    heartbeat.done = [this, sent = std::move(sent)](PGresult* result, std::exception_ptr error) {
+        heartbeat_in_flight_ = false;
+        if (error) return;  // the next tick tries again
+        std::unordered_set<JobId> extended;
+        extended.reserve(static_cast<std::size_t>(PQntuples(result)));
+        for (int row = 0; row < PQntuples(result); ++row) extended.insert(JobId::parse(pg::value(result, row, 0)));
+        for (const auto& id : sent) {
+            if (extended.contains(id)) continue;
+            auto found = in_flight_.find(id);
+            if (found == in_flight_.end()) continue;
+            Task& task = *found->second;
+            // A job whose result is waiting to be written: the write reports it.
+            if (task.abandoned || task.settled || task.handler_done) continue;
+            lose_lease(task, "the lease was reclaimed before the heartbeat could extend it");
+        }
+    };
+    heartbeat_in_flight_ = true;  // before send(): a failed send answers at once
+    work_->send(std::move(heartbeat));
+}
+
+void Engine::time_out(Task& task, std::chrono::milliseconds timeout) {
+    auto reason = "timed out: the handler ran longer than " + std::to_string(timeout.count()) + " ms";
+    task.abandoned = true;
+    task.lease_lost.store(true, std::memory_order_release);
+    task.cancelled.store(true, std::memory_order_release);
+    publish(LeaseLost{task.ref(), reason});
+    fail_pending_.push_back(FailRecord{&task, reason, ErrorKind::retryable, retry_delay(task), {}, true});
+}
+
+void Engine::lose_lease(Task& task, std::string_view reason) {
+    task.abandoned = true;
+    task.settled = true;  // nothing of it will be written
+    task.lease_lost.store(true, std::memory_order_release);
+    task.cancelled.store(true, std::memory_order_release);
+    publish(LeaseLost{task.ref(), reason});
+    log(LogLevel::warn, "dispatcher " + worker_id_ + ": lost the lease of job " + task.id.to_string() + " (" +
+                            std::string(task.handler->job_type) + "): " + std::string(reason));
+}
+
+void Engine::on_reclaim_tick() {
+    if (phase_ != Phase::running) return;
+    uv_timer_start(&reclaim_timer_, &Engine::on_timer<&Engine::on_reclaim_tick>,
+                   jittered_ms(options_.reclaim_interval), 0);
+    if (!work_ready_ || reclaim_in_flight_) return;
+    if (leader_) {
+        run_reclaim();
+        return;
+    }
+    reclaim_in_flight_ = true;
+    work_->send({"", &sql_->try_maintenance_lock, {}, {}, [this](PGresult* result, std::exception_ptr error) {
+                     reclaim_in_flight_ = false;
+                     if (error || pg::value(result, 0, 0) != "t") return;
+                     leader_ = true;
+                     log(LogLevel::info, "dispatcher " + worker_id_ + " is the maintenance leader of schema " +
+                                             store_.schema());
+                     run_reclaim();
+                 }});
+}
+
+void Engine::run_reclaim() {
+    static constexpr std::int64_t batch = 5000;
+    const auto& policy = store_.options().retry_policy;
+    reclaim_in_flight_ = true;
+    work_->send({"seesaw_reclaim", &sql_->reclaim,
+                 {std::to_string(batch), std::to_string(policy.base.count()), std::to_string(policy.cap.count())},
+                 {},
+                 [this](PGresult* result, std::exception_ptr error) {
+                     reclaim_in_flight_ = false;
+                     if (error) return;
+                     auto n = PQntuples(result);
+                     if (n > 0) {
+                         log(LogLevel::info, "dispatcher " + worker_id_ + " reclaimed " + std::to_string(n) +
+                                                 " job(s) whose lease expired");
+                         // Some may be due again soon.
+                         for (auto& q : queues_) q->due_check = true;
+                     }
+                     if (n >= batch) {
+                         run_reclaim();
+                     } else if (++reclaim_ticks_ % 12 == 0) {
+                         // Keep the stats() change rows few.
+                         work_->send({"", &sql_->compact_stats, {}, {}, [](PGresult*, std::exception_ptr) {}});
+                     }
+                 }});
+}
+
+}  // namespace seesaw::detail

@@ -1,0 +1,184 @@
+// The producer: claims due jobs for each queue on the work connection, as many
+// as the queue has free slots, and hands them to the queue's workers. It is
+// woken by notifications, by freed slots while there may be more work, by the
+// jittered poll, and by a timer set for the next scheduled job.
+#include <algorithm>
+
+#include "engine.hpp"
+#include "seesaw/core/log.hpp"
+
+namespace seesaw::detail {
+
+void Engine::open_work_connection() {
+    PgConnection::Callbacks callbacks;
+    callbacks.connected = [this] {
+        // Claims and heartbeats only ever return a job to the queue if lost in
+        // a crash, so they may commit asynchronously (results never do).
+        static const std::string async_commit = "SET synchronous_commit = off";
+        work_->send({"", &async_commit, {}, {}, [this](PGresult*, std::exception_ptr error) {
+                         if (error) return;  // the connection is lost again; it reconnects
+                         work_ready_ = true;
+                         if (work_->reconnects() > 0) {
+                             publish(Reconnected{work_->name(), work_->last_attempts(), work_->last_downtime()});
+                             log(LogLevel::info, "dispatcher " + worker_id_ + ": claim connection is back");
+                         }
+                         // Catch up on whatever was inserted while we could not claim.
+                         for (auto& q : queues_) q->due_check = true;
+                         wake_all_queues();
+                     }});
+    };
+    callbacks.lost = [this](const std::string& error) {
+        work_ready_ = false;
+        leader_ = false;  // the advisory lock went with the session
+        publish(Disconnected{work_->name(), error});
+    };
+    work_ = std::make_unique<PgConnection>(&loop_, "claim", store_.pool().conninfo(), std::move(callbacks));
+    work_->open();
+}
+
+QueueState* Engine::find_queue(std::string_view name) noexcept {
+    for (auto& q : queues_)
+        if (q->name == name) return q.get();
+    return nullptr;
+}
+
+void Engine::wake_queue(QueueState& queue) {
+    queue.wanted = true;
+    try_claim(queue);
+}
+
+void Engine::wake_all_queues() {
+    for (auto& q : queues_) wake_queue(*q);
+}
+
+void Engine::try_claim(QueueState& queue) {
+    if (phase_ != Phase::running || !work_ready_ || !queue.wanted) return;
+    if (queue.claim_in_flight) {
+        queue.claim_again = true;  // one more claim when this one returns
+        return;
+    }
+    if (queue.held >= queue.capacity) return;  // a freed slot claims again (wanted stays set)
+    const std::size_t limit = queue.capacity - queue.held;
+    queue.claim_in_flight = true;
+    queue.claim_again = false;
+    PgConnection::Statement claim;
+    claim.prepared_name = "seesaw_claim";
+    claim.sql = &sql_->claim;
+    claim.params = {worker_id_, queue.name, std::to_string(limit), job_types_literal_, lease_ms_};
+    claim.done = [this, &queue, limit](PGresult* result, std::exception_ptr error) {
+        queue.claim_in_flight = false;
+        if (error) {
+            // A lost connection claims again when it is back; an SQL error at
+            // the next poll (no hot loop on a broken schema).
+            try {
+                std::rethrow_exception(error);
+            } catch (const ConnectionError&) {
+            } catch (const std::exception& e) {
+                log(LogLevel::error, "dispatcher " + worker_id_ + ": claim on queue '" + queue.name +
+                                         "' failed: " + e.what());
+            }
+            return;
+        }
+        on_claimed(queue, limit, result);
+    };
+    work_->send(std::move(claim));
+}
+
+void Engine::on_claimed(QueueState& queue, std::size_t limit, PGresult* result) {
+    const int rows = PQntuples(result);
+    std::vector<Task*> batch;
+    batch.reserve(static_cast<std::size_t>(rows));
+    for (int row = 0; row < rows; ++row) {
+        auto task = std::make_unique<Task>();
+        task->id = JobId::parse(pg::value(result, row, claim_id));
+        auto handler = handlers_.find(std::string(pg::value(result, row, claim_job_type)));
+        task->handler = handler != handlers_.end() ? handler->second.get() : nullptr;
+        task->queue = &queue;
+        task->payload.assign(pg::value(result, row, claim_payload));
+        task->version = pg::to_int<std::int32_t>(pg::value(result, row, claim_version));
+        task->attempt = pg::to_int<std::int32_t>(pg::value(result, row, claim_attempt));
+        task->max_retries = pg::to_int<std::int32_t>(pg::value(result, row, claim_max_retries));
+        task->priority = pg::to_int<std::int32_t>(pg::value(result, row, claim_priority));
+        task->run_at = pg::to_timestamp_us(pg::value(result, row, claim_run_at_us));
+        task->created_at = pg::to_timestamp_us(pg::value(result, row, claim_created_at_us));
+        if (task->handler == nullptr) {
+            // The claim filters by our types, so this cannot happen; hand it back.
+            task->handler_done = true;
+            release_pending_.push_back(task.get());
+        } else {
+            batch.push_back(task.get());
+        }
+        auto* raw = task.get();
+        in_flight_.emplace(raw->id, std::move(task));
+    }
+    // UPDATE ... RETURNING loses the claim's order: restore it.
+    std::sort(batch.begin(), batch.end(), [](const Task* a, const Task* b) {
+        if (a->priority != b->priority) return a->priority < b->priority;
+        if (a->run_at != b->run_at) return a->run_at < b->run_at;
+        return a->id < b->id;
+    });
+    queue.held += batch.size();
+    publish(ClaimFinished{queue.name, limit, static_cast<std::size_t>(rows)});
+    if (bus_->has_subscribers<JobClaimed>()) {
+        for (const auto* task : batch) publish(JobClaimed{task->ref()});
+    }
+    if (!batch.empty()) queue.tasks.enqueue_bulk(batch.begin(), batch.size());
+    if (!release_pending_.empty()) flush_releases();
+
+    if (static_cast<std::size_t>(rows) >= limit) {
+        try_claim(queue);  // a full batch: there is probably more (backlog mode)
+    } else if (queue.claim_again) {
+        try_claim(queue);  // a wake-up arrived while we were claiming
+    } else {
+        queue.wanted = false;  // drained as of this claim; the next wake-up sets it again
+        if (queue.due_check) check_next_due(queue);
+    }
+}
+
+void Engine::check_next_due(QueueState& queue) {
+    if (queue.due_check_in_flight || !work_ready_) return;
+    queue.due_check = false;
+    queue.due_check_in_flight = true;
+    PgConnection::Statement next;
+    next.prepared_name = "seesaw_next_due";
+    next.sql = &sql_->next_due;
+    next.params = {queue.name};
+    next.done = [this, &queue](PGresult* result, std::exception_ptr error) {
+        queue.due_check_in_flight = false;
+        if (error) {
+            queue.due_check = true;
+            return;
+        }
+        if (PQntuples(result) == 1 && PQgetisnull(result, 0, 0) == 0) {
+            auto ms = pg::to_int<std::int64_t>(pg::value(result, 0, 0));
+            arm_due_timer(queue, std::chrono::milliseconds(std::max<std::int64_t>(0, ms)));
+        }
+    };
+    work_->send(std::move(next));
+}
+
+void Engine::arm_due_timer(QueueState& queue, std::chrono::milliseconds delay) {
+    if (phase_ != Phase::running) return;
+    auto due = SteadyClock::now() + delay;
+    if (queue.due_at && *queue.due_at <= due) return;  // an earlier wake-up is set already
+    queue.due_at = due;
+    uv_timer_start(&queue.due_timer, [](uv_timer_t* timer) {
+        auto* q = static_cast<QueueState*>(timer->data);
+        q->due_at.reset();
+        q->due_check = true;  // after this claim, find the next one
+        auto* self = static_cast<Engine*>(timer->loop->data);
+        guarded("scheduled-job timer", [self, q] { self->wake_queue(*q); });
+    }, static_cast<std::uint64_t>(delay.count()), 0);
+}
+
+void Engine::on_poll_tick() {
+    if (phase_ != Phase::running) return;
+    uv_timer_start(&poll_timer_, &Engine::on_timer<&Engine::on_poll_tick>, jittered_ms(options_.poll_interval), 0);
+    for (auto& q : queues_) {
+        q->due_check = true;
+        wake_queue(*q);
+        if (!q->claim_in_flight && !q->wanted) check_next_due(*q);
+    }
+}
+
+}  // namespace seesaw::detail
