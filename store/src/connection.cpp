@@ -5,6 +5,7 @@
 
 #include "pg.hpp"
 #include "seesaw/core/error.hpp"
+#include "seesaw/core/log.hpp"
 
 namespace seesaw {
 
@@ -55,6 +56,13 @@ Connection Connection::open(const std::string& conninfo) {
         while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
         throw ConnectionError("cannot connect to the database: " + reason);
     }
+    // Server notices ("... already exists, skipping") go to the log hook at
+    // debug level, not straight to stderr.
+    PQsetNoticeProcessor(conn, [](void*, const char* message) {
+        std::string text = message;
+        while (!text.empty() && text.back() == '\n') text.pop_back();
+        log(LogLevel::debug, "postgres: " + text);
+    }, nullptr);
     return Connection(conn);
 }
 

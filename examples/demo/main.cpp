@@ -1,0 +1,342 @@
+// seesaw-demo: producers and workers in separate processes sharing one
+// database.
+//
+//   seesaw-demo reset   [--database-url URL] [--schema S]   fresh schema
+//   seesaw-demo worker  [--database-url URL] [--schema S] [--workers N]
+//   seesaw-demo enqueue N [--database-url URL] [--schema S] [--wait]
+//   seesaw-demo summary [--database-url URL] [--schema S]
+//
+// Every handler run is recorded in <schema>.demo_runs, so the summary can
+// check that every job ended exactly once.
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "jobs.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using seesaw::JobContext;
+
+std::int64_t now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+void ensure_runs_table(seesaw::PgPool& pool, const std::string& schema) {
+    auto conn = pool.acquire();
+    conn->execute("SET client_min_messages TO warning");
+    conn->execute("CREATE TABLE IF NOT EXISTS " + seesaw::quote_identifier(schema) +
+                  ".demo_runs (job_id uuid NOT NULL, attempt int NOT NULL, worker text NOT NULL,"
+                  " started_us bigint NOT NULL, outcome text NOT NULL)");
+}
+
+// Collects handler runs in memory and writes them in batches from a thread of
+// its own, so recording costs the handlers nothing.
+class RunRecorder {
+public:
+    RunRecorder(seesaw::PgPool& pool, std::string schema, std::string worker)
+        : pool_(pool), table_(seesaw::quote_identifier(schema) + ".demo_runs"), worker_(std::move(worker)) {
+        thread_ = std::thread([this] { loop(); });
+    }
+    ~RunRecorder() {
+        {
+            std::lock_guard lock(mutex_);
+            done_ = true;
+        }
+        wake_.notify_one();
+        thread_.join();
+    }
+    void record(const JobContext& ctx, std::int64_t started_us, std::string_view outcome) {
+        std::lock_guard lock(mutex_);
+        ids_.add(ctx.id());
+        attempts_.add(std::int64_t{ctx.attempt()});
+        starts_.add(started_us);
+        outcomes_.add(outcome);
+        ++count_;
+        ++total_;
+    }
+    std::size_t total() {
+        std::lock_guard lock(mutex_);
+        return total_;
+    }
+
+private:
+    // A PostgreSQL array literal of the recorded values.
+    struct Array {
+        std::string text;
+        void add(const seesaw::JobId& id) { append(id.to_string()); }
+        void add(std::int64_t v) { append(std::to_string(v)); }
+        void add(std::string_view s) { append(std::string(s)); }
+        void append(const std::string& v) {
+            text += text.empty() ? "{" : ",";
+            text += v;
+        }
+        std::string take() { return std::exchange(text, std::string()) + "}"; }
+    };
+
+    void loop() {
+        std::unique_lock lock(mutex_);
+        while (true) {
+            wake_.wait_for(lock, 50ms, [&] { return done_; });
+            if (count_ > 0) {
+                std::string ids = ids_.take(), attempts = attempts_.take(), starts = starts_.take(),
+                            outcomes = outcomes_.take();
+                count_ = 0;
+                lock.unlock();
+                try {
+                    auto conn = pool_.acquire();
+                    conn->execute("INSERT INTO " + table_ +
+                                      " SELECT id, attempt, $5, started_us, outcome FROM unnest($1::uuid[], $2::int[],"
+                                      " $3::bigint[], $4::text[]) AS t(id, attempt, started_us, outcome)",
+                                  {ids, attempts, starts, outcomes, worker_});
+                } catch (const std::exception& e) {
+                    std::cerr << "demo: recording runs failed: " << e.what() << "\n";
+                }
+                lock.lock();
+                continue;
+            }
+            if (done_) return;
+        }
+    }
+
+    seesaw::PgPool& pool_;
+    std::string table_;
+    std::string worker_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    Array ids_, attempts_, starts_, outcomes_;
+    std::size_t count_ = 0;
+    std::size_t total_ = 0;
+    bool done_ = false;
+    std::thread thread_;
+};
+
+// Records the run when the handler returns or throws.
+class RunScope {
+public:
+    RunScope(RunRecorder& recorder, const JobContext& ctx) : recorder_(recorder), ctx_(ctx), started_(now_us()) {}
+    ~RunScope() {
+        std::string_view outcome = "succeeded";
+        if (std::uncaught_exceptions() > 0) outcome = permanent_ ? "dead_letter" : "retry";
+        recorder_.record(ctx_, started_, outcome);
+    }
+    void permanent() { permanent_ = true; }
+
+private:
+    RunRecorder& recorder_;
+    const JobContext& ctx_;
+    std::int64_t started_;
+    bool permanent_ = false;
+};
+
+int run_worker(const std::string& url, const std::string& schema, std::size_t workers) {
+    seesaw::PgPool pool(url, {.max_connections = workers + 4});
+    seesaw::migrate(pool, schema);
+    ensure_runs_table(pool, schema);
+    // A short lease, so the slow jobs need heartbeats to keep theirs.
+    seesaw::PgJobStore store(pool, {.schema = schema, .lease_timeout = 2s});
+    seesaw::Dispatcher dispatcher(store, {.queues = {{"default", workers, workers}, {"reports", 2}},
+                                          .retry_policy = {.base = 200ms, .cap = 2s},
+                                          .handle_signals = true,
+                                          .stop_grace = 15s});
+    RunRecorder recorder(pool, schema, dispatcher.worker_id());
+
+    // [handlers]
+    dispatcher.on<demo::SendEmail>([&](const demo::SendEmail& email, JobContext& ctx) {
+        RunScope run(recorder, ctx);
+        if (email.to.find('@') == std::string::npos) throw seesaw::PermanentError("not an address: " + email.to);
+    });
+    dispatcher.on<demo::ResizeImage>([&](const demo::ResizeImage&, JobContext& ctx) {
+        RunScope run(recorder, ctx);
+        std::this_thread::sleep_for(2ms);
+    });
+    dispatcher.on<demo::ChargeCard>([&](const demo::ChargeCard& charge, JobContext& ctx) {
+        RunScope run(recorder, ctx);
+        if (ctx.attempt() <= charge.fail_times)
+            throw seesaw::RetryableError("card network timed out (attempt " + std::to_string(ctx.attempt()) + ")");
+    });
+    dispatcher.on<demo::GenerateReport>([&](const demo::GenerateReport& report, JobContext& ctx) {
+        RunScope run(recorder, ctx);
+        auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(report.seconds);
+        while (std::chrono::steady_clock::now() < until && !ctx.cancelled()) std::this_thread::sleep_for(10ms);
+    });
+    dispatcher.on<demo::PoisonPill>([&](const demo::PoisonPill& pill, JobContext& ctx) {
+        RunScope run(recorder, ctx);
+        run.permanent();
+        throw seesaw::PermanentError("poison pill: " + pill.reason);
+    });
+    // [handlers end]
+
+    std::cerr << "worker " << dispatcher.worker_id() << ": " << workers << " threads on schema " << schema
+              << " (Ctrl-C stops it gracefully)\n";
+    dispatcher.run();  // returns after SIGINT/SIGTERM and a graceful stop
+    std::cerr << "worker " << dispatcher.worker_id() << " stopped\n";
+    return 0;
+}
+
+std::vector<seesaw::NewJob> demo_mix(std::size_t first, std::size_t n, std::mt19937_64& random) {
+    using seesaw::JobStore;
+    std::vector<seesaw::NewJob> jobs;
+    jobs.reserve(n);
+    std::uniform_int_distribution<int> percent(0, 9999);
+    for (std::size_t i = first; i < first + n; ++i) {
+        int p = percent(random);
+        if (p < 8500) {
+            jobs.push_back(JobStore::make_new_job(demo::SendEmail{"user" + std::to_string(i) + "@example.com", "Welcome"}));
+        } else if (p < 9300) {
+            jobs.push_back(JobStore::make_new_job(demo::ResizeImage{"https://example.com/" + std::to_string(i) + ".png", 640}));
+        } else if (p < 9950) {
+            jobs.push_back(JobStore::make_new_job(
+                demo::ChargeCard{"acct-" + std::to_string(i), 1999, static_cast<std::int64_t>(1 + p % 2)}));
+        } else if (p < 9960) {
+            // Slow jobs get a queue of their own, so they never hold up the quick ones.
+            jobs.push_back(
+                JobStore::make_new_job(demo::GenerateReport{static_cast<std::int64_t>(i), 2.5}, {.queue = "reports"}));
+        } else {
+            jobs.push_back(JobStore::make_new_job(demo::PoisonPill{"corrupt input"}, {.max_retries = 5}));
+        }
+    }
+    return jobs;
+}
+
+int run_enqueue(const std::string& url, const std::string& schema, std::size_t count, bool wait) {
+    seesaw::PgPool pool(url);
+    seesaw::migrate(pool, schema);
+    ensure_runs_table(pool, schema);
+    seesaw::PgJobStore store(pool, {.schema = schema});
+    std::mt19937_64 random(42);
+    constexpr std::size_t batch = 500;
+    auto started = std::chrono::steady_clock::now();
+    for (std::size_t done = 0; done < count; done += batch) {
+        auto jobs = demo_mix(done, std::min(batch, count - done), random);
+        store.enqueue_batch(jobs);  // one statement per batch
+    }
+    auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::cerr << "enqueued " << count << " jobs in " << took << " s\n";
+    if (!wait) return 0;
+
+    // The live progress line, until nothing is pending, running or waiting to retry.
+    auto start = std::chrono::steady_clock::now();
+    while (true) {
+        auto s = store.stats();
+        double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::fprintf(stderr, "\r  %6.1f s  pending %6lld  running %4lld  retrying %4lld  succeeded %6lld  dead %4lld  ",
+                     elapsed, static_cast<long long>(s.pending), static_cast<long long>(s.running),
+                     static_cast<long long>(s.failed), static_cast<long long>(s.succeeded),
+                     static_cast<long long>(s.dead_letter));
+        if (s.pending + s.running + s.failed == 0) break;
+        std::this_thread::sleep_for(200ms);
+    }
+    std::fprintf(stderr, "\n");
+    return 0;
+}
+
+int run_summary(const std::string& url, const std::string& schema) {
+    auto conn = seesaw::Connection::open(url);
+    auto s = seesaw::quote_identifier(schema);
+    auto r = conn.execute(
+        "WITH first_run AS (SELECT job_id, min(started_us) AS started_us FROM " + s + ".demo_runs GROUP BY job_id),"
+        " lat AS (SELECT (f.started_us - (extract(epoch FROM j.created_at) * 1000000)::bigint) AS us"
+        "         FROM " + s + ".jobs j JOIN first_run f ON f.job_id = j.id)"
+        " SELECT (SELECT count(*) FROM " + s + ".jobs),"
+        "  (SELECT count(*) FROM " + s + ".jobs WHERE status = 'succeeded'),"
+        "  (SELECT count(*) FROM " + s + ".jobs WHERE status = 'dead_letter'),"
+        "  (SELECT count(*) FROM " + s + ".demo_runs WHERE outcome = 'retry'),"
+        "  (SELECT extract(epoch FROM max(updated_at) - min(created_at)) FROM " + s + ".jobs WHERE queue = 'default'),"
+        "  (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY us) FROM lat)::bigint,"
+        "  (SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY us) FROM lat)::bigint,"
+        "  (SELECT count(*) FROM " + s + ".demo_runs)");
+    auto total = r.get_int64(0, 0), succeeded = r.get_int64(0, 1), dead = r.get_int64(0, 2),
+         retries = r.get_int64(0, 3), runs = r.get_int64(0, 7);
+    double seconds = std::stod(std::string(r.get(0, 4)));
+    // Exactly once: a succeeded job has exactly one successful run; a dead
+    // letter none; nothing is left unfinished.
+    auto check = conn.execute(
+        "WITH ok AS (SELECT job_id, count(*) AS n FROM " + s + ".demo_runs WHERE outcome = 'succeeded' GROUP BY job_id)"
+        " SELECT count(*) FILTER (WHERE j.status = 'succeeded' AND coalesce(ok.n, 0) <> 1),"
+        "        count(*) FILTER (WHERE j.status = 'dead_letter' AND coalesce(ok.n, 0) <> 0),"
+        "        count(*) FILTER (WHERE j.status NOT IN ('succeeded', 'dead_letter'))"
+        " FROM " + s + ".jobs j LEFT JOIN ok ON ok.job_id = j.id");
+    auto wrong_success = check.get_int64(0, 0), wrong_dead = check.get_int64(0, 1), unfinished = check.get_int64(0, 2);
+    auto workers = conn.execute("SELECT worker, count(*) FROM " + s + ".demo_runs GROUP BY worker ORDER BY worker");
+    auto default_jobs = conn.execute("SELECT count(*) FROM " + s + ".jobs WHERE queue = 'default'").get_int64(0, 0);
+
+    std::printf("\nseesaw demo summary (schema %s)\n", schema.c_str());
+    std::printf("  jobs            %lld (%lld succeeded, %lld dead-lettered)\n", static_cast<long long>(total),
+                static_cast<long long>(succeeded), static_cast<long long>(dead));
+    std::printf("  handler runs    %lld (%lld retries)\n", static_cast<long long>(runs), static_cast<long long>(retries));
+    std::printf("  throughput      %.0f jobs/s on queue 'default' (%lld jobs, first insert to last result %.2f s;\n"
+                "                  the slow reports run on queue 'reports')\n",
+                seconds > 0 ? static_cast<double>(default_jobs) / seconds : 0.0, static_cast<long long>(default_jobs),
+                seconds);
+    std::printf("  latency         p50 %.2f ms, p99 %.2f ms (insert to first handler start; includes the backlog)\n",
+                static_cast<double>(r.get_int64(0, 5)) / 1000.0, static_cast<double>(r.get_int64(0, 6)) / 1000.0);
+    for (std::size_t i = 0; i < workers.rows(); ++i) {
+        std::printf("  worker          %s ran %lld\n", std::string(workers.get(i, 0)).c_str(),
+                    static_cast<long long>(workers.get_int64(i, 1)));
+    }
+    bool ok = wrong_success == 0 && wrong_dead == 0 && unfinished == 0;
+    std::printf("  exactly once    %s (%lld succeeded without exactly one successful run, %lld dead letters "
+                "with a success, %lld unfinished)\n",
+                ok ? "OK" : "FAILED", static_cast<long long>(wrong_success), static_cast<long long>(wrong_dead),
+                static_cast<long long>(unfinished));
+    return ok ? 0 : 1;
+}
+
+int run_reset(const std::string& url, const std::string& schema) {
+    auto conn = seesaw::Connection::open(url);
+    conn.execute("DROP SCHEMA IF EXISTS " + seesaw::quote_identifier(schema) + " CASCADE");
+    auto result = seesaw::migrate(conn, schema);
+    seesaw::PgPool pool(url);
+    ensure_runs_table(pool, schema);
+    std::cerr << "schema " << schema << " reset: " << result.applied.size() << " migrations applied\n";
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"seesaw-demo: producers and workers in separate processes sharing one PostgreSQL database"};
+    app.require_subcommand(1);
+    const char* env_url = std::getenv("SEESAW_DATABASE_URL");
+    std::string url = env_url != nullptr ? env_url : "";
+    std::string schema = "seesaw_demo";
+    auto common = [&](CLI::App* cmd) {
+        cmd->add_option("--database-url", url, "PostgreSQL URL (default: $SEESAW_DATABASE_URL)");
+        cmd->add_option("--schema", schema, "schema of the demo's tables")->capture_default_str();
+    };
+    std::size_t workers = 8;
+    std::size_t count = 10000;
+    bool wait = false;
+    auto* reset = app.add_subcommand("reset", "drop and re-create the demo schema");
+    auto* worker = app.add_subcommand("worker", "run a dispatcher until SIGINT/SIGTERM, then stop gracefully");
+    worker->add_option("--workers", workers, "handler threads")->capture_default_str()->check(CLI::Range(1, 512));
+    auto* enqueue = app.add_subcommand("enqueue", "enqueue a mix of demo jobs");
+    enqueue->add_option("count", count, "how many jobs")->required()->check(CLI::Range(1, 100000000));
+    enqueue->add_flag("--wait", wait, "show live progress until every job has finished");
+    auto* summary = app.add_subcommand("summary", "report throughput, latency, retries and the exactly-once check");
+    for (auto* cmd : {reset, worker, enqueue, summary}) common(cmd);
+    CLI11_PARSE(app, argc, argv);
+    if (url.empty()) {
+        std::cerr << "seesaw-demo: no database: pass --database-url or set SEESAW_DATABASE_URL\n";
+        return 2;
+    }
+    try {
+        if (*reset) return run_reset(url, schema);
+        if (*worker) return run_worker(url, schema, workers);
+        if (*enqueue) return run_enqueue(url, schema, count, wait);
+        return run_summary(url, schema);
+    } catch (const seesaw::Error& e) {
+        std::cerr << "seesaw-demo: " << e.what() << "\n";
+        return 1;
+    }
+}
