@@ -16,8 +16,8 @@ $$;
 CREATE FUNCTION jobs_notify_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    ready_channel text := notify_channel(TG_TABLE_SCHEMA, 'ready');
-    scheduled_channel text := notify_channel(TG_TABLE_SCHEMA, 'scheduled');
+    ready_channel text := @schema@.notify_channel(TG_TABLE_SCHEMA, 'ready');
+    scheduled_channel text := @schema@.notify_channel(TG_TABLE_SCHEMA, 'scheduled');
     wake record;
 BEGIN
     FOR wake IN
@@ -38,7 +38,7 @@ BEGIN
     END LOOP;
     RETURN NULL;
 END
-$$ SET search_path FROM CURRENT;
+$$;
 
 CREATE TRIGGER jobs_notify_insert
     AFTER INSERT ON jobs

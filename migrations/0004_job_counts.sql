@@ -15,16 +15,16 @@ SELECT queue, status, count(*) FROM jobs GROUP BY queue, status;
 CREATE FUNCTION jobs_count_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO job_counts (queue, status, n)
+    INSERT INTO @schema@.job_counts (queue, status, n)
     SELECT queue, status, count(*) FROM inserted_jobs GROUP BY queue, status;
     RETURN NULL;
 END
-$$ SET search_path FROM CURRENT;
+$$;
 
 CREATE FUNCTION jobs_count_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO job_counts (queue, status, n)
+    INSERT INTO @schema@.job_counts (queue, status, n)
     SELECT queue, status, sum(n)
     FROM (SELECT queue, status, count(*) AS n FROM new_jobs GROUP BY queue, status
           UNION ALL
@@ -33,24 +33,24 @@ BEGIN
     HAVING sum(n) <> 0;
     RETURN NULL;
 END
-$$ SET search_path FROM CURRENT;
+$$;
 
 CREATE FUNCTION jobs_count_delete() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO job_counts (queue, status, n)
+    INSERT INTO @schema@.job_counts (queue, status, n)
     SELECT queue, status, -count(*) FROM deleted_jobs GROUP BY queue, status;
     RETURN NULL;
 END
-$$ SET search_path FROM CURRENT;
+$$;
 
 CREATE FUNCTION jobs_count_truncate() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM job_counts;
+    DELETE FROM @schema@.job_counts;
     RETURN NULL;
 END
-$$ SET search_path FROM CURRENT;
+$$;
 
 CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs
     REFERENCING NEW TABLE AS inserted_jobs
@@ -68,10 +68,10 @@ CREATE TRIGGER jobs_count_truncate AFTER TRUNCATE ON jobs
 -- at any time, concurrently with writers and with itself.
 CREATE FUNCTION compact_job_counts() RETURNS bigint
 LANGUAGE sql AS $$
-    WITH moved AS (DELETE FROM job_counts RETURNING queue, status, n),
+    WITH moved AS (DELETE FROM @schema@.job_counts RETURNING queue, status, n),
     folded AS (
-        INSERT INTO job_counts (queue, status, n)
+        INSERT INTO @schema@.job_counts (queue, status, n)
         SELECT queue, status, sum(n) FROM moved GROUP BY queue, status HAVING sum(n) <> 0
         RETURNING 1)
     SELECT count(*) FROM moved
-$$ SET search_path FROM CURRENT;
+$$;

@@ -85,13 +85,15 @@ void Engine::start() {
     loop_.data = this;
     uv_async_init(&loop_, &wake_, &Engine::on_wake);
     wake_.data = this;
-    for (auto* timer : {&poll_timer_, &heartbeat_timer_, &reclaim_timer_, &grace_timer_, &give_up_timer_}) {
+    for (auto* timer : {&poll_timer_, &heartbeat_timer_, &reclaim_timer_, &grace_timer_, &give_up_timer_, &rate_timer_}) {
         uv_timer_init(&loop_, timer);
         timer->data = this;
     }
     for (auto& q : queues_) {
-        uv_timer_init(&loop_, &q->due_timer);
-        q->due_timer.data = q.get();
+        for (auto* timer : {&q->due_timer, &q->busy_timer}) {
+            uv_timer_init(&loop_, timer);
+            timer->data = q.get();
+        }
     }
     if (options_.handle_signals) {
         for (auto* signal : {&sigint_, &sigterm_}) {
@@ -133,6 +135,7 @@ void Engine::loop_main() {
         heartbeat = std::max(heartbeat, std::chrono::milliseconds(10));
         uv_timer_start(&heartbeat_timer_, &Engine::on_timer<&Engine::on_heartbeat_tick>,
                        static_cast<std::uint64_t>(heartbeat.count()), static_cast<std::uint64_t>(heartbeat.count()));
+        uv_timer_start(&rate_timer_, &Engine::on_timer<&Engine::on_rate_tick>, 100, 100);
         // A stop requested before the loop ran.
         if (stop_requested_.load()) uv_async_send(&wake_);
         log(LogLevel::info, "dispatcher " + worker_id_ + " started: " + std::to_string(queues_.size()) +
@@ -210,8 +213,15 @@ void Engine::begin_stop() {
                             " job(s) held, grace " + std::to_string(grace.count()) + " ms");
     uv_timer_stop(&poll_timer_);
     uv_timer_stop(&reclaim_timer_);
+    uv_timer_stop(&rate_timer_);
+    // Producers need not wake us any more.
+    if (work_ready_ && options_.listen) {
+        work_->send({"", &sql_->remove_listener, {worker_id_}, {}, [](PGresult*, std::exception_ptr) {}});
+    }
     for (auto& q : queues_) {
         uv_timer_stop(&q->due_timer);
+        uv_timer_stop(&q->busy_timer);
+        q->wake = WakeMode::unregistered;
         // Jobs not started yet go back to the queue at once.
         Task* task = nullptr;
         while (q->tasks.try_dequeue(task)) {
@@ -291,11 +301,14 @@ void Engine::finish() {
         ++open_handles_;
         uv_close(h, closed);
     };
-    for (auto* timer : {&poll_timer_, &heartbeat_timer_, &reclaim_timer_, &grace_timer_, &give_up_timer_}) {
+    for (auto* timer : {&poll_timer_, &heartbeat_timer_, &reclaim_timer_, &grace_timer_, &give_up_timer_, &rate_timer_}) {
         uv_timer_stop(timer);
         close(timer);
     }
-    for (auto& q : queues_) close(&q->due_timer);
+    for (auto& q : queues_) {
+        close(&q->due_timer);
+        close(&q->busy_timer);
+    }
     if (options_.handle_signals) {
         close(&sigint_);
         close(&sigterm_);

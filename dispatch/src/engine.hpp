@@ -96,6 +96,11 @@ struct FailRecord {
     bool published = false;  // timeouts publish LeaseLost themselves
 };
 
+// How a queue learns of new jobs (wakeup.cpp). armed: idle, producers NOTIFY
+// us; busy: we claim continuously and producers do not notify (they commit in
+// parallel); unregistered: poll only, or not connected yet.
+enum class WakeMode { unregistered, arming, armed, busy };
+
 struct QueueState {
     explicit QueueState(const QueueOptions& options)
         : name(options.name), workers(options.workers), capacity(options.workers + options.prefetch) {}
@@ -113,6 +118,10 @@ struct QueueState {
     bool due_check_in_flight = false;
     uv_timer_t due_timer{};        // fires when the next scheduled job is due
     std::optional<SteadyClock::time_point> due_at;
+    WakeMode wake = WakeMode::unregistered;
+    std::uint32_t wake_generation = 0;  // bumped by each arm, to ignore stale answers
+    std::size_t claimed_in_window = 0;  // jobs claimed since the last rate tick
+    uv_timer_t busy_timer{};            // busy mode: the next claim after a short one
 
     // Loop → workers (lock-free hand-off). nullptr tells a worker to exit.
     moodycamel::BlockingConcurrentQueue<Task*> tasks;
@@ -181,6 +190,13 @@ private:
     void on_poll_tick();
     QueueState* find_queue(std::string_view name) noexcept;
 
+    // --- wakeup.cpp (loop thread) --------------------------------------------
+    void arm_all_if_ready();
+    void arm(QueueState& queue);
+    void go_busy(QueueState& queue);
+    void on_rate_tick();
+    void schedule_busy_claim(QueueState& queue);
+
     // --- executor.cpp (worker threads) ---------------------------------------
     void start_workers();
     void worker_main(QueueState& queue);
@@ -233,6 +249,8 @@ private:
     uv_timer_t reclaim_timer_{};
     uv_timer_t grace_timer_{};
     uv_timer_t give_up_timer_{};
+    uv_timer_t rate_timer_{};  // wake-mode decisions, every 100 ms
+    std::uint32_t rate_ticks_ = 0;
     uv_signal_t sigint_{};
     uv_signal_t sigterm_{};
     std::unique_ptr<PgConnection> listen_;    // LISTEN only

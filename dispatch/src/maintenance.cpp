@@ -124,9 +124,13 @@ void Engine::run_reclaim() {
                      }
                      if (n >= batch) {
                          run_reclaim();
-                     } else if (++reclaim_ticks_ % 12 == 0) {
-                         // Keep the stats() change rows few.
+                         return;
+                     }
+                     if (++reclaim_ticks_ % 12 == 0) {
+                         // About once a minute: keep the stats() change rows few,
+                         // and forget listeners of dispatchers that died.
                          work_->send({"", &sql_->compact_stats, {}, {}, [](PGresult*, std::exception_ptr) {}});
+                         work_->send({"", &sql_->expire_listeners, {}, {}, [](PGresult*, std::exception_ptr) {}});
                      }
                  }});
 }

@@ -36,8 +36,9 @@ void Engine::on_listen_connected() {
                                log(LogLevel::info, "dispatcher " + worker_id_ + ": listen connection is back");
                            }
                            // Notifications sent while we were not listening are
-                           // gone: claim now to catch up.
+                           // gone: claim now to catch up, and arm.
                            wake_all_queues();
+                           arm_all_if_ready();
                        }});
     };
     if (!ready_channel_.empty()) {
@@ -66,7 +67,10 @@ void Engine::on_notification(PGnotify* notification) {
     std::string_view channel = notification->relname;
     std::string_view payload = notification->extra != nullptr ? notification->extra : "";
     if (channel == ready_channel_) {
-        if (auto* queue = find_queue(payload)) wake_queue(*queue);
+        if (auto* queue = find_queue(payload)) {
+            publish(NotificationReceived{queue->name});
+            wake_queue(*queue);
+        }
         return;
     }
     if (channel == scheduled_channel_) {

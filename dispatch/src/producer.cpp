@@ -23,8 +23,12 @@ void Engine::open_work_connection() {
                              log(LogLevel::info, "dispatcher " + worker_id_ + ": claim connection is back");
                          }
                          // Catch up on whatever was inserted while we could not claim.
-                         for (auto& q : queues_) q->due_check = true;
+                         for (auto& q : queues_) {
+                             q->due_check = true;
+                             q->wake = WakeMode::unregistered;
+                         }
                          wake_all_queues();
+                         arm_all_if_ready();
                      }});
     };
     callbacks.lost = [this](const std::string& error) {
@@ -118,6 +122,7 @@ void Engine::on_claimed(QueueState& queue, std::size_t limit, PGresult* result) 
         return a->id < b->id;
     });
     queue.held += batch.size();
+    queue.claimed_in_window += batch.size();
     publish(ClaimFinished{queue.name, limit, static_cast<std::size_t>(rows)});
     if (bus_->has_subscribers<JobClaimed>()) {
         for (const auto* task : batch) publish(JobClaimed{task->ref()});
@@ -129,6 +134,9 @@ void Engine::on_claimed(QueueState& queue, std::size_t limit, PGresult* result) 
         try_claim(queue);  // a full batch: there is probably more (backlog mode)
     } else if (queue.claim_again) {
         try_claim(queue);  // a wake-up arrived while we were claiming
+    } else if (queue.wake == WakeMode::busy) {
+        schedule_busy_claim(queue);  // nobody notifies a busy queue: look again shortly
+        if (queue.due_check) check_next_due(queue);
     } else {
         queue.wanted = false;  // drained as of this claim; the next wake-up sets it again
         if (queue.due_check) check_next_due(queue);

@@ -18,6 +18,22 @@ std::string literal(std::string_view text) {
     return out;
 }
 
+// Migrations name the schema as @schema@ where a name must be qualified
+// (inside function bodies, which run with the caller's search_path).
+std::string with_schema(std::string_view sql, const std::string& quoted_schema) {
+    static constexpr std::string_view token = "@schema@";
+    std::string out;
+    out.reserve(sql.size());
+    std::size_t at = 0;
+    while (true) {
+        auto found = sql.find(token, at);
+        out.append(sql.substr(at, found - at));
+        if (found == std::string_view::npos) return out;
+        out.append(quoted_schema);
+        at = found + token.size();
+    }
+}
+
 void check_schema_name(std::string_view schema) {
     if (schema.empty()) throw UsageError("schema name must not be empty");
     if (schema.size() > 63) {
@@ -98,11 +114,10 @@ MigrateResult migrate(Connection& conn, std::string_view schema, bool dry_run) {
             conn.execute("CREATE TABLE IF NOT EXISTS " + quoted +
                          ".seesaw_migrations (version integer PRIMARY KEY, name text NOT NULL,"
                          " applied_at timestamptz NOT NULL DEFAULT now())");
-            // Unqualified names in the migration land in the schema; functions
-            // keep this search_path (SET search_path FROM CURRENT).
+            // Unqualified names in the migration's DDL land in the schema.
             conn.execute("SET LOCAL search_path TO " + quoted);
             try {
-                conn.execute(m.sql);
+                conn.execute(with_schema(m.sql, quoted));
             } catch (const SqlError& e) {
                 throw SqlError("migration " + std::to_string(m.version) + "_" + std::string(m.name) +
                                    " failed on schema " + quoted + ": " + e.what(),

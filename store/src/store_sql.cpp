@@ -148,8 +148,8 @@ StoreSql::StoreSql(const std::string& schema_text)
                          " AND ($1::uuid[] IS NULL OR id = ANY ($1::uuid[]))"
                          " AND ($2::text IS NULL OR job_type = $2)"
                          " RETURNING queue),"
-                         " woken AS (SELECT pg_notify(" + schema_name + ".notify_channel(" +
-                         quote_literal(schema) + "), queue) FROM (SELECT DISTINCT queue FROM retried) AS q)"
+                         " woken AS (SELECT " + schema_name + ".wake_queue(" + quote_literal(schema) +
+                         ", queue) FROM (SELECT DISTINCT queue FROM retried) AS q)"
                          " SELECT (SELECT count(*) FROM retried)::int8, (SELECT count(*) FROM woken)::int8";
 
     const std::string job_columns =
@@ -165,6 +165,16 @@ StoreSql::StoreSql(const std::string& schema_text)
 
     next_due = "SELECT ceil(extract(epoch FROM min(run_at) - now()) * 1000)::int8 FROM " + jobs +
                " WHERE queue = $1 AND status IN ('pending', 'failed') AND run_at > now()";
+
+    const std::string listeners = schema_name + ".listeners";
+    arm_listener = "INSERT INTO " + listeners + " (queue, listener, armed) VALUES ($2, $1, true)"
+                   " ON CONFLICT (queue, listener) DO UPDATE SET armed = true, seen_at = now()";
+    disarm_listener = "UPDATE " + listeners + " SET armed = false, seen_at = now() WHERE queue = $2 AND listener = $1";
+    const std::string key = schema_name + ".wakeup_lock_key(" + quote_literal(schema) + ", $1)";
+    wakeup_barrier = "SELECT pg_advisory_unlock(" + key + ") FROM (SELECT pg_advisory_lock(" + key + ")) AS locked";
+    touch_listener = "UPDATE " + listeners + " SET seen_at = now() WHERE listener = $1";
+    remove_listener = "DELETE FROM " + listeners + " WHERE listener = $1";
+    expire_listeners = "DELETE FROM " + listeners + " WHERE seen_at < now() - interval '1 minute'";
 
     channels = "SELECT " + schema_name + ".notify_channel(" + quote_literal(schema) + ", 'ready'), " +
                schema_name + ".notify_channel(" + quote_literal(schema) + ", 'scheduled')";

@@ -100,6 +100,16 @@ struct StoreSql {
     std::string next_due;
     // The LISTEN channels of this schema (SELECT returns ready, scheduled).
     std::string channels;
+    // The wake-up protocol (migration 0005). $1 listener, $2 queue.
+    std::string arm_listener;
+    std::string disarm_listener;
+    // $1 queue: waits for producers that may have missed the arming.
+    std::string wakeup_barrier;
+    // $1 listener
+    std::string touch_listener;
+    std::string remove_listener;
+    // Forgets listeners not seen for a minute (crashed dispatchers).
+    std::string expire_listeners;
 };
 
 }  // namespace seesaw::detail

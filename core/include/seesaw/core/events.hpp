@@ -19,6 +19,10 @@ struct JobRef {
     std::int32_t attempt = 1;
 };
 
+// A NOTIFY for a queue this dispatcher serves arrived (loop thread).
+struct NotificationReceived {
+    std::string_view queue;
+};
 // A claim statement returned: batch size per queue.
 struct ClaimFinished {
     std::string_view queue;

@@ -1,0 +1,629 @@
+// seesaw-bench: end-to-end benchmarks against a real PostgreSQL.
+//
+//   seesaw-bench --database-url URL [--schema S] --mode latency|throughput|steady|floor
+//                [--jobs N] [--workers N] [--producers N] [--rate R] [--payload-bytes B]
+//                [--runs K] [--background-jobs N] [--prefetch P] [--keep]
+//
+// Prints one JSON object per line on stdout (DESIGN.md §6):
+//   {"system":"seesaw","metric":"latency_p50","value":412,"unit":"us","params":{...}}
+// and a human table on stderr. Latency is from just before the enqueue call
+// to the moment the handler starts, on one clock (steady_clock, one process).
+#include <CLI/CLI.hpp>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <numeric>
+#include <thread>
+#include <unordered_map>
+
+#include "seesaw/seesaw.hpp"
+
+namespace bench {
+
+struct Noop {
+    std::int64_t seq = 0;
+    std::string pad;
+};
+
+}  // namespace bench
+
+template <>
+struct seesaw::JobTraits<bench::Noop> {
+    static constexpr std::string_view name = "bench_noop";
+    static void encode(const bench::Noop& job, PayloadWriter& out) { out.field("seq", job.seq).field("pad", job.pad); }
+    static bench::Noop decode(const PayloadReader& in) { return {in.int64("seq"), {}}; }
+};
+
+namespace bench {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using seesaw::Connection;
+
+struct Options {
+    std::string url;
+    std::string schema = "seesaw_bench";
+    std::string mode;
+    std::int64_t jobs = -1;  // per mode default
+    std::size_t workers = 8;
+    std::size_t producers = 8;
+    double rate = 200;
+    std::size_t payload_bytes = 64;
+    int runs = 1;
+    std::int64_t background_jobs = 0;
+    std::int64_t prefetch = -1;  // -1: the dispatcher's default
+    bool keep = false;
+};
+
+std::int64_t ns(Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+double percentile(std::vector<double> values, double p) {
+    if (values.empty()) return 0;
+    std::sort(values.begin(), values.end());
+    double rank = p * static_cast<double>(values.size() - 1);
+    auto lo = static_cast<std::size_t>(rank);
+    auto hi = std::min(lo + 1, values.size() - 1);
+    return values[lo] + (values[hi] - values[lo]) * (rank - static_cast<double>(lo));
+}
+
+double median(std::vector<double> values) { return percentile(std::move(values), 0.5); }
+
+// The process's peak RSS since the last reset_peak_rss(), in MiB.
+double peak_rss_mib() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+    }
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+void reset_peak_rss() {
+    std::ofstream clear("/proc/self/clear_refs");
+    clear << "5";
+}
+
+// --- output -------------------------------------------------------------------
+
+class Report {
+public:
+    explicit Report(const Options& o) : options_(o) {}
+
+    void set_param(const std::string& key, const std::string& value) { text_params_[key] = value; }
+    void set_param(const std::string& key, double value) { number_params_[key] = value; }
+
+    void emit(const std::string& metric, double value, const std::string& unit) {
+        rapidjson::StringBuffer buffer;
+        rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+        w.StartObject();
+        w.Key("system");
+        w.String(system_.c_str());
+        w.Key("metric");
+        w.String(metric.c_str());
+        w.Key("value");
+        w.Double(std::round(value * 100.0) / 100.0);
+        w.Key("unit");
+        w.String(unit.c_str());
+        w.Key("params");
+        w.StartObject();
+        for (const auto& [k, v] : text_params_) {
+            w.Key(k.c_str());
+            w.String(v.c_str());
+        }
+        for (const auto& [k, v] : number_params_) {
+            w.Key(k.c_str());
+            w.Double(v);
+        }
+        w.EndObject();
+        w.EndObject();
+        std::printf("%s\n", buffer.GetString());
+        std::fflush(stdout);
+        std::fprintf(stderr, "  %-34s %14.2f %s\n", metric.c_str(), value, unit.c_str());
+    }
+    void set_system(std::string system) { system_ = std::move(system); }
+
+private:
+    const Options& options_;
+    std::string system_ = "seesaw";
+    std::map<std::string, std::string> text_params_;
+    std::map<std::string, double> number_params_;
+};
+
+// --- database helpers ------------------------------------------------------------------
+
+std::string setting(Connection& conn, const std::string& name) { return std::string(conn.execute("SHOW " + name).get(0, 0)); }
+
+void fresh_schema(const Options& o) {
+    auto conn = Connection::open(o.url);
+    conn.execute("SET client_min_messages TO warning");
+    conn.execute("DROP SCHEMA IF EXISTS " + seesaw::quote_identifier(o.schema) + " CASCADE");
+    seesaw::migrate(conn, o.schema);
+}
+
+void drop_schema(const Options& o) {
+    if (o.keep) return;
+    auto conn = Connection::open(o.url);
+    conn.execute("SET client_min_messages TO warning");
+    conn.execute("DROP SCHEMA IF EXISTS " + seesaw::quote_identifier(o.schema) + " CASCADE");
+}
+
+// Other jobs in the table: pending in another queue, succeeded, dead letter.
+void add_background_jobs(const Options& o) {
+    if (o.background_jobs <= 0) return;
+    auto started = Clock::now();
+    auto conn = Connection::open(o.url);
+    auto jobs = seesaw::quote_identifier(o.schema) + ".jobs";
+    auto third = std::to_string(o.background_jobs / 3);
+    auto rest = std::to_string(o.background_jobs - 2 * (o.background_jobs / 3));
+    conn.execute("INSERT INTO " + jobs + " (job_type, payload, queue) SELECT 'background', '{\"n\": 1}', 'background'"
+                 " FROM generate_series(1, " + rest + ")");
+    conn.execute("INSERT INTO " + jobs + " (job_type, payload, status, updated_at) SELECT 'background', '{\"n\": 1}',"
+                 " 'succeeded', now() FROM generate_series(1, " + third + ")");
+    conn.execute("INSERT INTO " + jobs + " (job_type, payload, status, error_message, error_kind) SELECT 'background',"
+                 " '{\"n\": 1}', 'dead_letter', 'background', 'non_retryable' FROM generate_series(1, " + third + ")");
+    conn.execute("ANALYZE " + jobs);
+    std::fprintf(stderr, "  (added %lld background jobs in %.1f s)\n", static_cast<long long>(o.background_jobs),
+                 std::chrono::duration<double>(Clock::now() - started).count());
+}
+
+seesaw::DispatcherOptions dispatcher_options(const Options& o) {
+    seesaw::DispatcherOptions d;
+    auto prefetch = o.prefetch >= 0 ? static_cast<std::size_t>(o.prefetch) : seesaw::QueueOptions("q").prefetch;
+    d.queues = {seesaw::QueueOptions("default", o.workers, prefetch)};
+    return d;
+}
+
+std::string pad(std::size_t payload_bytes) {
+    // {"seq":123456,"pad":"…"} is about 24 bytes without the padding.
+    return std::string(payload_bytes > 24 ? payload_bytes - 24 : 0, 'x');
+}
+
+// Counts successes and remembers when the last one was written.
+struct Completions {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::int64_t count = 0;
+    Clock::time_point last{};
+
+    void add() {
+        {
+            std::lock_guard lock(mutex);
+            ++count;
+            last = Clock::now();
+        }
+        cv.notify_all();
+    }
+    bool wait_for(std::int64_t n, std::chrono::seconds timeout) {
+        std::unique_lock lock(mutex);
+        return cv.wait_for(lock, timeout, [&] { return count >= n; });
+    }
+};
+
+// Per-job timestamps (ns, steady clock), indexed by seq.
+struct Timeline {
+    explicit Timeline(std::size_t n)
+        : before_enqueue(n), after_enqueue(n), notified(n), claimed(n), started(n) {}
+    std::vector<std::atomic<std::int64_t>> before_enqueue, after_enqueue, notified, claimed, started;
+};
+
+void report_latency(Report& r, const Timeline& t, std::size_t first, std::size_t n, const std::string& prefix,
+                    bool breakdown) {
+    std::vector<double> latency, commit, notify_to_claim, claim_to_start;
+    for (std::size_t i = first; i < first + n; ++i) {
+        auto b = t.before_enqueue[i].load(), s = t.started[i].load();
+        if (b == 0 || s == 0) continue;
+        latency.push_back(static_cast<double>(s - b) / 1000.0);
+        commit.push_back(static_cast<double>(t.after_enqueue[i].load() - b) / 1000.0);
+        if (auto c = t.claimed[i].load(); c != 0) {
+            claim_to_start.push_back(static_cast<double>(s - c) / 1000.0);
+            if (auto w = t.notified[i].load(); w != 0 && w <= c) notify_to_claim.push_back(static_cast<double>(c - w) / 1000.0);
+        }
+    }
+    r.emit(prefix + "latency_p50", percentile(latency, 0.5), "us");
+    r.emit(prefix + "latency_p90", percentile(latency, 0.9), "us");
+    r.emit(prefix + "latency_p99", percentile(latency, 0.99), "us");
+    r.emit(prefix + "latency_max", latency.empty() ? 0 : *std::max_element(latency.begin(), latency.end()), "us");
+    if (breakdown) {
+        r.emit(prefix + "enqueue_commit_us", median(commit), "us");
+        r.emit(prefix + "notify_to_claim_us", median(notify_to_claim), "us");
+        r.emit(prefix + "claim_to_start_us", median(claim_to_start), "us");
+    }
+}
+
+// --- latency -------------------------------------------------------------------------
+
+void run_latency(const Options& o, Report& r) {
+    const auto jobs = static_cast<std::size_t>(o.jobs > 0 ? o.jobs : 2000);
+    constexpr std::size_t warmup = 50;
+    seesaw::PgPool pool(o.url, {.max_connections = 4});
+    seesaw::PgJobStore store(pool, {.schema = o.schema});
+    auto options = dispatcher_options(o);
+    seesaw::Dispatcher dispatcher(store, options);
+    Timeline t(warmup + jobs);
+    Completions done;
+    std::atomic<std::int64_t> last_notify{0};
+    std::mutex ids_mutex;
+    std::unordered_map<seesaw::JobId, std::size_t> seq_of;  // guarded by ids_mutex
+
+    dispatcher.on<Noop>([&](const Noop& job, seesaw::JobContext&) {
+        t.started[static_cast<std::size_t>(job.seq)].store(ns(Clock::now()));
+    });
+    auto s1 = dispatcher.events().subscribe<seesaw::NotificationReceived>(
+        [&](const seesaw::NotificationReceived&) { last_notify.store(ns(Clock::now())); });
+    auto s2 = dispatcher.events().subscribe<seesaw::JobClaimed>([&](const seesaw::JobClaimed& e) {
+        auto now = ns(Clock::now());
+        std::lock_guard lock(ids_mutex);
+        if (auto it = seq_of.find(e.job.id); it != seq_of.end()) {
+            t.claimed[it->second].store(now);
+            t.notified[it->second].store(last_notify.load());
+        }
+    });
+    auto s3 = dispatcher.events().subscribe<seesaw::JobSucceeded>([&](const seesaw::JobSucceeded&) { done.add(); });
+    reset_peak_rss();
+    dispatcher.start();
+
+    auto payload_pad = pad(o.payload_bytes);
+    auto enqueue = [&](std::size_t seq) {
+        t.before_enqueue[seq].store(ns(Clock::now()));
+        // The id is made client-side; register it before the insert commits.
+        auto job = seesaw::JobStore::make_new_job(Noop{static_cast<std::int64_t>(seq), payload_pad});
+        {
+            std::lock_guard lock(ids_mutex);
+            seq_of.emplace(job.id, seq);
+        }
+        store.enqueue(job);
+        t.after_enqueue[seq].store(ns(Clock::now()));
+    };
+    // Warm-up: connections, prepared statements, caches.
+    for (std::size_t i = 0; i < warmup; ++i) {
+        enqueue(i);
+        done.wait_for(static_cast<std::int64_t>(i + 1), 30s);
+    }
+    auto interval = std::chrono::duration<double>(1.0 / o.rate);
+    auto start = Clock::now();
+    for (std::size_t i = 0; i < jobs; ++i) {
+        std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(i)));
+        enqueue(warmup + i);
+    }
+    if (!done.wait_for(static_cast<std::int64_t>(warmup + jobs), 120s)) std::fprintf(stderr, "  timed out waiting for jobs\n");
+    double rss = peak_rss_mib();
+    dispatcher.stop();
+    report_latency(r, t, warmup, jobs, "", true);
+    r.emit("peak_rss_mib", rss, "MiB");
+}
+
+// --- throughput ------------------------------------------------------------------------
+
+void run_throughput(const Options& o, Report& r) {
+    const auto jobs = o.jobs > 0 ? o.jobs : 100000;
+    seesaw::PgPool pool(o.url, {.max_connections = 4});
+    seesaw::PgJobStore store(pool, {.schema = o.schema});
+    auto payload_pad = pad(o.payload_bytes);
+
+    constexpr std::int64_t batch = 10000;
+    std::vector<seesaw::NewJob> buffer;
+    double enqueue_seconds = 0;
+    for (std::int64_t done = 0; done < jobs; done += batch) {
+        buffer.clear();
+        for (std::int64_t i = done; i < std::min(jobs, done + batch); ++i)
+            buffer.push_back(seesaw::JobStore::make_new_job(Noop{i, payload_pad}));
+        auto started = Clock::now();  // the statement, not building the job list
+        store.enqueue_batch(buffer);
+        enqueue_seconds += std::chrono::duration<double>(Clock::now() - started).count();
+    }
+    buffer = {};
+    r.emit("enqueue_jobs_per_s", static_cast<double>(jobs) / enqueue_seconds, "jobs/s");
+    {
+        auto conn = Connection::open(o.url);
+        conn.execute("VACUUM ANALYZE " + seesaw::quote_identifier(o.schema) + ".jobs");
+    }
+
+    seesaw::Dispatcher dispatcher(store, dispatcher_options(o));
+    Completions done;
+    dispatcher.on<Noop>([](const Noop&, seesaw::JobContext&) {});
+    auto sub = dispatcher.events().subscribe<seesaw::JobSucceeded>([&](const seesaw::JobSucceeded&) { done.add(); });
+    reset_peak_rss();
+    auto started = Clock::now();
+    dispatcher.start();
+    if (!done.wait_for(jobs, 600s)) std::fprintf(stderr, "  timed out waiting for jobs\n");
+    auto seconds = std::chrono::duration<double>(done.last - started).count();
+    double rss = peak_rss_mib();
+    dispatcher.stop();
+    r.emit("process_jobs_per_s", static_cast<double>(jobs) / seconds, "jobs/s");
+    r.emit("peak_rss_mib", rss, "MiB");
+}
+
+// --- steady ------------------------------------------------------------------------------
+
+// The baseline wake-up: a plain NOTIFY in every inserting statement's commit.
+void use_plain_notify(const Options& o) {
+    auto conn = Connection::open(o.url);
+    auto s = seesaw::quote_identifier(o.schema);
+    conn.execute("CREATE OR REPLACE FUNCTION " + s + ".jobs_notify_insert() RETURNS trigger LANGUAGE plpgsql AS $$"
+                 " DECLARE q text; BEGIN"
+                 " FOR q IN SELECT DISTINCT queue FROM inserted_jobs LOOP"
+                 "   PERFORM pg_notify(" + s + ".notify_channel(TG_TABLE_SCHEMA), q);"
+                 " END LOOP; RETURN NULL; END $$");
+}
+
+void run_steady_once(const Options& o, Report& r, const std::string& prefix) {
+    const auto jobs = static_cast<std::size_t>(o.jobs > 0 ? o.jobs : 50000);
+    seesaw::PgPool pool(o.url, {.max_connections = o.producers + 4});
+    seesaw::PgJobStore store(pool, {.schema = o.schema});
+    seesaw::Dispatcher dispatcher(store, dispatcher_options(o));
+    Timeline t(jobs);
+    Completions done;
+    dispatcher.on<Noop>([&](const Noop& job, seesaw::JobContext&) {
+        t.started[static_cast<std::size_t>(job.seq)].store(ns(Clock::now()));
+    });
+    auto sub = dispatcher.events().subscribe<seesaw::JobSucceeded>([&](const seesaw::JobSucceeded&) { done.add(); });
+    reset_peak_rss();
+    dispatcher.start();
+    {  // let the dispatcher connect before the clock starts
+        auto warm = seesaw::JobStore::make_new_job(Noop{0, ""});
+        store.enqueue(warm);
+        done.wait_for(1, 30s);
+    }
+    std::atomic<std::size_t> next{0};
+    auto payload_pad = pad(o.payload_bytes);
+    auto started = Clock::now();
+    std::vector<std::thread> producers;
+    for (std::size_t p = 0; p < o.producers; ++p) {
+        producers.emplace_back([&] {
+            while (true) {
+                auto seq = next.fetch_add(1);
+                if (seq >= jobs) return;
+                t.before_enqueue[seq].store(ns(Clock::now()));
+                store.enqueue(Noop{static_cast<std::int64_t>(seq), payload_pad});
+                t.after_enqueue[seq].store(ns(Clock::now()));
+            }
+        });
+    }
+    for (auto& p : producers) p.join();
+    auto enqueued = Clock::now();
+    if (!done.wait_for(static_cast<std::int64_t>(jobs) + 1, 600s)) std::fprintf(stderr, "  timed out waiting for jobs\n");
+    double rss = peak_rss_mib();
+    auto seconds = std::chrono::duration<double>(done.last - started).count();
+    dispatcher.stop();
+    r.emit(prefix + "enqueue_jobs_per_s", static_cast<double>(jobs) / std::chrono::duration<double>(enqueued - started).count(),
+           "jobs/s");
+    r.emit(prefix + "process_jobs_per_s", static_cast<double>(jobs) / seconds, "jobs/s");
+    report_latency(r, t, 0, jobs, prefix, false);
+    if (prefix.empty()) r.emit("peak_rss_mib", rss, "MiB");
+}
+
+void run_steady(const Options& o, Report& r) {
+    // The same producers, with a plain NOTIFY in every commit.
+    std::fprintf(stderr, "  baseline: plain NOTIFY in every commit\n");
+    use_plain_notify(o);
+    run_steady_once(o, r, "baseline_notify_");
+    fresh_schema(o);
+    add_background_jobs(o);
+    std::fprintf(stderr, "  seesaw\n");
+    run_steady_once(o, r, "");
+}
+
+// --- floor --------------------------------------------------------------------------------
+
+PGconn* open_raw(const std::string& url) {
+    PGconn* c = PQconnectdb(url.c_str());
+    if (PQstatus(c) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(c));
+    return c;
+}
+
+void exec_raw(PGconn* c, const std::string& sql) {
+    PGresult* res = PQexec(c, sql.c_str());
+    auto status = PQresultStatus(res);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        std::string error = PQresultErrorMessage(res);
+        PQclear(res);
+        throw std::runtime_error(error + " in: " + sql);
+    }
+    PQclear(res);
+}
+
+// Blocks until a notification arrives on c.
+void wait_notify(PGconn* c) {
+    while (true) {
+        PQconsumeInput(c);
+        if (PGnotify* n = PQnotifies(c)) {
+            PQfreemem(n);
+            return;
+        }
+        pollfd fd{PQsocket(c), POLLIN, 0};
+        poll(&fd, 1, 5000);
+    }
+}
+
+// Single-row inserts per second from n connections for `seconds`.
+double inserts_per_second(const Options& o, const std::string& table, bool notify, std::size_t n, double seconds) {
+    std::atomic<bool> stop{false};
+    std::atomic<std::int64_t> total{0};
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < n; ++i) {
+        threads.emplace_back([&] {
+            PGconn* c = open_raw(o.url);
+            std::string sql = "INSERT INTO " + table + " (payload) VALUES ('{\"n\": 1}')";
+            if (notify) sql += "; NOTIFY seesaw_floor_insert";
+            std::int64_t mine = 0;
+            while (!stop.load(std::memory_order_relaxed)) {
+                exec_raw(c, sql);
+                ++mine;
+            }
+            total += mine;
+            PQfinish(c);
+        });
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    stop = true;
+    for (auto& th : threads) th.join();
+    return static_cast<double>(total.load()) / seconds;
+}
+
+double fdatasync_per_second(double seconds) {
+    char path[] = "/tmp/seesaw-bench-fsync.XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return 0;
+    unlink(path);
+    std::vector<char> block(8192, 'x');
+    std::int64_t n = 0;
+    auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    while (Clock::now() < until) {
+        if (pwrite(fd, block.data(), block.size(), 0) < 0) break;
+        fdatasync(fd);
+        ++n;
+    }
+    close(fd);
+    return static_cast<double>(n) / seconds;
+}
+
+void run_floor(const Options& o, Report& r) {
+    const int samples = static_cast<int>(o.jobs > 0 ? o.jobs : 1000);
+    const std::string s = seesaw::quote_identifier(o.schema);
+    const std::string table = s + ".floor_jobs";
+    PGconn* a = open_raw(o.url);
+    PGconn* b = open_raw(o.url);
+    exec_raw(a, "CREATE TABLE " + table + " (id bigserial PRIMARY KEY, state int NOT NULL DEFAULT 0, payload jsonb)");
+    exec_raw(a, "CREATE INDEX ON " + table + " (id) WHERE state = 0");
+    // The claimer commits like seesaw's claim connection does.
+    exec_raw(b, "SET synchronous_commit = off");
+    exec_raw(b, "LISTEN seesaw_floor");
+    const std::string claim = "UPDATE " + table + " SET state = 1 WHERE id = (SELECT id FROM " + table +
+                              " WHERE state = 0 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id";
+
+    std::vector<double> insert_us, notify_us, claim_us, e2e_us;
+    for (int i = 0; i < samples; ++i) {
+        // INSERT + commit round trip.
+        auto t0 = Clock::now();
+        exec_raw(a, "INSERT INTO " + table + " (payload) VALUES ('{\"n\": 1}')");
+        insert_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+        // Bare claim of one row.
+        t0 = Clock::now();
+        exec_raw(b, claim);
+        claim_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+        // NOTIFY round trip to a listening connection.
+        t0 = Clock::now();
+        exec_raw(a, "NOTIFY seesaw_floor");
+        wait_notify(b);
+        notify_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+        // All three as a job queue does them: insert + notify in one commit,
+        // the listener wakes and claims the row.
+        t0 = Clock::now();
+        exec_raw(a, "INSERT INTO " + table + " (payload) VALUES ('{\"n\": 1}'); NOTIFY seesaw_floor");
+        wait_notify(b);
+        exec_raw(b, claim);
+        e2e_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    }
+    r.emit("floor_insert_commit_us", median(insert_us), "us");
+    r.emit("floor_notify_us", median(notify_us), "us");
+    r.emit("floor_claim_us", median(claim_us), "us");
+    r.emit("floor_e2e_us", median(e2e_us), "us");
+    r.emit("floor_e2e_p99_us", percentile(e2e_us, 0.99), "us");
+
+    // 100-row SKIP LOCKED claims, back to back, from a backlog.
+    exec_raw(a, "INSERT INTO " + table + " (payload) SELECT '{\"n\": 1}' FROM generate_series(1, 100000)");
+    exec_raw(a, "VACUUM ANALYZE " + table);
+    const std::string claim100 = "UPDATE " + table + " SET state = 1 WHERE id IN (SELECT id FROM " + table +
+                                 " WHERE state = 0 ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED) RETURNING id";
+    auto t0 = Clock::now();
+    std::int64_t claimed = 0;
+    while (claimed < 50000) {
+        PGresult* res = PQexec(b, claim100.c_str());
+        claimed += PQntuples(res);
+        PQclear(res);
+    }
+    r.emit("floor_claim_batch_jobs_per_s", static_cast<double>(claimed) / std::chrono::duration<double>(Clock::now() - t0).count(),
+           "jobs/s");
+    PQfinish(a);
+    PQfinish(b);
+
+    r.emit("floor_inserts_per_s", inserts_per_second(o, table, false, o.producers, 3.0), "inserts/s");
+    r.emit("floor_inserts_notify_per_s", inserts_per_second(o, table, true, o.producers, 3.0), "inserts/s");
+    r.emit("floor_fdatasync_per_s", fdatasync_per_second(2.0), "syncs/s");
+}
+
+}  // namespace
+}  // namespace bench
+
+int main(int argc, char** argv) {
+    using namespace bench;
+    Options o;
+    CLI::App app{"seesaw-bench: end-to-end benchmarks of seesaw against a real PostgreSQL"};
+    const char* env_url = std::getenv("SEESAW_DATABASE_URL");
+    if (env_url != nullptr) o.url = env_url;
+    app.add_option("--database-url", o.url, "PostgreSQL URL (default: $SEESAW_DATABASE_URL)");
+    app.add_option("--schema", o.schema, "schema to create, use and drop")->capture_default_str();
+    app.add_option("--mode", o.mode, "what to measure")
+        ->required()
+        ->check(CLI::IsMember({"latency", "throughput", "steady", "floor"}));
+    app.add_option("--jobs", o.jobs, "jobs (latency 2000, throughput 100000, steady 50000; floor: samples, 1000)");
+    app.add_option("--workers", o.workers, "handler threads")->capture_default_str()->check(CLI::Range(1, 1024));
+    app.add_option("--producers", o.producers, "producer threads (steady) / connections (floor)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 256));
+    app.add_option("--rate", o.rate, "latency mode: jobs per second")->capture_default_str()->check(CLI::PositiveNumber);
+    app.add_option("--payload-bytes", o.payload_bytes, "approximate payload size")->capture_default_str();
+    app.add_option("--runs", o.runs, "repeat the measurement")->capture_default_str()->check(CLI::Range(1, 100));
+    app.add_option("--background-jobs", o.background_jobs, "other jobs in the table (pending elsewhere, succeeded, dead)")
+        ->capture_default_str();
+    app.add_option("--prefetch", o.prefetch, "jobs claimed ahead of free threads (default: the dispatcher's)");
+    app.add_flag("--keep", o.keep, "keep the schema afterwards");
+    CLI11_PARSE(app, argc, argv);
+    if (o.url.empty()) {
+        std::cerr << "seesaw-bench: pass --database-url or set SEESAW_DATABASE_URL\n";
+        return 2;
+    }
+    seesaw::set_log_level(seesaw::LogLevel::warn);
+    try {
+        Report report(o);
+        {
+            auto conn = seesaw::Connection::open(o.url);
+            report.set_param("postgres", setting(conn, "server_version"));
+            report.set_param("synchronous_commit", setting(conn, "synchronous_commit"));
+            report.set_param("fsync", setting(conn, "fsync"));
+        }
+        report.set_param("mode", o.mode);
+        report.set_param("workers", static_cast<double>(o.workers));
+        report.set_param("producers", static_cast<double>(o.producers));
+        report.set_param("payload_bytes", static_cast<double>(o.payload_bytes));
+        report.set_param("background_jobs", static_cast<double>(o.background_jobs));
+        if (o.mode == "latency") report.set_param("rate", o.rate);
+        auto prefetch = o.prefetch >= 0 ? o.prefetch : static_cast<std::int64_t>(seesaw::QueueOptions("q").prefetch);
+        report.set_param("prefetch", static_cast<double>(prefetch));
+        for (int run = 1; run <= o.runs; ++run) {
+            std::fprintf(stderr, "seesaw-bench %s, run %d of %d\n", o.mode.c_str(), run, o.runs);
+            report.set_param("run", run);
+            fresh_schema(o);
+            add_background_jobs(o);
+            auto jobs = o.jobs > 0 ? o.jobs
+                                   : (o.mode == "latency" ? 2000 : o.mode == "throughput" ? 100000 : o.mode == "steady" ? 50000 : 1000);
+            report.set_param("jobs", static_cast<double>(jobs));
+            if (o.mode == "latency") run_latency(o, report);
+            if (o.mode == "throughput") run_throughput(o, report);
+            if (o.mode == "steady") run_steady(o, report);
+            if (o.mode == "floor") run_floor(o, report);
+            drop_schema(o);
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "seesaw-bench: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
