@@ -1,1 +1,21 @@
-# CLI and package tests (registered with seesaw_test).
+# CLI and package tests. They drive the real `seesaw` binary, so they exist
+# only when the CLI is built.
+if(TARGET seesaw_cli)
+  seesaw_test(integration_cli_tests LABEL integration SOURCES
+    integration/cli/cli_runner.cpp
+    integration/cli/cli_test.cpp)
+  target_compile_definitions(integration_cli_tests PRIVATE SEESAW_CLI_PATH="$<TARGET_FILE:seesaw_cli>")
+  add_dependencies(integration_cli_tests seesaw_cli)
+
+  seesaw_test(unit_cli_tests LABEL unit SOURCES
+    unit/cli/parse_test.cpp
+    LIBS seesaw_cli_lib)
+
+  # Installs into a temporary prefix and builds tests/consumer with
+  # find_package and with pkg-config, then runs it against the test database.
+  if(SEESAW_INSTALL)
+    add_test(NAME cli_install_consumer
+      COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/install_test.sh ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR})
+    set_tests_properties(cli_install_consumer PROPERTIES LABELS integration TIMEOUT 600)
+  endif()
+endif()

@@ -1,0 +1,733 @@
+// Drives the real `seesaw` binary against the test database: every
+// command's output (JSON parsed, not grepped), its exit status, and that
+// refused input writes nothing.
+#include <rapidjson/document.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include "cli_runner.hpp"
+#include "test_database.hpp"
+
+namespace seesaw::test {
+namespace {
+
+rapidjson::Document parse_json(const std::string& text) {
+    rapidjson::Document doc;
+    doc.Parse(text.c_str(), text.size());
+    EXPECT_FALSE(doc.HasParseError()) << "not one JSON document: " << text;
+    return doc;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+}
+
+std::string trimmed(std::string text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    return text;
+}
+
+class CliTest : public SchemaTest {
+protected:
+    // Runs `seesaw args... --database-url <test db> --schema <test schema>`.
+    CliResult seesaw(std::vector<std::string> args, const std::string& input = "") {
+        args.insert(args.end(), {"--database-url", url_, "--schema", schema_});
+        return run_cli(args, input);
+    }
+
+    std::vector<JobId> enqueue(std::size_t n, const std::string& type, EnqueueOptions options = {}) {
+        std::vector<NewJob> jobs;
+        for (std::size_t i = 0; i < n; ++i)
+            jobs.push_back(NewJob{type, "{\"n\":" + std::to_string(i) + "}", options});
+        return store_->enqueue_batch(jobs);
+    }
+
+    std::vector<ClaimedJob> claim(std::size_t n, const std::string& queue = "default") {
+        return store_->claim_ready("cli-test-worker", n, ClaimFilter{queue});
+    }
+
+    // n jobs of `type` in `queue` that failed their only attempt.
+    std::vector<JobId> dead_letters(std::size_t n, const std::string& type, const std::string& queue = "default",
+                                    const std::string& error = "boom") {
+        auto ids = enqueue(n, type, {.max_retries = 0, .queue = queue});
+        std::vector<FailureReport> failures;
+        for (const auto& job : claim(n, queue))
+            failures.push_back(FailureReport{job.lease(), error, ErrorKind::non_retryable});
+        EXPECT_EQ(failures.size(), n);
+        for (const auto& r : store_->mark_failed_batch(failures)) EXPECT_EQ(r.outcome, FailOutcome::dead_lettered);
+        return ids;
+    }
+
+    std::vector<JobId> succeeded(std::size_t n, const std::string& type, const std::string& queue = "default") {
+        auto ids = enqueue(n, type, {.queue = queue});
+        std::vector<JobLease> leases;
+        for (const auto& job : claim(n, queue)) leases.push_back(job.lease());
+        EXPECT_TRUE(store_->mark_succeeded_batch(leases).empty());
+        return ids;
+    }
+
+    std::string status_of(const JobId& id) {
+        return std::string(sql("SELECT status::text FROM jobs WHERE id = $1::uuid", {id.to_string()}).get(0, 0));
+    }
+};
+
+// --- usage -------------------------------------------------------------------
+
+TEST_F(CliTest, EveryCommandHasHelp) {
+    const std::vector<std::vector<std::string>> commands = {
+        {},        {"migrate"}, {"enqueue"},     {"stats"},           {"jobs"},          {"jobs", "list"},
+        {"jobs", "show"}, {"dead-letter"}, {"dead-letter", "list"}, {"dead-letter", "retry"}, {"cleanup"},
+        {"reclaim"}};
+    for (const auto& command : commands) {
+        auto args = command;
+        args.push_back("--help");
+        auto r = run_cli(args);
+        std::string name = "seesaw";
+        for (const auto& word : command) name += " " + word;
+        EXPECT_EQ(r.status, 0) << name << ": " << r.err;
+        EXPECT_NE(r.out.find("Usage: " + name), std::string::npos) << r.out;
+        EXPECT_NE(r.out.find("--database-url"), std::string::npos) << name;
+        EXPECT_NE(r.out.find("--schema"), std::string::npos) << name;
+    }
+    auto r = run_cli({"enqueue", "--help"});
+    for (const char* option : {"--queue", "--priority", "--run-at", "--max-retries"})
+        EXPECT_NE(r.out.find(option), std::string::npos) << option;
+}
+
+TEST_F(CliTest, UnknownCommandIsAUsageError) {
+    auto r = seesaw({"frobnicate"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("unknown command 'frobnicate'"), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty());
+
+    r = seesaw({"jobs", "frobnicate"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("unknown command 'frobnicate' for 'seesaw jobs'"), std::string::npos) << r.err;
+
+    EXPECT_EQ(run_cli({}).status, 2);
+    r = seesaw({"stats", "--frobnicate"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("--frobnicate"), std::string::npos) << r.err;
+    EXPECT_EQ(seesaw({"enqueue", "only_a_type"}).status, 2);
+    EXPECT_EQ(seesaw({"enqueue", "t", "{}", "--priority", "high"}).status, 2);
+    EXPECT_EQ(count(), 0);
+}
+
+TEST_F(CliTest, BadDatabaseUrlFailsWithTheReason) {
+    for (const std::string bad : {"postgresql://seesaw@127.0.0.1:1/nothing", "postgresql://[not-a-url"}) {
+        auto r = run_cli({"enqueue", "t", "{}", "--database-url", bad, "--schema", schema_});
+        EXPECT_EQ(r.status, 1) << bad;
+        EXPECT_NE(r.err.find("cannot connect to the database"), std::string::npos) << r.err;
+        EXPECT_TRUE(r.out.empty()) << r.out;
+    }
+    EXPECT_EQ(count(), 0);
+}
+
+TEST_F(CliTest, DatabaseUrlComesFromTheEnvironmentThenFromLibpq) {
+    auto r = run_cli({"enqueue", "from_env", "{}", "--schema", schema_}, "", {{"SEESAW_DATABASE_URL", url_}});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(count("job_type = 'from_env'"), 1);
+
+    // Without SEESAW_DATABASE_URL, libpq's own variables decide.
+    auto server = sql("SELECT host(inet_server_addr()), inet_server_port(), current_user, current_database()");
+    if (server.is_null(0, 0)) GTEST_SKIP() << "the test database is reached by a Unix socket";
+    r = run_cli({"enqueue", "from_pg_env", "{}", "--schema", schema_}, "",
+                {{"SEESAW_DATABASE_URL", std::nullopt},
+                 {"PGHOST", std::string(server.get(0, 0))},
+                 {"PGPORT", std::string(server.get(0, 1))},
+                 {"PGUSER", std::string(server.get(0, 2))},
+                 {"PGDATABASE", std::string(server.get(0, 3))}});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(count("job_type = 'from_pg_env'"), 1);
+}
+
+TEST_F(CliTest, CommandsOnAnUnmigratedSchemaSayHowToFixIt) {
+    auto r = run_cli({"stats", "--database-url", url_, "--schema", schema_ + "_missing"});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("seesaw migrate --schema " + schema_ + "_missing"), std::string::npos) << r.err;
+}
+
+// --- migrate -----------------------------------------------------------------
+
+TEST_F(CliTest, MigrateStatusDryRunAndApply) {
+    const std::string fresh = schema_ + "_m";
+    struct DropSchema {
+        std::string url, name;
+        ~DropSchema() {
+            Connection::open(url).execute("DROP SCHEMA IF EXISTS " + quote_identifier(name) + " CASCADE");
+        }
+    } drop{url_, fresh};
+    auto exists = [&] {
+        return sql("SELECT count(*) FROM pg_namespace WHERE nspname = $1", {fresh}).get_int64(0, 0) == 1;
+    };
+    const auto all = migrations();
+    ASSERT_FALSE(all.empty());
+    const std::vector<std::string> connection = {"--database-url", url_, "--schema", fresh};
+    auto with = [&](std::vector<std::string> args) {
+        args.insert(args.end(), connection.begin(), connection.end());
+        return args;
+    };
+
+    auto r = run_cli(with({"migrate", "--status"}));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("0 of " + std::to_string(all.size()) + " migrations applied"), std::string::npos) << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), static_cast<long>(all.size()) + 2);
+
+    r = run_cli(with({"migrate", "--dry-run"}));
+    ASSERT_EQ(r.status, 0) << r.err;
+    for (const auto& m : all) EXPECT_NE(r.out.find(std::string(m.name)), std::string::npos) << m.name;
+    EXPECT_NE(r.out.find("would apply 0001_seed_schema"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("nothing was changed"), std::string::npos) << r.out;
+    EXPECT_FALSE(exists()) << "--dry-run created the schema";
+
+    r = run_cli(with({"migrate"}));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("applied 0001_seed_schema"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("now at version " + std::to_string(all.back().version)), std::string::npos) << r.out;
+    EXPECT_TRUE(exists());
+
+    r = run_cli(with({"migrate", "--status"}));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find(std::to_string(all.size()) + " of " + std::to_string(all.size()) + " migrations applied"),
+              std::string::npos)
+        << r.out;
+    EXPECT_EQ(r.out.find("pending  -"), std::string::npos) << r.out;
+
+    r = run_cli(with({"migrate"}));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("up to date"), std::string::npos) << r.out;
+
+    EXPECT_EQ(run_cli(with({"migrate", "--status", "--dry-run"})).status, 2);
+}
+
+// --- enqueue -----------------------------------------------------------------
+
+TEST_F(CliTest, EnqueuePrintsTheIdOfTheStoredJob) {
+    auto r = seesaw({"enqueue", "send_email", R"({"to":"a@b.c","n":[1,2]})", "--queue", "emails", "--priority", "-3",
+                     "--max-retries", "7"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto id = JobId::parse(trimmed(r.out));
+    auto job = store_->get_job(id);
+    ASSERT_TRUE(job);
+    EXPECT_EQ(job->job_type, "send_email");
+    EXPECT_EQ(job->queue, "emails");
+    EXPECT_EQ(job->priority, -3);
+    EXPECT_EQ(job->max_retries, 7);
+    EXPECT_EQ(job->status, JobStatus::pending);
+    auto payload = parse_json(job->payload);
+    EXPECT_STREQ(payload["to"].GetString(), "a@b.c");
+    EXPECT_EQ(payload["n"].Size(), 2u);
+    EXPECT_EQ(count("run_at <= now()"), 1) << "without --run-at a job is due at once";
+}
+
+TEST_F(CliTest, EnqueueRelativeRunAtUsesTheDatabaseClock) {
+    for (const auto& [text, interval] : std::vector<std::pair<std::string, std::string>>{
+             {"+45s", "45 seconds"}, {"+90m", "90 minutes"}, {"+2h", "2 hours"}, {"+1d", "1 day"}}) {
+        auto r = seesaw({"enqueue", "later", "{}", "--run-at", text});
+        ASSERT_EQ(r.status, 0) << text << ": " << r.err;
+        // run_at = now() + delay in the INSERT's transaction, so exactly created_at + delay.
+        EXPECT_EQ(count("id = '" + trimmed(r.out) + "' AND run_at = created_at + interval '" + interval + "'"), 1)
+            << text;
+    }
+}
+
+TEST_F(CliTest, EnqueueAbsoluteRunAt) {
+    auto r = seesaw({"enqueue", "later", "{}", "--run-at", "2100-01-02T03:04:05.25+02:00"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(count("run_at = '2100-01-02 01:04:05.25+00'"), 1);
+    r = seesaw({"enqueue", "later", "{}", "--run-at", "2100-03-04 05:06"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(count("run_at = '2100-03-04 05:06:00+00'"), 1) << "no offset means UTC";
+}
+
+TEST_F(CliTest, EnqueueRunAtInThePastIsDueNow) {
+    auto r = seesaw({"enqueue", "overdue", R"({"k":1})", "--run-at", "2001-02-03T04:05:06Z"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto id = JobId::parse(trimmed(r.out));
+    auto claimed = claim(10);
+    ASSERT_EQ(claimed.size(), 1u) << "the job is due now";
+    EXPECT_EQ(claimed[0].id, id);
+}
+
+TEST_F(CliTest, EnqueueRefusesBadInputAndWritesNothing) {
+    struct Case {
+        std::vector<std::string> args;
+        std::string message;
+    };
+    const std::vector<Case> cases = {
+        {{"enqueue", "t", R"({"a":1)"}, "payload is not valid JSON"},
+        {{"enqueue", "t", R"({"a":1)"}, "(at byte 6)"},
+        {{"enqueue", "t", "{\"a\" 1}"}, "(at byte 5)"},
+        {{"enqueue", "t", "[1,2]"}, "payload must be a JSON object, not an array"},
+        {{"enqueue", "t", "{}", "--max-retries", "-1"}, "--max-retries must be 0 or more, got -1"},
+        {{"enqueue", "t", "{}", "--max-retries=-1"}, "--max-retries must be 0 or more, got -1"},
+        {{"enqueue", "t", "{}", "--run-at", "tomorrow"}, "--run-at 'tomorrow': expected an ISO 8601 time"},
+        {{"enqueue", "t", "{}", "--run-at", "2026-02-30T00:00:00Z"}, "no such date"},
+        {{"enqueue", "t", "{}", "--run-at", "+5x"}, "--run-at '+5x': the unit must be s, m, h or d"},
+        {{"enqueue", "t", "{}", "--run-at", "+-5s"}, "--run-at '+-5s'"},
+        {{"enqueue", "", "{}"}, "TYPE must not be empty"},
+        {{"enqueue", "t", "{}", "--queue", ""}, "--queue must not be empty"},
+    };
+    for (const auto& c : cases) {
+        auto r = seesaw(c.args);
+        EXPECT_EQ(r.status, 1) << c.message << ": " << r.err;
+        EXPECT_NE(r.err.find(c.message), std::string::npos) << "expected '" << c.message << "' in: " << r.err;
+        EXPECT_TRUE(r.out.empty()) << r.out;
+    }
+    EXPECT_EQ(count(), 0);
+}
+
+TEST_F(CliTest, EnqueueFromStdin50000Lines) {
+    constexpr int lines = 50'000;
+    std::string input;
+    for (int i = 0; i < lines; ++i) input += "{\"n\":" + std::to_string(i) + ",\"tag\":\"bulk\"}\n";
+    input += "\n";  // a blank line is skipped
+    auto r = seesaw({"enqueue", "bulk", "-", "--queue", "imports", "--priority", "4"}, input);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(trimmed(r.out), "enqueued 50000 jobs");
+    EXPECT_EQ(count(), lines);
+    EXPECT_EQ(count("job_type = 'bulk' AND queue = 'imports' AND priority = 4 AND status = 'pending'"), lines);
+    EXPECT_EQ(sql("SELECT count(DISTINCT (payload->>'n')::int) FROM jobs").get_int64(0, 0), lines);
+    EXPECT_EQ(store_->stats_by_queue()["imports"].pending, lines);
+}
+
+TEST_F(CliTest, EnqueueFromStdinWithABadLineWritesNothing) {
+    // The bad line comes after two full batches: they must be rolled back too.
+    std::string input;
+    for (int i = 1; i <= 12'000; ++i) input += i == 11'000 ? "{\"n\": oops}\n" : "{\"n\":1}\n";
+    auto r = seesaw({"enqueue", "bulk", "-"}, input);
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("stdin line 11000 is not valid JSON"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("(at byte 6)"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("nothing was enqueued"), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    EXPECT_EQ(count(), 0);
+
+    r = seesaw({"enqueue", "bulk", "-"}, "{}\n[]\n");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("stdin line 2 must be a JSON object"), std::string::npos) << r.err;
+    EXPECT_EQ(count(), 0);
+
+    r = seesaw({"enqueue", "bulk", "-", "--max-retries", "-1"}, "{}\n");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(count(), 0);
+}
+
+// --- stats -------------------------------------------------------------------
+
+TEST_F(CliTest, StatsCountsEveryStateAndTheOldestPendingAge) {
+    enqueue(5, "a");                          // default: 5 pending
+    succeeded(3, "a");                        // default: 3 succeeded
+    dead_letters(2, "b", "mail");             // mail: 2 dead letters
+    enqueue(4, "b", {.queue = "mail"});       // mail: 4 pending...
+    auto running = claim(1, "mail");          // ...one of them running
+    ASSERT_EQ(running.size(), 1u);
+    enqueue(1, "c", {.queue = "mail"});
+    auto to_fail = claim(1, "mail");
+    ASSERT_EQ(to_fail.size(), 1u);
+    store_->mark_failed(to_fail[0].lease(), "try again", ErrorKind::retryable);  // mail: 1 failed
+    enqueue(1, "later", {.delay = std::chrono::hours(1)});                      // default: pending, not due
+    // One pending job of `default` has waited an hour.
+    sql("UPDATE jobs SET created_at = now() - interval '1 hour', run_at = now() - interval '1 hour'"
+        " WHERE id = (SELECT id FROM jobs WHERE queue = 'default' AND status = 'pending' AND run_at <= now()"
+        " ORDER BY id LIMIT 1)");
+
+    auto r = seesaw({"stats", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "one document on one line";
+    auto doc = parse_json(r.out);
+    ASSERT_TRUE(doc.IsObject());
+    ASSERT_TRUE(doc["queues"].IsObject());
+    EXPECT_EQ(doc["queues"].MemberCount(), 2u);
+    const auto& def = doc["queues"]["default"];
+    const auto& mail = doc["queues"]["mail"];
+    const auto& total = doc["total"];
+    EXPECT_EQ(def["pending"].GetInt64(), 6);
+    EXPECT_EQ(def["running"].GetInt64(), 0);
+    EXPECT_EQ(def["succeeded"].GetInt64(), 3);
+    EXPECT_EQ(def["failed"].GetInt64(), 0);
+    EXPECT_EQ(def["dead_letter"].GetInt64(), 0);
+    EXPECT_EQ(mail["pending"].GetInt64(), 3);
+    EXPECT_EQ(mail["running"].GetInt64(), 1);
+    EXPECT_EQ(mail["succeeded"].GetInt64(), 0);
+    EXPECT_EQ(mail["failed"].GetInt64(), 1);
+    EXPECT_EQ(mail["dead_letter"].GetInt64(), 2);
+    for (const char* field : {"pending", "running", "succeeded", "failed", "dead_letter"})
+        EXPECT_EQ(total[field].GetInt64(), def[field].GetInt64() + mail[field].GetInt64()) << field;
+    ASSERT_TRUE(def["oldest_pending_age_s"].IsNumber());
+    EXPECT_GE(def["oldest_pending_age_s"].GetDouble(), 3600.0);
+    EXPECT_LT(def["oldest_pending_age_s"].GetDouble(), 86400.0);
+    EXPECT_GE(mail["oldest_pending_age_s"].GetDouble(), 0.0);
+    EXPECT_LT(mail["oldest_pending_age_s"].GetDouble(), 3600.0);
+    EXPECT_EQ(total["oldest_pending_age_s"].GetDouble(), def["oldest_pending_age_s"].GetDouble());
+    EXPECT_EQ(total.MemberCount(), 6u);
+    EXPECT_EQ(def.MemberCount(), 6u);
+
+    // The table: one row per queue and a total, every line the same width.
+    r = seesaw({"stats"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto lines = lines_of(r.out);
+    ASSERT_EQ(lines.size(), 4u) << r.out;
+    EXPECT_TRUE(lines[0].starts_with("QUEUE")) << r.out;
+    EXPECT_TRUE(lines[1].starts_with("default ")) << r.out;
+    EXPECT_TRUE(lines[2].starts_with("mail ")) << r.out;
+    EXPECT_TRUE(lines[3].starts_with("TOTAL ")) << r.out;
+    for (const auto& line : lines) EXPECT_EQ(line.size(), lines[0].size()) << r.out;
+    EXPECT_NE(lines[1].find("1h00m"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, StatsForOneQueue) {
+    enqueue(2, "a");
+    enqueue(3, "a", {.queue = "other"});
+    auto r = seesaw({"stats", "--queue", "other", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto doc = parse_json(r.out);
+    EXPECT_EQ(doc["queues"].MemberCount(), 1u);
+    EXPECT_EQ(doc["queues"]["other"]["pending"].GetInt64(), 3);
+    EXPECT_EQ(doc["total"]["pending"].GetInt64(), 3);
+
+    r = seesaw({"stats", "--queue", "empty", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    doc = parse_json(r.out);
+    EXPECT_EQ(doc["queues"]["empty"]["pending"].GetInt64(), 0);
+    EXPECT_EQ(doc["total"]["pending"].GetInt64(), 0);
+
+    r = seesaw({"stats", "--json"});
+    doc = parse_json(r.out);
+    EXPECT_EQ(doc["total"]["pending"].GetInt64(), 5);
+}
+
+TEST_F(CliTest, StatsWatchRedrawsUntilInterrupted) {
+    enqueue(2, "a");
+    CliProcess watch({"stats", "--watch", "0.05", "--json", "--database-url", url_, "--schema", schema_});
+    auto first = watch.read_line();
+    ASSERT_TRUE(first);
+    EXPECT_EQ(parse_json(*first)["total"]["pending"].GetInt64(), 2);
+    enqueue(1, "a");
+    // A later frame shows the new job.
+    bool seen = false;
+    for (int frame = 0; frame < 1000 && !seen; ++frame) {
+        auto line = watch.read_line();
+        ASSERT_TRUE(line);
+        seen = parse_json(*line)["total"]["pending"].GetInt64() == 3;
+    }
+    EXPECT_TRUE(seen);
+    watch.send_signal(SIGINT);
+    auto r = watch.wait();
+    EXPECT_EQ(r.status, 0) << r.err;
+
+    auto refused = seesaw({"stats", "--watch", "0"});
+    EXPECT_EQ(refused.status, 1);
+    EXPECT_NE(refused.err.find("--watch"), std::string::npos) << refused.err;
+}
+
+// --- jobs --------------------------------------------------------------------
+
+TEST_F(CliTest, JobsListFilters) {
+    auto pending = enqueue(3, "alpha");
+    auto dead = dead_letters(2, "beta", "q2", "it broke");
+    enqueue(4, "gamma", {.queue = "q3"});
+
+    auto ids_of = [&](const std::string& out) {
+        auto doc = parse_json(out);
+        std::set<std::string> ids;
+        EXPECT_TRUE(doc["jobs"].IsArray());
+        for (const auto& job : doc["jobs"].GetArray()) ids.insert(job["id"].GetString());
+        return ids;
+    };
+    auto as_set = [](const std::vector<JobId>& ids) {
+        std::set<std::string> out;
+        for (const auto& id : ids) out.insert(id.to_string());
+        return out;
+    };
+
+    auto r = seesaw({"jobs", "list", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(ids_of(r.out).size(), 9u);
+
+    r = seesaw({"jobs", "list", "--status", "dead_letter", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(ids_of(r.out), as_set(dead));
+    auto doc = parse_json(r.out);
+    const auto& job = doc["jobs"][0];
+    EXPECT_STREQ(job["type"].GetString(), "beta");
+    EXPECT_STREQ(job["queue"].GetString(), "q2");
+    EXPECT_STREQ(job["status"].GetString(), "dead_letter");
+    EXPECT_STREQ(job["error_message"].GetString(), "it broke");
+    EXPECT_STREQ(job["error_kind"].GetString(), "non_retryable");
+    EXPECT_EQ(job["attempt"].GetInt(), 1);
+    EXPECT_EQ(job["max_retries"].GetInt(), 0);
+    EXPECT_TRUE(job["payload"].IsObject());
+    EXPECT_TRUE(job["worker_id"].IsString());
+    EXPECT_TRUE(job["lease_expires_at"].IsNull());
+
+    r = seesaw({"jobs", "list", "--type", "alpha", "--json"});
+    EXPECT_EQ(ids_of(r.out), as_set(pending));
+    r = seesaw({"jobs", "list", "--queue", "q3", "--limit", "2", "--json"});
+    EXPECT_EQ(ids_of(r.out).size(), 2u);
+    r = seesaw({"jobs", "list", "--queue", "q3", "--type", "alpha", "--json"});
+    EXPECT_TRUE(ids_of(r.out).empty());
+
+    // The table: a header and one row per job.
+    r = seesaw({"jobs", "list", "--status", "pending", "--type", "alpha"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto lines = lines_of(r.out);
+    ASSERT_EQ(lines.size(), 4u) << r.out;
+    EXPECT_TRUE(lines[0].starts_with("ID ")) << r.out;
+    for (const auto& id : pending) EXPECT_NE(r.out.find(id.to_string()), std::string::npos);
+}
+
+TEST_F(CliTest, JobsListRefusesBadFilters) {
+    enqueue(1, "a");
+    auto r = seesaw({"jobs", "list", "--status", "runing"});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("unknown status 'runing'"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("pending, running, succeeded, failed or dead_letter"), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty());
+    r = seesaw({"jobs", "list", "--limit", "0"});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("--limit"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, JobsShowPrintsPayloadAttemptsErrorAndLease) {
+    auto ids = enqueue(1, "show_me", {.max_retries = 2});
+    auto first = claim(1);
+    ASSERT_EQ(first.size(), 1u);
+    store_->mark_failed(first[0].lease(), "the API said 503", ErrorKind::retryable);
+    sql("UPDATE jobs SET run_at = now()");
+    auto second = claim(1);
+    ASSERT_EQ(second.size(), 1u);
+
+    auto r = seesaw({"jobs", "show", ids[0].to_string(), "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto doc = parse_json(r.out);
+    auto job = store_->get_job(ids[0]);
+    ASSERT_TRUE(job);
+    EXPECT_STREQ(doc["id"].GetString(), ids[0].to_string().c_str());
+    EXPECT_STREQ(doc["status"].GetString(), "running");
+    EXPECT_EQ(doc["attempt"].GetInt(), 2);
+    EXPECT_EQ(doc["max_retries"].GetInt(), 2);
+    EXPECT_STREQ(doc["error_message"].GetString(), "the API said 503");
+    EXPECT_STREQ(doc["error_kind"].GetString(), "retryable");
+    EXPECT_STREQ(doc["worker_id"].GetString(), "cli-test-worker");
+    EXPECT_STREQ(doc["lease_expires_at"].GetString(), format_timestamp(*job->lease_expires_at).c_str());
+    EXPECT_STREQ(doc["run_at"].GetString(), format_timestamp(job->run_at).c_str());
+    EXPECT_EQ(doc["payload"]["n"].GetInt(), 0);
+
+    r = seesaw({"jobs", "show", ids[0].to_string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    // "name:  value" lines.
+    auto field = [&](const std::string& name) {
+        for (const auto& line : lines_of(r.out)) {
+            if (line.starts_with(name + ":")) {
+                auto value = line.substr(name.size() + 1);
+                return value.substr(value.find_first_not_of(' '));
+            }
+        }
+        return std::string("(missing)");
+    };
+    EXPECT_EQ(field("id"), ids[0].to_string());
+    EXPECT_EQ(field("status"), "running");
+    EXPECT_EQ(field("attempts"), "attempt 2 of 3 (max_retries 2)");
+    EXPECT_EQ(field("last_error"), "the API said 503");
+    EXPECT_EQ(field("lease_holder"), "cli-test-worker");
+    EXPECT_EQ(field("lease_expires_at"), format_timestamp(*job->lease_expires_at));
+    EXPECT_NE(r.out.find("payload:\n{\n  \"n\": 0\n}"), std::string::npos) << r.out;
+
+    // A finished job has no lease, only the worker that ran it last.
+    store_->mark_succeeded(second[0].lease());
+    r = seesaw({"jobs", "show", ids[0].to_string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(field("status"), "succeeded");
+    EXPECT_EQ(field("last_worker"), "cli-test-worker");
+    EXPECT_EQ(field("lease_holder"), "(missing)");
+    EXPECT_EQ(field("lease_expires_at"), "-");
+}
+
+TEST_F(CliTest, JobsShowRefusesUnknownAndMalformedIds) {
+    auto missing = JobId::generate().to_string();
+    auto r = seesaw({"jobs", "show", missing});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("no job with id " + missing), std::string::npos) << r.err;
+    r = seesaw({"jobs", "show", "not-a-uuid"});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("not a job id: 'not-a-uuid'"), std::string::npos) << r.err;
+}
+
+// --- dead-letter -------------------------------------------------------------
+
+TEST_F(CliTest, DeadLetterListShowsTheErrors) {
+    auto dead = dead_letters(3, "fragile", "default", "disk full\nsecond line");
+    enqueue(2, "fine");
+    auto r = seesaw({"dead-letter", "list", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto doc = parse_json(r.out);
+    ASSERT_TRUE(doc["dead_letters"].IsArray());
+    ASSERT_EQ(doc["dead_letters"].Size(), 3u);
+    std::set<std::string> ids;
+    for (const auto& job : doc["dead_letters"].GetArray()) {
+        ids.insert(job["id"].GetString());
+        EXPECT_STREQ(job["status"].GetString(), "dead_letter");
+        EXPECT_STREQ(job["error_message"].GetString(), "disk full\nsecond line");
+        EXPECT_STREQ(job["type"].GetString(), "fragile");
+    }
+    for (const auto& id : dead) EXPECT_TRUE(ids.contains(id.to_string()));
+
+    r = seesaw({"dead-letter", "list"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto lines = lines_of(r.out);
+    ASSERT_EQ(lines.size(), 5u) << r.out;  // header, 3 rows, count
+    EXPECT_NE(lines[1].find("disk full second line"), std::string::npos) << "one line per job:\n" << r.out;
+    EXPECT_EQ(lines[4], "3 dead-lettered jobs");
+}
+
+TEST_F(CliTest, DeadLetterRetryIdsInOneTransaction) {
+    auto dead = dead_letters(3, "x");
+    auto r = seesaw({"dead-letter", "retry", dead[0].to_string(), dead[2].to_string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(trimmed(r.out), "retried 2 jobs");
+    EXPECT_EQ(status_of(dead[0]), "pending");
+    EXPECT_EQ(status_of(dead[1]), "dead_letter");
+    EXPECT_EQ(status_of(dead[2]), "pending");
+    EXPECT_EQ(count("status = 'pending' AND attempt = 1 AND run_at <= now()"), 2);
+    EXPECT_EQ(store_->stats().dead_letter, 1);
+}
+
+TEST_F(CliTest, DeadLetterRetryWithABadIdWritesNothing) {
+    auto dead = dead_letters(2, "x");
+    auto alive = enqueue(1, "y");
+    auto unknown = JobId::generate().to_string();
+
+    auto r = seesaw({"dead-letter", "retry", dead[0].to_string(), unknown});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("no job with id " + unknown), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("nothing was retried"), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+
+    r = seesaw({"dead-letter", "retry", dead[1].to_string(), alive[0].to_string()});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("job " + alive[0].to_string() + " is pending, not in the dead letter queue"),
+              std::string::npos)
+        << r.err;
+
+    r = seesaw({"dead-letter", "retry", dead[0].to_string(), "garbage"});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("not a job id: 'garbage'"), std::string::npos) << r.err;
+
+    EXPECT_EQ(count("status = 'dead_letter'"), 2);
+}
+
+TEST_F(CliTest, DeadLetterRetryAllOn1000Jobs) {
+    dead_letters(1000, "batch");
+    dead_letters(10, "other", "q2");
+
+    auto r = seesaw({"dead-letter", "retry", "--all", "--type", "other"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(trimmed(r.out), "retried 10 jobs");
+    EXPECT_EQ(count("status = 'dead_letter'"), 1000);
+
+    r = seesaw({"dead-letter", "retry", "--all"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(trimmed(r.out), "retried 1000 jobs");
+    EXPECT_EQ(count("status = 'dead_letter'"), 0);
+    EXPECT_EQ(count("status = 'pending' AND attempt = 1"), 1010);
+    auto stats = store_->stats();
+    EXPECT_EQ(stats.pending, 1010);
+    EXPECT_EQ(stats.dead_letter, 0);
+    EXPECT_EQ(claim(2000).size(), 1000u) << "retried jobs are due at once";
+
+    r = seesaw({"dead-letter", "retry", "--all"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(trimmed(r.out), "retried 0 jobs");
+}
+
+TEST_F(CliTest, DeadLetterRetryUsageErrors) {
+    auto dead = dead_letters(1, "x");
+    for (const auto& args : std::vector<std::vector<std::string>>{{"dead-letter", "retry"},
+                                                                 {"dead-letter", "retry", dead[0].to_string(), "--all"},
+                                                                 {"dead-letter", "retry", "--type", "x"},
+                                                                 {"dead-letter"}}) {
+        auto r = seesaw(args);
+        EXPECT_EQ(r.status, 2) << r.err;
+        EXPECT_FALSE(r.err.empty());
+    }
+    EXPECT_EQ(count("status = 'dead_letter'"), 1);
+}
+
+// --- cleanup and reclaim -------------------------------------------------------
+
+TEST_F(CliTest, CleanupDeletesOldFinishedJobs) {
+    auto old_done = succeeded(3, "a");
+    auto new_done = succeeded(2, "a");
+    auto old_dead = dead_letters(4, "b", "q2");
+    enqueue(1, "c");
+    sql("UPDATE jobs SET updated_at = now() - interval '8 days' WHERE id = ANY ($1::uuid[])",
+        {"{" + old_done[0].to_string() + "," + old_done[1].to_string() + "," + old_done[2].to_string() + "}"});
+    sql("UPDATE jobs SET updated_at = now() - interval '3 hours' WHERE job_type = 'b'");
+
+    auto r = seesaw({"cleanup", "--older-than", "7d"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(trimmed(r.out), "deleted 3 succeeded jobs last updated more than 7d ago");
+    EXPECT_EQ(count("status = 'succeeded'"), 2);
+
+    r = seesaw({"cleanup", "--older-than", "4h", "--status", "dead_letter"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(trimmed(r.out), "deleted 0 dead_letter jobs last updated more than 4h ago");
+    r = seesaw({"cleanup", "--older-than", "120m", "--status", "dead_letter"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(trimmed(r.out), "deleted 4 dead_letter jobs last updated more than 2h ago");
+    EXPECT_EQ(count(), 3);
+    EXPECT_EQ(store_->stats().dead_letter, 0);
+    (void)new_done;
+    (void)old_dead;
+}
+
+TEST_F(CliTest, CleanupRefusesBadInput) {
+    succeeded(1, "a");
+    sql("UPDATE jobs SET updated_at = now() - interval '30 days'");
+    struct Case {
+        std::vector<std::string> args;
+        int status;
+        std::string message;
+    };
+    for (const auto& c : std::vector<Case>{
+             {{"cleanup", "--older-than", "7x"}, 1, "--older-than '7x': the unit must be s, m, h or d"},
+             {{"cleanup", "--older-than", "d"}, 1, "--older-than 'd'"},
+             {{"cleanup", "--older-than", "-1d"}, 1, "--older-than '-1d'"},
+             {{"cleanup", "--older-than", "7d", "--status", "pending"}, 1, "succeeded or dead_letter jobs only"},
+             {{"cleanup", "--older-than", "7d", "--status", "done"}, 1, "unknown status 'done'"},
+             {{"cleanup"}, 2, "--older-than is required"}}) {
+        auto r = seesaw(c.args);
+        EXPECT_EQ(r.status, c.status) << c.message << ": " << r.err;
+        EXPECT_NE(r.err.find(c.message), std::string::npos) << "expected '" << c.message << "' in: " << r.err;
+    }
+    EXPECT_EQ(count(), 1);
+}
+
+TEST_F(CliTest, ReclaimCountsExpiredLeases) {
+    enqueue(3, "a", {.max_retries = 1});
+    auto jobs = claim(3);
+    ASSERT_EQ(jobs.size(), 3u);
+    // Two leases ran out (as if their worker died); one is still held.
+    sql("UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id IN ($1::uuid, $2::uuid)",
+        {jobs[0].id.to_string(), jobs[1].id.to_string()});
+
+    auto r = seesaw({"reclaim"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(trimmed(r.out), "reclaimed 2 jobs whose lease expired");
+    EXPECT_EQ(count("status = 'failed' AND attempt = 2 AND error_message LIKE 'lease expired%'"), 2);
+    EXPECT_EQ(count("status = 'running'"), 1);
+
+    r = seesaw({"reclaim"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(trimmed(r.out), "reclaimed 0 jobs whose lease expired");
+}
+
+}  // namespace
+}  // namespace seesaw::test
