@@ -78,8 +78,15 @@ void Engine::start() {
     if (started_) throw UsageError("a dispatcher starts once");
     if (handlers_.empty()) throw UsageError("register at least one handler (dispatcher.on<T>(...)) before start()");
     pg::ArrayLiteral types;
-    for (const auto& [name, entry] : handlers_) types.add(name);
+    std::vector<std::string> type_names;
+    for (const auto& [name, entry] : handlers_) {
+        types.add(name);
+        type_names.push_back(name);
+    }
     job_types_literal_ = std::move(types).finish();
+    std::vector<std::string> queue_names;
+    for (const auto& q : queues_) queue_names.push_back(q->name);
+    metrics_ = std::make_unique<MetricsRegistry>(worker_id_, queue_names, type_names, *bus_);
 
     if (int rc = uv_loop_init(&loop_); rc != 0) throw Error(std::string("uv_loop_init: ") + uv_strerror(rc));
     loop_.data = this;
@@ -108,6 +115,31 @@ void Engine::start() {
         };
         uv_signal_start(&sigint_, on_signal, SIGINT);
         uv_signal_start(&sigterm_, on_signal, SIGTERM);
+    }
+    if (!options_.metrics_listen.empty()) {
+        metrics_server_ = std::make_unique<MetricsServer>(&loop_, [this] { return metrics_->snapshot().to_prometheus(); });
+        try {
+            metrics_port_ = metrics_server_->listen(options_.metrics_listen);
+        } catch (...) {
+            // Nothing runs yet: close what start() opened, then report.
+            metrics_server_->close();
+            uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
+            for (auto* h : {&poll_timer_, &heartbeat_timer_, &reclaim_timer_, &grace_timer_, &give_up_timer_, &rate_timer_})
+                uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+            for (auto& q : queues_) {
+                uv_close(reinterpret_cast<uv_handle_t*>(&q->due_timer), nullptr);
+                uv_close(reinterpret_cast<uv_handle_t*>(&q->busy_timer), nullptr);
+            }
+            if (options_.handle_signals) {
+                uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+                uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+            }
+            uv_run(&loop_, UV_RUN_DEFAULT);
+            uv_loop_close(&loop_);
+            metrics_.reset();
+            throw;
+        }
+        log(LogLevel::info, "dispatcher " + worker_id_ + " serves metrics on port " + std::to_string(metrics_port_));
     }
     phase_ = Phase::running;
     started_ = true;
@@ -168,6 +200,11 @@ void Engine::wake() {
         for (auto& q : queues_) try_claim(*q);
     }
     maybe_finish_stop();
+}
+
+MetricsSnapshot Engine::metrics() const {
+    if (!metrics_) return MetricsSnapshot{worker_id_, {}, {}, {}, {}};
+    return metrics_->snapshot();
 }
 
 void Engine::request_stop() noexcept {
@@ -316,6 +353,7 @@ void Engine::finish() {
     for (auto* conn : {listen_.get(), work_.get(), complete_.get()}) {
         if (conn != nullptr) conn->close(nullptr);
     }
+    if (metrics_server_) metrics_server_->close();
     listen_ready_ = work_ready_ = complete_ready_ = false;
     close_wake_when_workers_gone();
 }
@@ -366,6 +404,8 @@ void Dispatcher::stop(std::optional<std::chrono::milliseconds> grace) { engine_-
 void Dispatcher::request_stop() noexcept { engine_->request_stop(); }
 bool Dispatcher::running() const noexcept { return engine_ && engine_->running(); }
 EventBus& Dispatcher::events() noexcept { return *engine_->bus_; }
+MetricsSnapshot Dispatcher::metrics() const { return engine_->metrics(); }
+int Dispatcher::metrics_port() const noexcept { return engine_->metrics_port(); }
 const std::string& Dispatcher::worker_id() const noexcept { return engine_->worker_id_; }
 PgJobStore& Dispatcher::store() noexcept { return engine_->store_; }
 

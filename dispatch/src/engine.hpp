@@ -34,6 +34,8 @@
 #include <vector>
 
 #include "handoff.hpp"
+#include "metrics.hpp"
+#include "metrics_server.hpp"
 #include "pg_connection.hpp"
 #include "seesaw/dispatch/dispatcher.hpp"
 #include "store_sql.hpp"
@@ -151,6 +153,8 @@ public:
     void stop(std::optional<std::chrono::milliseconds> grace);
     void request_stop() noexcept;
     bool running() const noexcept { return running_.load(std::memory_order_acquire); }
+    MetricsSnapshot metrics() const;
+    int metrics_port() const noexcept { return metrics_port_; }
 
     // Immutable after construction; read by any thread.
     PgJobStore& store_;
@@ -240,6 +244,9 @@ private:
     std::unordered_map<std::string, std::unique_ptr<HandlerEntry>> handlers_;
     std::string job_types_literal_;  // text[] of the handled types, for the claim
     std::string lease_ms_;           // the store's lease timeout, as a parameter
+    std::unique_ptr<MetricsRegistry> metrics_;       // made by start(); read by any thread
+    std::unique_ptr<MetricsServer> metrics_server_;  // loop thread (bound by start())
+    int metrics_port_ = 0;
 
     // The loop and its handles: loop thread only (after start()).
     uv_loop_t loop_{};

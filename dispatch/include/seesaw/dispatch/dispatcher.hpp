@@ -33,6 +33,7 @@
 #include "seesaw/core/job.hpp"
 #include "seesaw/core/job_traits.hpp"
 #include "seesaw/core/retry_policy.hpp"
+#include "seesaw/dispatch/metrics.hpp"
 #include "seesaw/store/pg_job_store.hpp"
 
 namespace seesaw {
@@ -81,6 +82,9 @@ struct DispatcherOptions {
     // when it is done.
     bool handle_signals = false;
     std::chrono::milliseconds stop_grace{30'000};
+    // Serve GET /metrics (Prometheus text) on the dispatcher's own loop, e.g.
+    // "127.0.0.1:9464" (port 0: any free port, see metrics_port()). Empty: off.
+    std::string metrics_listen = {};
 };
 
 struct HandlerOptions {
@@ -204,6 +208,10 @@ public:
     EventBus& events() noexcept;
     const std::string& worker_id() const noexcept;
     PgJobStore& store() noexcept;
+    // Counters and histograms since start() (empty before it). Any thread.
+    MetricsSnapshot metrics() const;
+    // The port the metrics endpoint listens on (0 when it is off).
+    int metrics_port() const noexcept;
 
 private:
     Dispatcher(PgJobStore& store, DispatcherOptions options, std::shared_ptr<void> deps, std::type_index deps_type,

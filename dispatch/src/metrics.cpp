@@ -1,0 +1,247 @@
+#include "metrics.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "seesaw/core/events.hpp"
+
+namespace seesaw {
+
+std::uint64_t MetricsSnapshot::total_succeeded() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& t : job_types) n += t.succeeded;
+    return n;
+}
+std::uint64_t MetricsSnapshot::total_retried() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& t : job_types) n += t.retried;
+    return n;
+}
+std::uint64_t MetricsSnapshot::total_dead_lettered() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto& t : job_types) n += t.dead_lettered;
+    return n;
+}
+
+namespace {
+
+// A label value, escaped as the exposition format asks.
+std::string label(std::string_view value) {
+    std::string out;
+    for (char c : value) {
+        if (c == '\\' || c == '"') out.push_back('\\');
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out.push_back(c);
+    }
+    return out;
+}
+
+std::string number(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", v);
+    return buf;
+}
+
+void header(std::string& out, const char* name, const char* type, const char* help) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+}
+
+void histogram(std::string& out, const std::string& name, const std::string& labels, const HistogramSnapshot& h) {
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < h.buckets.size(); ++i) {
+        cumulative += h.buckets[i];
+        auto le = i < h.bounds.size() ? number(h.bounds[i]) : std::string("+Inf");
+        out += name + "_bucket{" + labels + ",le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
+    }
+    out += name + "_sum{" + labels + "} " + number(h.sum) + "\n";
+    out += name + "_count{" + labels + "} " + std::to_string(h.count) + "\n";
+}
+
+}  // namespace
+
+std::string MetricsSnapshot::to_prometheus() const {
+    std::string out;
+    struct Counter {
+        const char* name;
+        const char* help;
+        std::uint64_t JobTypeMetrics::*field;
+    };
+    static constexpr Counter counters[] = {
+        {"seesaw_jobs_claimed_total", "Jobs claimed by this dispatcher.", &JobTypeMetrics::claimed},
+        {"seesaw_jobs_started_total", "Handler runs started.", &JobTypeMetrics::started},
+        {"seesaw_jobs_succeeded_total", "Jobs whose success was written.", &JobTypeMetrics::succeeded},
+        {"seesaw_jobs_retried_total", "Failed attempts written as failed, waiting for a retry.", &JobTypeMetrics::retried},
+        {"seesaw_jobs_dead_lettered_total", "Jobs sent to the dead letter queue.", &JobTypeMetrics::dead_lettered},
+        {"seesaw_lease_lost_total", "Runs whose lease was lost (reclaimed or timed out).", &JobTypeMetrics::lease_lost},
+    };
+    for (const auto& c : counters) {
+        header(out, c.name, "counter", c.help);
+        for (const auto& t : job_types) {
+            out += std::string(c.name) + "{queue=\"" + label(t.queue) + "\",job_type=\"" + label(t.job_type) +
+                   "\",worker=\"" + label(worker_id) + "\"} " + std::to_string(t.*c.field) + "\n";
+        }
+    }
+    header(out, "seesaw_handler_duration_seconds", "histogram", "Handler run time.");
+    for (const auto& t : job_types) {
+        histogram(out, "seesaw_handler_duration_seconds",
+                  "queue=\"" + label(t.queue) + "\",job_type=\"" + label(t.job_type) + "\",worker=\"" +
+                      label(worker_id) + "\"",
+                  t.handler_seconds);
+    }
+    header(out, "seesaw_notifications_total", "counter", "NOTIFY wake-ups received per queue.");
+    for (const auto& q : queues) {
+        out += "seesaw_notifications_total{queue=\"" + label(q.queue) + "\",worker=\"" + label(worker_id) + "\"} " +
+               std::to_string(q.notifications) + "\n";
+    }
+    header(out, "seesaw_claim_batch_size", "histogram", "Jobs per claim statement.");
+    for (const auto& q : queues) {
+        histogram(out, "seesaw_claim_batch_size", "queue=\"" + label(q.queue) + "\",worker=\"" + label(worker_id) + "\"",
+                  q.claim_batch_size);
+    }
+    header(out, "seesaw_enqueue_to_start_seconds", "histogram",
+           "From the job's insert (database clock) to its handler's start (this host's clock).");
+    for (const auto& q : queues) {
+        histogram(out, "seesaw_enqueue_to_start_seconds",
+                  "queue=\"" + label(q.queue) + "\",worker=\"" + label(worker_id) + "\"", q.enqueue_to_start_seconds);
+    }
+    header(out, "seesaw_reconnects_total", "counter", "Database connections re-established after a loss.");
+    for (const auto& [connection, n] : reconnects) {
+        out += "seesaw_reconnects_total{connection=\"" + label(connection) + "\",worker=\"" + label(worker_id) +
+               "\"} " + std::to_string(n) + "\n";
+    }
+    header(out, "seesaw_disconnects_total", "counter", "Database connections lost.");
+    for (const auto& [connection, n] : disconnects) {
+        out += "seesaw_disconnects_total{connection=\"" + label(connection) + "\",worker=\"" + label(worker_id) +
+               "\"} " + std::to_string(n) + "\n";
+    }
+    return out;
+}
+
+namespace detail {
+
+Histogram::Histogram(std::vector<double> bounds)
+    : bounds_(std::move(bounds)), buckets_(new std::atomic<std::uint64_t>[bounds_.size() + 1]) {
+    for (std::size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0, std::memory_order_relaxed);
+}
+
+void Histogram::observe(double value) noexcept {
+    auto at = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin());
+    buckets_[at].fetch_add(1, std::memory_order_relaxed);
+    count_.fetch_add(1, std::memory_order_relaxed);
+    sum_.fetch_add(value, std::memory_order_relaxed);
+}
+
+HistogramSnapshot Histogram::snapshot() const {
+    HistogramSnapshot s;
+    s.bounds = bounds_;
+    for (std::size_t i = 0; i <= bounds_.size(); ++i) s.buckets.push_back(buckets_[i].load(std::memory_order_relaxed));
+    s.count = count_.load(std::memory_order_relaxed);
+    s.sum = sum_.load(std::memory_order_relaxed);
+    return s;
+}
+
+namespace {
+const std::vector<double> seconds_buckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                             0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10,
+                                             30,     60,      300};
+const std::vector<double> batch_buckets = {0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+
+double seconds_between(Timestamp earlier, std::chrono::system_clock::time_point later) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(later.time_since_epoch()).count() -
+              earlier.time_since_epoch().count();
+    return static_cast<double>(std::max<std::int64_t>(0, us)) / 1e6;
+}
+}  // namespace
+
+MetricsRegistry::MetricsRegistry(std::string worker_id, const std::vector<std::string>& queues,
+                                 const std::vector<std::string>& job_types, EventBus& bus)
+    : worker_id_(std::move(worker_id)), queue_order_(queues) {
+    for (const auto& q : queues) {
+        auto series = std::make_unique<QueueSeries>(q, batch_buckets, seconds_buckets);
+        for (const auto& t : job_types) series->types.emplace(t, std::make_unique<TypeSeries>(q, t, seconds_buckets));
+        queues_.emplace(q, std::move(series));
+    }
+    for (const char* c : {"listen", "claim", "complete"}) connections_.emplace(c, std::make_unique<ConnectionSeries>());
+
+    auto count = [this](const JobRef& job, std::atomic<std::uint64_t> TypeSeries::*field) {
+        if (auto* s = find(job.queue, job.job_type)) (s->*field).fetch_add(1, std::memory_order_relaxed);
+    };
+    subscriptions_.push_back(bus.subscribe<JobClaimed>([count](const JobClaimed& e) { count(e.job, &TypeSeries::claimed); }));
+    subscriptions_.push_back(bus.subscribe<JobStarted>([this, count](const JobStarted& e) {
+        count(e.job, &TypeSeries::started);
+        if (auto* q = find_queue(e.job.queue))
+            q->enqueue_to_start_seconds.observe(seconds_between(e.created_at, std::chrono::system_clock::now()));
+    }));
+    subscriptions_.push_back(bus.subscribe<JobSucceeded>([this, count](const JobSucceeded& e) {
+        count(e.job, &TypeSeries::succeeded);
+        if (auto* s = find(e.job.queue, e.job.job_type))
+            s->handler_seconds.observe(std::chrono::duration<double>(e.duration).count());
+    }));
+    subscriptions_.push_back(bus.subscribe<JobRetried>([this, count](const JobRetried& e) {
+        count(e.job, &TypeSeries::retried);
+        if (auto* s = find(e.job.queue, e.job.job_type))
+            s->handler_seconds.observe(std::chrono::duration<double>(e.duration).count());
+    }));
+    subscriptions_.push_back(bus.subscribe<JobDeadLettered>([this, count](const JobDeadLettered& e) {
+        count(e.job, &TypeSeries::dead_lettered);
+        if (auto* s = find(e.job.queue, e.job.job_type))
+            s->handler_seconds.observe(std::chrono::duration<double>(e.duration).count());
+    }));
+    subscriptions_.push_back(bus.subscribe<LeaseLost>([count](const LeaseLost& e) { count(e.job, &TypeSeries::lease_lost); }));
+    subscriptions_.push_back(bus.subscribe<NotificationReceived>([this](const NotificationReceived& e) {
+        if (auto* q = find_queue(e.queue)) q->notifications.fetch_add(1, std::memory_order_relaxed);
+    }));
+    subscriptions_.push_back(bus.subscribe<ClaimFinished>([this](const ClaimFinished& e) {
+        if (auto* q = find_queue(e.queue)) q->claim_batch_size.observe(static_cast<double>(e.claimed));
+    }));
+    subscriptions_.push_back(bus.subscribe<Reconnected>([this](const Reconnected& e) {
+        if (auto it = connections_.find(e.connection); it != connections_.end())
+            it->second->reconnects.fetch_add(1, std::memory_order_relaxed);
+    }));
+    subscriptions_.push_back(bus.subscribe<Disconnected>([this](const Disconnected& e) {
+        if (auto it = connections_.find(e.connection); it != connections_.end())
+            it->second->disconnects.fetch_add(1, std::memory_order_relaxed);
+    }));
+}
+
+MetricsRegistry::QueueSeries* MetricsRegistry::find_queue(std::string_view queue) const noexcept {
+    auto it = queues_.find(queue);
+    return it == queues_.end() ? nullptr : it->second.get();
+}
+
+MetricsRegistry::TypeSeries* MetricsRegistry::find(std::string_view queue, std::string_view job_type) const noexcept {
+    auto* q = find_queue(queue);
+    if (q == nullptr) return nullptr;
+    auto it = q->types.find(job_type);
+    return it == q->types.end() ? nullptr : it->second.get();
+}
+
+MetricsSnapshot MetricsRegistry::snapshot() const {
+    MetricsSnapshot out;
+    out.worker_id = worker_id_;
+    for (const auto& name : queue_order_) {
+        const auto& q = *queues_.find(name)->second;
+        out.queues.push_back(QueueMetrics{q.name, q.notifications.load(), q.claim_batch_size.snapshot(),
+                                          q.enqueue_to_start_seconds.snapshot()});
+        std::vector<const TypeSeries*> types;
+        for (const auto& [t, s] : q.types) types.push_back(s.get());
+        std::sort(types.begin(), types.end(), [](auto* a, auto* b) { return a->job_type < b->job_type; });
+        for (const auto* s : types) {
+            out.job_types.push_back(JobTypeMetrics{s->queue, s->job_type, s->claimed.load(), s->started.load(),
+                                                   s->succeeded.load(), s->retried.load(), s->dead_lettered.load(),
+                                                   s->lease_lost.load(), s->handler_seconds.snapshot()});
+        }
+    }
+    for (const auto& [name, c] : connections_) {
+        out.reconnects[name] = c->reconnects.load();
+        out.disconnects[name] = c->disconnects.load();
+    }
+    return out;
+}
+
+}  // namespace detail
+}  // namespace seesaw
