@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -67,6 +68,7 @@ struct Options {
     std::int64_t background_jobs = 0;
     std::int64_t prefetch = -1;  // -1: the dispatcher's default
     bool keep = false;
+    std::string cdf_dir;  // where to write latency distributions for plots
 };
 
 std::int64_t ns(Clock::time_point t) {
@@ -129,7 +131,10 @@ public:
         }
         for (const auto& [k, v] : number_params_) {
             w.Key(k.c_str());
-            w.Double(v);
+            if (v == std::floor(v) && std::abs(v) < 9e15)
+                w.Int64(static_cast<std::int64_t>(v));
+            else
+                w.Double(v);
         }
         w.EndObject();
         w.EndObject();
@@ -223,8 +228,20 @@ struct Timeline {
     std::vector<std::atomic<std::int64_t>> before_enqueue, after_enqueue, notified, claimed, started;
 };
 
-void report_latency(Report& r, const Timeline& t, std::size_t first, std::size_t n, const std::string& prefix,
-                    bool breakdown) {
+// Writes a latency distribution: "latency_us fraction" per line, sorted.
+void write_cdf(const Options& o, const std::string& name, std::vector<double> values) {
+    if (o.cdf_dir.empty() || values.empty()) return;
+    std::sort(values.begin(), values.end());
+    std::ofstream out(o.cdf_dir + "/" + name + ".dat");
+    out << "# " << name << ": latency_us fraction\n";
+    const std::size_t step = std::max<std::size_t>(1, values.size() / 1000);
+    for (std::size_t i = 0; i < values.size(); i += step)
+        out << values[i] << " " << static_cast<double>(i + 1) / static_cast<double>(values.size()) << "\n";
+    out << values.back() << " 1\n";
+}
+
+std::vector<double> report_latency(Report& r, const Timeline& t, std::size_t first, std::size_t n,
+                                   const std::string& prefix, bool breakdown) {
     std::vector<double> latency, commit, notify_to_claim, claim_to_start;
     for (std::size_t i = first; i < first + n; ++i) {
         auto b = t.before_enqueue[i].load(), s = t.started[i].load();
@@ -245,7 +262,100 @@ void report_latency(Report& r, const Timeline& t, std::size_t first, std::size_t
         r.emit(prefix + "notify_to_claim_us", median(notify_to_claim), "us");
         r.emit(prefix + "claim_to_start_us", median(claim_to_start), "us");
     }
+    return latency;
 }
+
+// --- floor ---------------------------------------------------------------------------------
+
+PGconn* open_raw(const std::string& url) {
+    PGconn* c = PQconnectdb(url.c_str());
+    if (PQstatus(c) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(c));
+    return c;
+}
+
+void exec_raw(PGconn* c, const std::string& sql) {
+    PGresult* res = PQexec(c, sql.c_str());
+    auto status = PQresultStatus(res);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        std::string error = PQresultErrorMessage(res);
+        PQclear(res);
+        throw std::runtime_error(error + " in: " + sql);
+    }
+    PQclear(res);
+}
+
+// Blocks until a notification arrives on c.
+void wait_notify(PGconn* c) {
+    while (true) {
+        PQconsumeInput(c);
+        if (PGnotify* n = PQnotifies(c)) {
+            PQfreemem(n);
+            return;
+        }
+        pollfd fd{PQsocket(c), POLLIN, 0};
+        poll(&fd, 1, 5000);
+    }
+}
+
+// The physical floor of a job queue's latency on this server: a producer
+// connection inserts a row and NOTIFYs in one commit; a listening connection
+// wakes and claims the row with SKIP LOCKED (asynchronous commit, like
+// seesaw's claim connection). No triggers, no extra columns.
+class FloorProbe {
+public:
+    FloorProbe(const Options& o, const std::string& table_name)
+        : table_(seesaw::quote_identifier(o.schema) + "." + table_name), a_(open_raw(o.url)), b_(open_raw(o.url)) {
+        exec_raw(a_, "CREATE TABLE IF NOT EXISTS " + table_ +
+                         " (id bigserial PRIMARY KEY, state int NOT NULL DEFAULT 0, payload jsonb)");
+        exec_raw(a_, "CREATE INDEX IF NOT EXISTS " + table_name + "_ready ON " + table_ + " (id) WHERE state = 0");
+        exec_raw(b_, "SET synchronous_commit = off");
+        channel_ = "seesaw_floor_" + table_name;
+        exec_raw(b_, "LISTEN " + channel_);
+        claim_ = "UPDATE " + table_ + " SET state = 1 WHERE id = (SELECT id FROM " + table_ +
+                 " WHERE state = 0 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id";
+    }
+    ~FloorProbe() {
+        PQfinish(a_);
+        PQfinish(b_);
+    }
+    FloorProbe(const FloorProbe&) = delete;
+    FloorProbe& operator=(const FloorProbe&) = delete;
+
+    // Insert + NOTIFY commit → wake-up → claim, in microseconds.
+    double e2e_us() {
+        auto t0 = Clock::now();
+        exec_raw(a_, "INSERT INTO " + table_ + " (payload) VALUES ('{\"n\": 1}'); NOTIFY " + channel_);
+        wait_notify(b_);
+        exec_raw(b_, claim_);
+        return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+    }
+    double insert_commit_us() {
+        auto t0 = Clock::now();
+        exec_raw(a_, "INSERT INTO " + table_ + " (payload) VALUES ('{\"n\": 1}')");
+        return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+    }
+    double claim_us() {
+        auto t0 = Clock::now();
+        exec_raw(b_, claim_);
+        return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+    }
+    double notify_us() {
+        auto t0 = Clock::now();
+        exec_raw(a_, "NOTIFY " + channel_);
+        wait_notify(b_);
+        return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+    }
+    PGconn* producer() { return a_; }
+    PGconn* claimer() { return b_; }
+    const std::string& table() const { return table_; }
+
+private:
+    std::string table_;
+    PGconn* a_;
+    PGconn* b_;
+    std::string channel_;
+    std::string claim_;
+};
 
 // --- latency -------------------------------------------------------------------------
 
@@ -296,17 +406,30 @@ void run_latency(const Options& o, Report& r) {
         enqueue(i);
         done.wait_for(static_cast<std::int64_t>(i + 1), 30s);
     }
+    // Each job is followed by one sample of the floor (the same steps done
+    // bare, on connections of their own), so both see the same disk: on
+    // shared machines the commit latency drifts by 10× within minutes.
+    FloorProbe floor(o, "latency_floor");
+    std::vector<double> floor_us;
     auto interval = std::chrono::duration<double>(1.0 / o.rate);
     auto start = Clock::now();
     for (std::size_t i = 0; i < jobs; ++i) {
         std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(i)));
         enqueue(warmup + i);
+        done.wait_for(static_cast<std::int64_t>(warmup + i + 1), 30s);
+        floor_us.push_back(floor.e2e_us());
     }
     if (!done.wait_for(static_cast<std::int64_t>(warmup + jobs), 120s)) std::fprintf(stderr, "  timed out waiting for jobs\n");
     double rss = peak_rss_mib();
     dispatcher.stop();
-    report_latency(r, t, warmup, jobs, "", true);
+    auto latency = report_latency(r, t, warmup, jobs, "", true);
+    r.emit("floor_e2e_us", median(floor_us), "us");
+    r.emit("floor_e2e_p99_us", percentile(floor_us, 0.99), "us");
+    r.emit("latency_p50_over_floor", median(latency) / median(floor_us), "ratio");
+    r.emit("latency_p99_over_floor_p50", percentile(latency, 0.99) / median(floor_us), "ratio");
     r.emit("peak_rss_mib", rss, "MiB");
+    write_cdf(o, "latency", latency);
+    write_cdf(o, "floor", floor_us);
 }
 
 // --- throughput ------------------------------------------------------------------------
@@ -363,7 +486,7 @@ void use_plain_notify(const Options& o) {
                  " END LOOP; RETURN NULL; END $$");
 }
 
-void run_steady_once(const Options& o, Report& r, const std::string& prefix) {
+double run_steady_once(const Options& o, Report& r, const std::string& prefix) {
     const auto jobs = static_cast<std::size_t>(o.jobs > 0 ? o.jobs : 50000);
     seesaw::PgPool pool(o.url, {.max_connections = o.producers + 4});
     seesaw::PgJobStore store(pool, {.schema = o.schema});
@@ -405,52 +528,25 @@ void run_steady_once(const Options& o, Report& r, const std::string& prefix) {
     r.emit(prefix + "enqueue_jobs_per_s", static_cast<double>(jobs) / std::chrono::duration<double>(enqueued - started).count(),
            "jobs/s");
     r.emit(prefix + "process_jobs_per_s", static_cast<double>(jobs) / seconds, "jobs/s");
-    report_latency(r, t, 0, jobs, prefix, false);
+    auto latency = report_latency(r, t, 0, jobs, prefix, false);
     if (prefix.empty()) r.emit("peak_rss_mib", rss, "MiB");
+    write_cdf(o, prefix.empty() ? "steady" : "steady_" + prefix.substr(0, prefix.size() - 1), latency);
+    return static_cast<double>(jobs) / seconds;
 }
 
 void run_steady(const Options& o, Report& r) {
     // The same producers, with a plain NOTIFY in every commit.
     std::fprintf(stderr, "  baseline: plain NOTIFY in every commit\n");
     use_plain_notify(o);
-    run_steady_once(o, r, "baseline_notify_");
+    double baseline = run_steady_once(o, r, "baseline_notify_");
     fresh_schema(o);
     add_background_jobs(o);
     std::fprintf(stderr, "  seesaw\n");
-    run_steady_once(o, r, "");
+    double ours = run_steady_once(o, r, "");
+    r.emit("steady_over_baseline_notify", ours / baseline, "ratio");
 }
 
-// --- floor --------------------------------------------------------------------------------
-
-PGconn* open_raw(const std::string& url) {
-    PGconn* c = PQconnectdb(url.c_str());
-    if (PQstatus(c) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(c));
-    return c;
-}
-
-void exec_raw(PGconn* c, const std::string& sql) {
-    PGresult* res = PQexec(c, sql.c_str());
-    auto status = PQresultStatus(res);
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-        std::string error = PQresultErrorMessage(res);
-        PQclear(res);
-        throw std::runtime_error(error + " in: " + sql);
-    }
-    PQclear(res);
-}
-
-// Blocks until a notification arrives on c.
-void wait_notify(PGconn* c) {
-    while (true) {
-        PQconsumeInput(c);
-        if (PGnotify* n = PQnotifies(c)) {
-            PQfreemem(n);
-            return;
-        }
-        pollfd fd{PQsocket(c), POLLIN, 0};
-        poll(&fd, 1, 5000);
-    }
-}
+// --- floor (continued) -------------------------------------------------------------------
 
 // Single-row inserts per second from n connections for `seconds`.
 double inserts_per_second(const Options& o, const std::string& table, bool notify, std::size_t n, double seconds) {
@@ -496,40 +592,13 @@ double fdatasync_per_second(double seconds) {
 
 void run_floor(const Options& o, Report& r) {
     const int samples = static_cast<int>(o.jobs > 0 ? o.jobs : 1000);
-    const std::string s = seesaw::quote_identifier(o.schema);
-    const std::string table = s + ".floor_jobs";
-    PGconn* a = open_raw(o.url);
-    PGconn* b = open_raw(o.url);
-    exec_raw(a, "CREATE TABLE " + table + " (id bigserial PRIMARY KEY, state int NOT NULL DEFAULT 0, payload jsonb)");
-    exec_raw(a, "CREATE INDEX ON " + table + " (id) WHERE state = 0");
-    // The claimer commits like seesaw's claim connection does.
-    exec_raw(b, "SET synchronous_commit = off");
-    exec_raw(b, "LISTEN seesaw_floor");
-    const std::string claim = "UPDATE " + table + " SET state = 1 WHERE id = (SELECT id FROM " + table +
-                              " WHERE state = 0 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id";
-
+    FloorProbe probe(o, "floor_jobs");
     std::vector<double> insert_us, notify_us, claim_us, e2e_us;
     for (int i = 0; i < samples; ++i) {
-        // INSERT + commit round trip.
-        auto t0 = Clock::now();
-        exec_raw(a, "INSERT INTO " + table + " (payload) VALUES ('{\"n\": 1}')");
-        insert_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-        // Bare claim of one row.
-        t0 = Clock::now();
-        exec_raw(b, claim);
-        claim_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-        // NOTIFY round trip to a listening connection.
-        t0 = Clock::now();
-        exec_raw(a, "NOTIFY seesaw_floor");
-        wait_notify(b);
-        notify_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-        // All three as a job queue does them: insert + notify in one commit,
-        // the listener wakes and claims the row.
-        t0 = Clock::now();
-        exec_raw(a, "INSERT INTO " + table + " (payload) VALUES ('{\"n\": 1}'); NOTIFY seesaw_floor");
-        wait_notify(b);
-        exec_raw(b, claim);
-        e2e_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+        insert_us.push_back(probe.insert_commit_us());
+        claim_us.push_back(probe.claim_us());
+        notify_us.push_back(probe.notify_us());
+        e2e_us.push_back(probe.e2e_us());
     }
     r.emit("floor_insert_commit_us", median(insert_us), "us");
     r.emit("floor_notify_us", median(notify_us), "us");
@@ -538,24 +607,24 @@ void run_floor(const Options& o, Report& r) {
     r.emit("floor_e2e_p99_us", percentile(e2e_us, 0.99), "us");
 
     // 100-row SKIP LOCKED claims, back to back, from a backlog.
-    exec_raw(a, "INSERT INTO " + table + " (payload) SELECT '{\"n\": 1}' FROM generate_series(1, 100000)");
-    exec_raw(a, "VACUUM ANALYZE " + table);
-    const std::string claim100 = "UPDATE " + table + " SET state = 1 WHERE id IN (SELECT id FROM " + table +
-                                 " WHERE state = 0 ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED) RETURNING id";
+    exec_raw(probe.producer(), "INSERT INTO " + probe.table() +
+                                   " (payload) SELECT '{\"n\": 1}' FROM generate_series(1, 100000)");
+    exec_raw(probe.producer(), "VACUUM ANALYZE " + probe.table());
+    const std::string claim100 = "UPDATE " + probe.table() + " SET state = 1 WHERE id IN (SELECT id FROM " +
+                                 probe.table() + " WHERE state = 0 ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED)"
+                                 " RETURNING id";
     auto t0 = Clock::now();
     std::int64_t claimed = 0;
     while (claimed < 50000) {
-        PGresult* res = PQexec(b, claim100.c_str());
+        PGresult* res = PQexec(probe.claimer(), claim100.c_str());
         claimed += PQntuples(res);
         PQclear(res);
     }
-    r.emit("floor_claim_batch_jobs_per_s", static_cast<double>(claimed) / std::chrono::duration<double>(Clock::now() - t0).count(),
-           "jobs/s");
-    PQfinish(a);
-    PQfinish(b);
+    r.emit("floor_claim_batch_jobs_per_s",
+           static_cast<double>(claimed) / std::chrono::duration<double>(Clock::now() - t0).count(), "jobs/s");
 
-    r.emit("floor_inserts_per_s", inserts_per_second(o, table, false, o.producers, 3.0), "inserts/s");
-    r.emit("floor_inserts_notify_per_s", inserts_per_second(o, table, true, o.producers, 3.0), "inserts/s");
+    r.emit("floor_inserts_per_s", inserts_per_second(o, probe.table(), false, o.producers, 3.0), "inserts/s");
+    r.emit("floor_inserts_notify_per_s", inserts_per_second(o, probe.table(), true, o.producers, 3.0), "inserts/s");
     r.emit("floor_fdatasync_per_s", fdatasync_per_second(2.0), "syncs/s");
 }
 
@@ -585,12 +654,13 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--prefetch", o.prefetch, "jobs claimed ahead of free threads (default: the dispatcher's)");
     app.add_flag("--keep", o.keep, "keep the schema afterwards");
+    app.add_option("--cdf-dir", o.cdf_dir, "write latency distributions (for plots) into this directory");
     CLI11_PARSE(app, argc, argv);
     if (o.url.empty()) {
         std::cerr << "seesaw-bench: pass --database-url or set SEESAW_DATABASE_URL\n";
         return 2;
     }
-    seesaw::set_log_level(seesaw::LogLevel::warn);
+    if (std::getenv("SEESAW_LOG_LEVEL") == nullptr) seesaw::set_log_level(seesaw::LogLevel::warn);
     try {
         Report report(o);
         {

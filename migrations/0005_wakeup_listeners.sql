@@ -29,6 +29,15 @@ CREATE UNLOGGED TABLE listeners (
     PRIMARY KEY (queue, listener)
 );
 
+-- Overlapping producer transactions seen (see above).
+CREATE SEQUENCE producer_contention;
+
+-- The advisory lock key of the schema's producers (the contention probe).
+CREATE FUNCTION producers_lock_key(schema_name text) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT hashtextextended('seesaw.producers.' || schema_name, 0)
+$$;
+
 -- The advisory lock key of a queue's wake-up.
 CREATE FUNCTION wakeup_lock_key(schema_name text, queue text) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -45,6 +54,10 @@ DECLARE
 BEGIN
     INSERT INTO @schema@.job_counts (queue, status, n)
     SELECT queue, status, count(*) FROM inserted_jobs GROUP BY queue, status;
+
+    IF NOT pg_try_advisory_xact_lock(@schema@.producers_lock_key(TG_TABLE_SCHEMA)) THEN
+        PERFORM nextval('@schema@.producer_contention');
+    END IF;
 
     FOR wake IN
         SELECT queue,

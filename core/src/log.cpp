@@ -1,7 +1,9 @@
 #include "seesaw/core/log.hpp"
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -12,7 +14,20 @@
 namespace seesaw {
 namespace {
 
-std::atomic<LogLevel> minimum_level{LogLevel::info};
+// The initial level: SEESAW_LOG_LEVEL (trace, debug, info, warn, error, off), else info.
+LogLevel level_from_environment() {
+    const char* text = std::getenv("SEESAW_LOG_LEVEL");
+    if (text == nullptr) return LogLevel::info;
+    std::string_view value(text);
+    for (auto level : {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn, LogLevel::error, LogLevel::off}) {
+        std::string name(to_string(level));
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (value == name) return level;
+    }
+    return LogLevel::info;
+}
+
+std::atomic<LogLevel> minimum_level{level_from_environment()};
 std::atomic<std::shared_ptr<const LogSink>> current_sink;
 
 void stderr_sink(LogLevel level, std::string_view message) {

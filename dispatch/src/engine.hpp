@@ -123,7 +123,9 @@ struct QueueState {
     WakeMode wake = WakeMode::unregistered;
     std::uint32_t wake_generation = 0;  // bumped by each arm, to ignore stale answers
     std::size_t claimed_in_window = 0;  // jobs claimed since the last rate tick
+    std::uint32_t quiet_ticks = 0;      // busy: rate ticks in a row without producer contention
     uv_timer_t busy_timer{};            // busy mode: the next claim after a short one
+    std::chrono::milliseconds busy_delay{0};  // busy mode: grows while claims come back empty
 
     // Loop → workers (lock-free hand-off). nullptr tells a worker to exit.
     moodycamel::BlockingConcurrentQueue<Task*> tasks;
@@ -199,7 +201,8 @@ private:
     void arm(QueueState& queue);
     void go_busy(QueueState& queue);
     void on_rate_tick();
-    void schedule_busy_claim(QueueState& queue);
+    void schedule_busy_claim(QueueState& queue, bool found_jobs);
+    void decide_wake_modes(std::int64_t contention);
 
     // --- executor.cpp (worker threads) ---------------------------------------
     void start_workers();
@@ -258,6 +261,8 @@ private:
     uv_timer_t give_up_timer_{};
     uv_timer_t rate_timer_{};  // wake-mode decisions, every 100 ms
     std::uint32_t rate_ticks_ = 0;
+    std::int64_t last_contention_ = -1;  // producer_contention at the last tick
+    bool contention_in_flight_ = false;
     uv_signal_t sigint_{};
     uv_signal_t sigterm_{};
     std::unique_ptr<PgConnection> listen_;    // LISTEN only

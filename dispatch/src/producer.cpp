@@ -135,7 +135,7 @@ void Engine::on_claimed(QueueState& queue, std::size_t limit, PGresult* result) 
     } else if (queue.claim_again) {
         try_claim(queue);  // a wake-up arrived while we were claiming
     } else if (queue.wake == WakeMode::busy) {
-        schedule_busy_claim(queue);  // nobody notifies a busy queue: look again shortly
+        schedule_busy_claim(queue, rows > 0);  // nobody notifies a busy queue: look again shortly
         if (queue.due_check) check_next_due(queue);
     } else {
         queue.wanted = false;  // drained as of this claim; the next wake-up sets it again

@@ -1,12 +1,20 @@
 // The wake-up protocol (migration 0005): a queue is armed while idle, so
-// producers NOTIFY it, and busy while it claims a steady stream of jobs, so
-// producers do not notify and commit in parallel. Arming: mark the listener
-// row armed (commit), pass the queue's advisory barrier (every producer that
-// read "not armed" has committed), then claim. No wake-up is lost.
+// producers NOTIFY it, and busy while producers' transactions overlap (where
+// each NOTIFY would serialize their commits), so they do not notify and the
+// queue claims continuously. Arming: mark the listener row armed (commit),
+// pass the queue's advisory barrier (every producer that read "not armed"
+// has committed), then claim. No wake-up is lost either way.
 #include "engine.hpp"
 #include "seesaw/core/log.hpp"
 
 namespace seesaw::detail {
+namespace {
+// Overlapping producer transactions per 100 ms tick that make a queue with
+// work go busy; fewer than this for quiet_ticks_to_arm ticks arms it again.
+constexpr std::int64_t contention_per_tick = 3;
+constexpr std::uint32_t quiet_ticks_to_arm = 5;
+constexpr int busy_delay_growth = 32;
+}  // namespace
 
 void Engine::arm_all_if_ready() {
     if (!options_.listen || !work_ready_ || !listen_ready_ || phase_ != Phase::running) return;
@@ -33,38 +41,63 @@ void Engine::arm(QueueState& queue) {
 }
 
 void Engine::go_busy(QueueState& queue) {
+    log(LogLevel::debug, "dispatcher " + worker_id_ + ": queue '" + queue.name +
+                             "' is busy: producers overlap, so it claims continuously and they do not NOTIFY");
     queue.wake = WakeMode::busy;
+    queue.quiet_ticks = 0;
+    queue.busy_delay = options_.busy_poll_interval;
     ++queue.wake_generation;
     work_->send({"seesaw_disarm", &sql_->disarm_listener, {worker_id_, queue.name}, {}, [](PGresult*, std::exception_ptr) {}});
     wake_queue(queue);
 }
 
-void Engine::schedule_busy_claim(QueueState& queue) {
+void Engine::schedule_busy_claim(QueueState& queue, bool found_jobs) {
+    const auto base = std::max(options_.busy_poll_interval, std::chrono::milliseconds(1));
+    queue.busy_delay = found_jobs ? base : std::min(std::max(queue.busy_delay * 2, base), base * busy_delay_growth);
     uv_timer_start(&queue.busy_timer, [](uv_timer_t* timer) {
         auto* q = static_cast<QueueState*>(timer->data);
         auto* self = static_cast<Engine*>(timer->loop->data);
         guarded("busy poll", [self, q] { self->wake_queue(*q); });
-    }, static_cast<std::uint64_t>(std::max<std::int64_t>(1, options_.busy_poll_interval.count())), 0);
+    }, static_cast<std::uint64_t>(queue.busy_delay.count()), 0);
 }
 
 void Engine::on_rate_tick() {
-    if (phase_ != Phase::running) return;
-    // Ten ticks a second: jobs per tick × 10 = jobs per second.
-    const std::size_t busy_per_tick = std::max<std::size_t>(1, options_.busy_threshold / 10);
+    if (phase_ != Phase::running || !options_.listen || !work_ready_) return;
+    // Keep our listener rows fresh: the leader forgets rows unseen for a minute.
+    if (++rate_ticks_ % 100 == 0) {
+        work_->send({"seesaw_touch_listener", &sql_->touch_listener, {worker_id_}, {}, [](PGresult*, std::exception_ptr) {}});
+    }
+    if (contention_in_flight_) return;
+    contention_in_flight_ = true;
+    work_->send({"seesaw_contention", &sql_->producer_contention, {}, {},
+                 [this](PGresult* result, std::exception_ptr error) {
+                     contention_in_flight_ = false;
+                     if (error || PQntuples(result) != 1) return;
+                     decide_wake_modes(pg::to_int<std::int64_t>(pg::value(result, 0, 0)));
+                 }});
+}
+
+void Engine::decide_wake_modes(std::int64_t contention) {
+    const std::int64_t seen = last_contention_ < 0 ? 0 : contention - last_contention_;
+    last_contention_ = contention;
     for (auto& q : queues_) {
         auto claimed = std::exchange(q->claimed_in_window, 0);
-        if (!options_.listen || !work_ready_) continue;
-        if (q->wake == WakeMode::armed && claimed >= busy_per_tick) {
-            go_busy(*q);
-        } else if (q->wake == WakeMode::busy && claimed * 2 < busy_per_tick) {
-            arm(*q);
-        } else if (q->wake == WakeMode::unregistered && listen_ready_) {
-            arm(*q);  // an arm that failed on a lost connection
+        switch (q->wake) {
+            case WakeMode::armed:
+                if (seen >= contention_per_tick && claimed > 0) go_busy(*q);
+                break;
+            case WakeMode::busy:
+                q->quiet_ticks = seen >= contention_per_tick ? 0 : q->quiet_ticks + 1;
+                if (q->quiet_ticks >= quiet_ticks_to_arm) {
+                    log(LogLevel::debug, "dispatcher " + worker_id_ + ": queue '" + q->name + "' arms again");
+                    arm(*q);
+                }
+                break;
+            case WakeMode::unregistered:
+                if (listen_ready_) arm(*q);  // an arm that failed on a lost connection
+                break;
+            case WakeMode::arming: break;
         }
-    }
-    // Keep our listener rows fresh: the leader forgets rows unseen for a minute.
-    if (options_.listen && work_ready_ && ++rate_ticks_ % 100 == 0) {
-        work_->send({"seesaw_touch_listener", &sql_->touch_listener, {worker_id_}, {}, [](PGresult*, std::exception_ptr) {}});
     }
 }
 

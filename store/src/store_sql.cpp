@@ -175,6 +175,7 @@ StoreSql::StoreSql(const std::string& schema_text)
     touch_listener = "UPDATE " + listeners + " SET seen_at = now() WHERE listener = $1";
     remove_listener = "DELETE FROM " + listeners + " WHERE listener = $1";
     expire_listeners = "DELETE FROM " + listeners + " WHERE seen_at < now() - interval '1 minute'";
+    producer_contention = "SELECT last_value FROM " + schema_name + ".producer_contention";
 
     channels = "SELECT " + schema_name + ".notify_channel(" + quote_literal(schema) + ", 'ready'), " +
                schema_name + ".notify_channel(" + quote_literal(schema) + ", 'scheduled')";

@@ -110,6 +110,8 @@ struct StoreSql {
     std::string remove_listener;
     // Forgets listeners not seen for a minute (crashed dispatchers).
     std::string expire_listeners;
+    // → the count of overlapping producer transactions seen so far.
+    std::string producer_contention;
 };
 
 }  // namespace seesaw::detail

@@ -1,7 +1,8 @@
 #pragma once
-// The logging hook. By default, lines at info and above go to stderr. Route
-// them elsewhere (spdlog, syslog, ...) with set_logger. Nothing is logged per
-// job at info level.
+// The logging hook. By default, lines at info and above go to stderr (the
+// environment variable SEESAW_LOG_LEVEL=debug|info|warn|error|off sets the
+// initial level). Route them elsewhere (spdlog, syslog, ...) with
+// set_logger. Nothing is logged per job at info level.
 
 #include <functional>
 #include <string_view>

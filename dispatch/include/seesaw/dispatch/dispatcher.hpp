@@ -62,11 +62,11 @@ struct DispatcherOptions {
     // The fallback poll, jittered by ±20 %. With listen = false it is the
     // only way new jobs are found.
     std::chrono::milliseconds poll_interval{2000};
-    // A queue that claims this many jobs per second or more stops asking
-    // producers for NOTIFY (each NOTIFY serializes its producer's commit) and
-    // claims continuously instead, re-claiming busy_poll_interval after a
-    // claim that came back short; below half the rate it asks again.
-    std::size_t busy_threshold = 1000;
+    // While producers' transactions overlap (each NOTIFY would serialize
+    // their commits) a queue with work stops asking them for NOTIFY and
+    // claims continuously: again right after a full claim, and
+    // busy_poll_interval after a short one (doubling, up to 32×, while claims
+    // come back empty). It asks for NOTIFY again when the overlap ends.
     std::chrono::milliseconds busy_poll_interval{1};
     // How often the maintenance leader (one dispatcher per schema, by an
     // advisory lock) reclaims expired leases.

@@ -1,0 +1,170 @@
+// seesaw-bench-report: medians of seesaw-bench's JSON lines, with each figure
+// next to the physical floor and the targets.
+//
+//   seesaw-bench-report RESULTS.jsonl [--plot-dir DIR]
+//
+// Prints a Markdown table on stdout; with --plot-dir, writes throughput.dat
+// for bench/plot.gp.
+#include <CLI/CLI.hpp>
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Key {
+    std::string mode, metric;
+    std::int64_t background_jobs = 0;
+    std::int64_t jobs = 0;
+    auto operator<=>(const Key&) const = default;
+};
+
+struct Series {
+    std::string unit;
+    std::vector<double> values;
+    double median() const {
+        auto v = values;
+        std::sort(v.begin(), v.end());
+        auto n = v.size();
+        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    }
+};
+
+std::int64_t int_param(const rapidjson::Value& params, const char* name) {
+    auto it = params.FindMember(name);
+    if (it == params.MemberEnd() || !it->value.IsNumber()) return 0;
+    return static_cast<std::int64_t>(it->value.GetDouble());
+}
+
+std::string format(double v) {
+    char buf[64];
+    if (v >= 1000)
+        std::snprintf(buf, sizeof buf, "%.0f", v);
+    else if (v >= 10)
+        std::snprintf(buf, sizeof buf, "%.1f", v);
+    else
+        std::snprintf(buf, sizeof buf, "%.2f", v);
+    return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string path;
+    std::string plot_dir;
+    CLI::App app{"seesaw-bench-report: medians of seesaw-bench results"};
+    app.add_option("results", path, "a .jsonl file written by seesaw-bench")->required()->check(CLI::ExistingFile);
+    app.add_option("--plot-dir", plot_dir, "write throughput.dat for bench/plot.gp here");
+    CLI11_PARSE(app, argc, argv);
+
+    std::map<Key, Series> series;
+    std::string postgres, sync_commit, fsync;
+    std::ifstream in(path);
+    std::string line;
+    int line_number = 0;
+    while (std::getline(in, line)) {
+        ++line_number;
+        if (line.empty()) continue;
+        rapidjson::Document doc;
+        doc.Parse(line.c_str());
+        if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("metric") || !doc.HasMember("params")) {
+            std::cerr << path << ":" << line_number << ": not a seesaw-bench result line\n";
+            return 1;
+        }
+        const auto& params = doc["params"];
+        Key key{params.HasMember("mode") ? params["mode"].GetString() : "", doc["metric"].GetString(),
+                int_param(params, "background_jobs"), int_param(params, "jobs")};
+        auto& s = series[key];
+        s.unit = doc["unit"].GetString();
+        s.values.push_back(doc["value"].GetDouble());
+        if (params.HasMember("postgres")) postgres = params["postgres"].GetString();
+        if (params.HasMember("synchronous_commit")) sync_commit = params["synchronous_commit"].GetString();
+        if (params.HasMember("fsync")) fsync = params["fsync"].GetString();
+    }
+    auto median_of = [&](const std::string& mode, const std::string& metric, std::int64_t background = 0,
+                         std::optional<std::int64_t> jobs = std::nullopt) -> std::optional<double> {
+        for (const auto& [k, s] : series) {
+            if (k.mode == mode && k.metric == metric && k.background_jobs == background && (!jobs || k.jobs == *jobs))
+                return s.median();
+        }
+        return std::nullopt;
+    };
+
+    std::printf("PostgreSQL %s, synchronous_commit=%s, fsync=%s; medians over the runs.\n\n", postgres.c_str(),
+                sync_commit.c_str(), fsync.c_str());
+    std::printf("| mode | metric | jobs | other jobs in table | median | unit | runs |\n");
+    std::printf("|---|---|---:|---:|---:|---|---:|\n");
+    for (const auto& [k, s] : series) {
+        std::printf("| %s | %s | %lld | %lld | %s | %s | %zu |\n", k.mode.c_str(), k.metric.c_str(),
+                    static_cast<long long>(k.jobs), static_cast<long long>(k.background_jobs),
+                    format(s.median()).c_str(), s.unit.c_str(), s.values.size());
+    }
+
+    struct Target {
+        std::string what;
+        std::optional<double> value;
+        std::string goal;
+        bool met;
+    };
+    std::vector<Target> targets;
+    auto add = [&](std::string what, std::optional<double> value, std::string goal, auto test) {
+        targets.push_back({std::move(what), value, std::move(goal), value && test(*value)});
+    };
+    add("latency_p50 / floor_e2e (paired, same run)", median_of("latency", "latency_p50_over_floor"), "≤ 1.3",
+        [](double v) { return v <= 1.3; });
+    add("latency_p99 / floor_e2e p50 (paired)", median_of("latency", "latency_p99_over_floor_p50"), "≤ 3",
+        [](double v) { return v <= 3.0; });
+    add("process_jobs_per_s (throughput, 100k no-op jobs)", median_of("throughput", "process_jobs_per_s", 0, 100000),
+        "≥ 40,000", [](double v) { return v >= 40000; });
+    add("enqueue_jobs_per_s (bulk)", median_of("throughput", "enqueue_jobs_per_s", 0, 100000), "≥ 100,000",
+        [](double v) { return v >= 100000; });
+    add("steady process_jobs_per_s (8 producers)", median_of("steady", "process_jobs_per_s"), "≥ 10,000",
+        [](double v) { return v >= 10000; });
+    add("steady / plain NOTIFY in every commit", median_of("steady", "steady_over_baseline_notify"), "> 1",
+        [](double v) { return v > 1.0; });
+    add("steady latency_p99", median_of("steady", "latency_p99"), "< 10,000 us", [](double v) { return v < 10000; });
+    add("peak RSS, idle dispatcher, 8 workers (latency mode)", median_of("latency", "peak_rss_mib"), "< 32 MiB",
+        [](double v) { return v < 32; });
+    std::printf("\n| target | measured | goal | met |\n|---|---:|---|---|\n");
+    for (const auto& t : targets) {
+        std::printf("| %s | %s | %s | %s |\n", t.what.c_str(), t.value ? format(*t.value).c_str() : "not run",
+                    t.goal.c_str(), t.met ? "yes" : "no");
+    }
+
+    auto claim_floor = median_of("floor", "floor_claim_batch_jobs_per_s");
+    auto insert_floor = median_of("floor", "floor_inserts_per_s");
+    auto notify_floor = median_of("floor", "floor_inserts_notify_per_s");
+    std::printf("\nNext to the floor:\n");
+    if (auto v = median_of("throughput", "process_jobs_per_s", 0, 100000); v && claim_floor)
+        std::printf("- throughput process_jobs_per_s is %.2f× a bare 100-row SKIP LOCKED claim loop (%s jobs/s)\n",
+                    *v / *claim_floor, format(*claim_floor).c_str());
+    if (auto v = median_of("steady", "enqueue_jobs_per_s"); v && insert_floor && notify_floor)
+        std::printf("- steady enqueue rate is %.2f× bare single-row inserts from as many connections (%s/s) and "
+                    "%.2f× inserts that each NOTIFY (%s/s)\n",
+                    *v / *insert_floor, format(*insert_floor).c_str(), *v / *notify_floor,
+                    format(*notify_floor).c_str());
+
+    if (!plot_dir.empty()) {
+        std::ofstream out(plot_dir + "/throughput.dat");
+        out << "# label jobs_per_s\n";
+        auto row = [&](const char* label, std::optional<double> v) {
+            if (v) out << '"' << label << "\" " << *v << "\n";
+        };
+        row("bulk enqueue", median_of("throughput", "enqueue_jobs_per_s", 0, 100000));
+        row("drain 100k backlog", median_of("throughput", "process_jobs_per_s", 0, 100000));
+        row("drain, 1M other rows", median_of("throughput", "process_jobs_per_s", 1000000, 100000));
+        row("steady, 8 producers", median_of("steady", "process_jobs_per_s"));
+        row("same, NOTIFY per commit", median_of("steady", "baseline_notify_process_jobs_per_s"));
+        row("floor: 100-row claims", claim_floor);
+        row("floor: 8 conns inserts", insert_floor);
+        row("floor: inserts + NOTIFY", notify_floor);
+    }
+    return 0;
+}
