@@ -68,12 +68,18 @@ JobId JobId::generate() {
 }
 
 JobId JobId::parse(std::string_view text) {
+    // Hyphens at fixed places (8-4-4-4-12), hex digits everywhere else.
     std::array<std::uint8_t, 16> b{};
-    bool ok = text.size() == 36 && text[8] == '-' && text[13] == '-' && text[18] == '-' &&
-              text[23] == '-';
+    bool ok = text.size() == 36;
     std::size_t pos = 0;
     for (int i = 0; ok && i < 16; ++i) {
-        if (text[pos] == '-') ++pos;
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            if (text[pos] != '-') {
+                ok = false;
+                break;
+            }
+            ++pos;
+        }
         int hi = hex_value(text[pos]);
         int lo = hex_value(text[pos + 1]);
         if (hi < 0 || lo < 0) {

@@ -4,6 +4,8 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <cmath>
+#include <cstring>
 #include <memory>
 
 #include "seesaw/core/error.hpp"
@@ -65,6 +67,11 @@ PayloadWriter& PayloadWriter::field(std::string_view name, bool value) {
 }
 
 PayloadWriter& PayloadWriter::field(std::string_view name, double value) {
+    // RapidJSON would write the key and no value: a document that is not JSON.
+    if (!std::isfinite(value)) {
+        throw PayloadError("cannot encode field '" + std::string(name) + "': " +
+                           (std::isnan(value) ? "NaN" : "an infinite number") + " is not a JSON number");
+    }
     key(name);
     writer_.Double(value);
     return *this;
@@ -151,13 +158,22 @@ std::optional<bool> PayloadReader::optional_boolean(std::string_view field) cons
 
 namespace detail {
 
+void rethrow_encode_error(std::string_view job_type) {
+    try {
+        throw;
+    } catch (const PayloadError& e) {
+        throw PayloadError(describe(job_type) + " " + e.what());
+    }
+}
+
 const rapidjson::Value& parse_payload(std::string_view json, std::string_view job_type) {
     thread_local auto state = std::make_unique<ThreadDocument>();
     auto& doc = state->document;
     // Drop the previous payload's values; chunks beyond the fixed buffer are freed.
     doc.SetNull();
     state->value_allocator.Clear();
-    doc.Parse(json.data(), json.size());
+    // Iterative: a deeply nested payload is an error, never a stack overflow.
+    doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
     if (doc.HasParseError()) throw_parse_error(describe(job_type), doc.GetParseError(), doc.GetErrorOffset());
     if (!doc.IsObject()) throw_not_object(describe(job_type), doc);
     return doc;
@@ -166,9 +182,11 @@ const rapidjson::Value& parse_payload(std::string_view json, std::string_view jo
 }  // namespace detail
 
 namespace {
-// SAX validation: no DOM is built. Records what the root value is.
+// SAX validation: no DOM is built. Records what the root value is, and stops
+// at a string holding U+0000, which jsonb cannot store.
 struct RootKind : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RootKind> {
     bool first = true;
+    bool nul_in_string = false;
     rapidjson::Type root = rapidjson::kNullType;
     bool note(rapidjson::Type type) {
         if (first) root = type;
@@ -182,7 +200,13 @@ struct RootKind : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RootKind> {
     bool Int64(std::int64_t) { return note(rapidjson::kNumberType); }
     bool Uint64(std::uint64_t) { return note(rapidjson::kNumberType); }
     bool Double(double) { return note(rapidjson::kNumberType); }
-    bool String(const char*, rapidjson::SizeType, bool) { return note(rapidjson::kStringType); }
+    bool String(const char* text, rapidjson::SizeType length, bool) {
+        if (std::memchr(text, '\0', length) != nullptr) {
+            nul_in_string = true;
+            return false;
+        }
+        return note(rapidjson::kStringType);
+    }
     bool StartObject() { return note(rapidjson::kObjectType); }
     bool StartArray() { return note(rapidjson::kArrayType); }
 };
@@ -192,7 +216,14 @@ void validate_json_object(std::string_view text, std::string_view what) {
     RootKind handler;
     rapidjson::Reader reader;
     rapidjson::MemoryStream stream(text.data(), text.size());
-    auto result = reader.Parse(stream, handler);
+    // Iterative: deep nesting cannot overflow the stack. Invalid UTF-8 is
+    // refused here, with its offset, as PostgreSQL would refuse it.
+    constexpr unsigned flags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+    auto result = reader.Parse<flags>(stream, handler);
+    if (handler.nul_in_string) {
+        throw PayloadError(std::string(what) + " has \\u0000 in a string (before byte " +
+                           std::to_string(result.Offset()) + "), which PostgreSQL's jsonb cannot store");
+    }
     if (result.IsError()) throw_parse_error(what, result.Code(), result.Offset());
     if (handler.root != rapidjson::kObjectType) {
         rapidjson::Value probe(handler.root);

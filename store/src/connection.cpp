@@ -56,24 +56,35 @@ Connection Connection::open(const std::string& conninfo) {
         while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
         throw ConnectionError("cannot connect to the database: " + reason);
     }
+    Connection connection(conn);
+    connection.server_closing_ = std::make_unique<bool>(false);
     // Server notices ("... already exists, skipping") go to the log hook at
-    // debug level, not straight to stderr.
-    PQsetNoticeProcessor(conn, [](void*, const char* message) {
-        std::string text = message;
+    // debug level, not straight to stderr. A FATAL that arrives while the
+    // connection is idle (pg_terminate_backend, a shutdown) comes this way
+    // too, just before the server closes the socket: remember it.
+    PQsetNoticeReceiver(conn, [](void* closing, const PGresult* notice) {
+        const char* severity = PQresultErrorField(notice, PG_DIAG_SEVERITY_NONLOCALIZED);
+        std::string_view level = severity != nullptr ? severity : "";
+        bool fatal = level == "FATAL" || level == "PANIC";
+        if (fatal) *static_cast<bool*>(closing) = true;
+        std::string text = PQresultErrorMessage(notice);
         while (!text.empty() && text.back() == '\n') text.pop_back();
-        log(LogLevel::debug, "postgres: " + text);
-    }, nullptr);
-    return Connection(conn);
+        log(fatal ? LogLevel::warn : LogLevel::debug, "postgres: " + text);
+    }, connection.server_closing_.get());
+    return connection;
 }
 
 Connection::Connection(Connection&& other) noexcept
-    : conn_(std::exchange(other.conn_, nullptr)), prepared_(std::move(other.prepared_)) {}
+    : conn_(std::exchange(other.conn_, nullptr)),
+      prepared_(std::move(other.prepared_)),
+      server_closing_(std::move(other.server_closing_)) {}
 
 Connection& Connection::operator=(Connection&& other) noexcept {
     if (this != &other) {
         if (conn_ != nullptr) PQfinish(conn_);
         conn_ = std::exchange(other.conn_, nullptr);
         prepared_ = std::move(other.prepared_);
+        server_closing_ = std::move(other.server_closing_);
     }
     return *this;
 }
@@ -93,9 +104,14 @@ bool Connection::in_transaction() const noexcept {
 bool Connection::check_alive() noexcept {
     if (!is_open()) return false;
     if (PQconsumeInput(conn_) == 0) return false;
-    // Drop notices/notifications nobody asked for; a FATAL sent before the
-    // server closed the socket has set the status already.
+    // Drop notifications nobody asked for (parsing also reports a FATAL the
+    // server sent before closing, as a notice).
     while (PGnotify* n = PQnotifies(conn_)) PQfreemem(n);
+    if (server_closing_ && *server_closing_) return false;
+    // A read that returned data does not look further: read again, so that
+    // a socket the server closed after its last message shows its EOF (the
+    // socket is non-blocking: a live idle connection just has nothing).
+    if (PQconsumeInput(conn_) == 0) return false;
     return PQstatus(conn_) == CONNECTION_OK;
 }
 

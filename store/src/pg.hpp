@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "seesaw/core/error.hpp"
 #include "seesaw/core/job.hpp"
 #include "seesaw/store/connection.hpp"
 
@@ -37,13 +38,14 @@ bool succeeded(const PGresult* result) noexcept;
 // The exception throw_error would throw, as an exception_ptr (for async code).
 std::exception_ptr make_error(PGconn* conn, const PGresult* result, std::string_view query);
 
-// Parameters in text form, kept alive for one call.
+// Parameters in text form, kept alive for one call. libpq reads a text
+// parameter up to its NUL and ignores the length, so a view (which may be
+// a slice of a longer buffer) is copied; a std::string or a C string is not.
 class Params {
 public:
-    void add(std::string_view value) {
-        values_.push_back(value.data());
-        lengths_.push_back(static_cast<int>(value.size()));
-    }
+    void add(const std::string& value) { add_terminated(value.c_str(), value.size()); }
+    void add(const char* value) { add_terminated(value, std::char_traits<char>::length(value)); }
+    void add(std::string_view value) { add_owned(std::string(value)); }
     void add_null() {
         values_.push_back(nullptr);
         lengths_.push_back(0);
@@ -57,13 +59,18 @@ public:
     // Owns the text of a number or id until the call ends.
     void add_owned(std::string value) {
         owned_.push_back(std::make_unique<std::string>(std::move(value)));
-        add(std::string_view(*owned_.back()));
+        add(*owned_.back());
     }
     int size() const noexcept { return static_cast<int>(values_.size()); }
     const char* const* values() const noexcept { return values_.data(); }
     const int* lengths() const noexcept { return lengths_.data(); }
 
 private:
+    void add_terminated(const char* value, std::size_t size) {
+        values_.push_back(value);
+        lengths_.push_back(static_cast<int>(size));
+    }
+
     std::vector<const char*> values_;
     std::vector<int> lengths_;
     std::vector<std::unique_ptr<std::string>> owned_;
@@ -101,7 +108,7 @@ Int to_int(std::string_view text) {
     Int out{};
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
     if (ec != std::errc() || ptr != text.data() + text.size())
-        throw std::runtime_error("seesaw: unexpected integer from the database: '" + std::string(text) + "'");
+        throw Error("seesaw: expected an integer from the database, got '" + std::string(text) + "'");
     return out;
 }
 

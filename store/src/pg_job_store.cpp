@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <limits>
 #include <random>
 #include <unordered_map>
 #include <unordered_set>
@@ -136,8 +137,8 @@ pg::ResultPtr run_fenced(PGconn* conn, const std::string& sql, const LeaseArrays
                          " (the lease expired and was reclaimed, or the job was completed)");
 }
 
+// The job was validated by the caller.
 JobId insert_one(PGconn* conn, const detail::StoreSql& sql, const NewJob& job) {
-    validate(job, 0, 1);
     pg::Params params;
     params.add_owned(job.id.to_string());
     params.add(job.job_type);
@@ -232,10 +233,14 @@ std::vector<JobId> PgJobStore::enqueue_batch(std::span<const NewJob> jobs) {
 }
 
 JobId PgJobStore::enqueue_in(Connection& connection, const NewJob& job) {
+    validate(job, 0, 1);
     return insert_one(connection.native(), *sql_, job);
 }
 
-JobId PgJobStore::enqueue_in(pg_conn* connection, const NewJob& job) { return insert_one(connection, *sql_, job); }
+JobId PgJobStore::enqueue_in(pg_conn* connection, const NewJob& job) {
+    validate(job, 0, 1);
+    return insert_one(connection, *sql_, job);
+}
 
 std::vector<JobId> PgJobStore::enqueue_batch_in(Connection& connection, std::span<const NewJob> jobs) {
     return insert_many(connection.native(), *sql_, jobs);
@@ -248,7 +253,9 @@ std::vector<ClaimedJob> PgJobStore::claim_ready(std::string_view worker_id, std:
     pg::Params params;
     params.add(worker_id);
     params.add(filter.queue);
-    params.add_owned(pg::to_text(static_cast<std::int64_t>(limit)));
+    // SIZE_MAX means "all": keep it a valid LIMIT.
+    params.add_owned(pg::to_text(
+        static_cast<std::int64_t>(std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()))));
     if (filter.job_types.empty()) {
         params.add_null();
     } else {
@@ -476,7 +483,8 @@ std::vector<Job> PgJobStore::list_jobs(const JobQuery& query) {
         params.add(*query.queue);
     else
         params.add_null();
-    params.add_owned(pg::to_text(static_cast<std::int64_t>(query.limit)));
+    params.add_owned(pg::to_text(
+        static_cast<std::int64_t>(std::min<std::size_t>(query.limit, std::numeric_limits<std::int64_t>::max()))));
     auto conn = pool_.acquire();
     auto result = pg::exec(conn->native(), sql_->list_jobs, params);
     std::vector<Job> jobs;

@@ -47,6 +47,15 @@ PooledConnection::PooledConnection(std::shared_ptr<detail::PoolState> pool,
                                    std::unique_ptr<Connection> connection) noexcept
     : pool_(std::move(pool)), connection_(std::move(connection)) {}
 
+PooledConnection& PooledConnection::operator=(PooledConnection&& other) noexcept {
+    if (this != &other) {
+        if (pool_ && connection_) pool_->give_back(std::move(connection_));
+        pool_ = std::move(other.pool_);
+        connection_ = std::move(other.connection_);
+    }
+    return *this;
+}
+
 PooledConnection::~PooledConnection() {
     if (pool_ && connection_) pool_->give_back(std::move(connection_));
 }

@@ -24,6 +24,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include "seesaw/core/error.hpp"
+
 namespace seesaw {
 
 template <class T>
@@ -121,15 +123,23 @@ namespace detail {
 // allocation for small payloads). Valid until the next call on this thread.
 // Throws PayloadError naming the type when json is not a JSON object.
 const rapidjson::Value& parse_payload(std::string_view json, std::string_view job_type);
+// Rethrows the PayloadError being handled as "payload for job type 'T' ...".
+[[noreturn]] void rethrow_encode_error(std::string_view job_type);
 }  // namespace detail
 
+// Throws PayloadError naming the type and the field when a value has no
+// JSON form (NaN, infinity).
 template <TypedJob T>
 std::string encode_payload(const T& job) {
     rapidjson::StringBuffer buffer;
     JsonWriter writer(buffer);
     writer.StartObject();
     PayloadWriter out(writer);
-    JobTraits<T>::encode(job, out);
+    try {
+        JobTraits<T>::encode(job, out);
+    } catch (const PayloadError&) {
+        detail::rethrow_encode_error(job_type_name<T>());
+    }
     writer.EndObject();
     return std::string(buffer.GetString(), buffer.GetSize());
 }
@@ -140,9 +150,10 @@ T decode_payload(std::string_view json) {
     return JobTraits<T>::decode(PayloadReader(detail::parse_payload(json, name), name));
 }
 
-// Checks that text is one JSON object; throws PayloadError with the parser's
-// message and the byte offset otherwise. `what` names the payload in the
-// message (e.g. "payload for job type 'send_email'").
+// Checks that text is one JSON object, in valid UTF-8, that PostgreSQL's
+// jsonb can store (no \u0000 in strings); throws PayloadError with the
+// parser's message and the byte offset otherwise. `what` names the payload
+// in the message (e.g. "payload for job type 'send_email'").
 void validate_json_object(std::string_view text, std::string_view what);
 
 }  // namespace seesaw

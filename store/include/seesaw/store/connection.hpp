@@ -76,6 +76,10 @@ public:
 private:
     pg_conn* conn_ = nullptr;
     std::unordered_set<std::string> prepared_;
+    // Set by the notice receiver when the server said FATAL while the
+    // connection was idle (it is closing it). On the heap: its address is
+    // the receiver's argument and must survive moves. Null when adopted.
+    std::unique_ptr<bool> server_closing_;
 };
 
 // BEGIN on construction; ROLLBACK when destroyed without commit().

@@ -31,9 +31,9 @@ struct PgJobStoreOptions {
 
 // What list_jobs selects; unset fields match everything.
 struct JobQuery {
-    std::optional<JobStatus> status;
-    std::optional<std::string> job_type;
-    std::optional<std::string> queue;
+    std::optional<JobStatus> status = std::nullopt;
+    std::optional<std::string> job_type = std::nullopt;
+    std::optional<std::string> queue = std::nullopt;
     std::size_t limit = 100;
 };
 

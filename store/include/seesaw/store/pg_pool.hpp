@@ -27,7 +27,8 @@ class PooledConnection {
 public:
     PooledConnection(std::shared_ptr<detail::PoolState> pool, std::unique_ptr<Connection> connection) noexcept;
     PooledConnection(PooledConnection&&) noexcept = default;
-    PooledConnection& operator=(PooledConnection&&) noexcept = default;
+    // Gives the connection held so far back to its pool first.
+    PooledConnection& operator=(PooledConnection&& other) noexcept;
     ~PooledConnection();
 
     Connection& operator*() const noexcept { return *connection_; }

@@ -1,0 +1,183 @@
+#include <thread>
+
+#include "store_test_support.hpp"
+
+namespace seesaw::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Pool : public StoreTest {};
+
+TEST_F(Pool, RefusesZeroConnections) {
+    EXPECT_THROW(PgPool(url_, PgPoolOptions{.max_connections = 0}), UsageError);
+}
+
+TEST_F(Pool, ReusesConnectionsAndCopiesShareOnePool) {
+    PgPool pool(url_, {.max_connections = 1, .acquire_timeout = 30s});
+    std::string first_pid;
+    {
+        auto c = pool.acquire();
+        first_pid = c->execute("SELECT pg_backend_pid()").get(0, 0);
+    }
+    PgPool copy = pool;
+    auto c = copy.acquire();
+    EXPECT_EQ(c->execute("SELECT pg_backend_pid()").get(0, 0), first_pid);
+    EXPECT_EQ(copy.conninfo(), url_);
+    EXPECT_EQ(copy.options().max_connections, 1u);
+}
+
+TEST_F(Pool, WaitsForAConnectionThenTimesOutNamingTheLimit) {
+    PgPool pool(url_, {.max_connections = 1, .acquire_timeout = 100ms});
+    auto held = pool.acquire();
+    auto message = error_of<ConnectionError>([&] { pool.acquire(); });
+    EXPECT_NE(message.find("all 1 are in use"), std::string::npos) << message;
+
+    // A connection given back in time is handed to the waiter.
+    PgPool patient(url_, {.max_connections = 1, .acquire_timeout = 60s});
+    auto busy = std::make_unique<PooledConnection>(patient.acquire());
+    std::thread waiter([&] {
+        auto c = patient.acquire();
+        EXPECT_EQ(c->execute("SELECT 1").get(0, 0), "1");
+    });
+    busy.reset();
+    waiter.join();
+}
+
+TEST_F(Pool, ReassigningAPooledConnectionGivesTheOldOneBack) {
+    PgPool pool(url_, {.max_connections = 2, .acquire_timeout = 2s});
+    auto c = pool.acquire();
+    for (int i = 0; i < 5; ++i) {
+        ASSERT_NO_THROW(c = pool.acquire()) << "round " << i << ": the pool lost a connection";
+    }
+    auto other = pool.acquire();  // the second slot is still free
+    EXPECT_EQ(other->execute("SELECT 1").get(0, 0), "1");
+}
+
+TEST_F(Pool, AConnectionLeftInATransactionIsRolledBackBeforeReuse) {
+    PgPool pool(url_, {.max_connections = 1});
+    {
+        auto c = pool.acquire();
+        c->execute("BEGIN");
+        c->execute("INSERT INTO " + quote_identifier(schema_) + ".jobs (job_type, payload) VALUES ('x', '{}')");
+    }  // returned mid-transaction
+    auto c = pool.acquire();
+    EXPECT_FALSE(c->in_transaction());
+    EXPECT_EQ(count(), 0);
+}
+
+TEST_F(Pool, DropsAConnectionTheServerClosed) {
+    PgPool pool(url_, {.max_connections = 1});
+    auto store = PgJobStore(pool, PgJobStoreOptions{.schema = schema_});
+    std::string pid = std::string(pool.acquire()->execute("SELECT pg_backend_pid()").get(0, 0));
+    auto admin = connect();
+    admin.execute("SELECT pg_terminate_backend($1::int)", {pid});
+    ASSERT_TRUE(poll_until([&] {
+        return admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int", {pid}).get(0, 0) == "0";
+    }));
+    // The pool notices the dead connection and opens a new one.
+    auto id = store.enqueue(job_of("after a restart"));
+    EXPECT_TRUE(store.get_job(id).has_value());
+    EXPECT_NE(pool.acquire()->execute("SELECT pg_backend_pid()").get(0, 0), pid);
+}
+
+TEST_F(Pool, ManyThreadsShareASmallPool) {
+    PgPool pool(url_, {.max_connections = 3});
+    auto store = PgJobStore(pool, PgJobStoreOptions{.schema = schema_});
+    std::vector<std::thread> threads;
+    std::vector<std::string> errors(8);
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&, t] {
+            try {
+                for (int i = 0; i < 50; ++i) store.enqueue(job_of("shared"));
+            } catch (const std::exception& e) {
+                errors[t] = e.what();
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    for (const auto& e : errors) EXPECT_EQ(e, "");
+    EXPECT_EQ(count(), 400);
+    EXPECT_EQ(store.stats().pending, 400);
+}
+
+class ConnectionApi : public StoreTest {};
+
+TEST_F(ConnectionApi, ResultsParamsAndNulls) {
+    auto conn = connect();
+    EXPECT_TRUE(conn.is_open());
+    EXPECT_TRUE(conn.check_alive());
+    auto r = conn.execute("SELECT $1::text AS a, $2::int8 AS b, NULL::text AS c", {"x", "42"});
+    EXPECT_EQ(r.rows(), 1u);
+    EXPECT_EQ(r.columns(), 3u);
+    EXPECT_EQ(r.column_name(0), "a");
+    EXPECT_EQ(r.get(0, 0), "x");
+    EXPECT_EQ(r.get_int64(0, 1), 42);
+    EXPECT_TRUE(r.is_null(0, 2));
+    EXPECT_EQ(r.get_optional(0, 2), std::nullopt);
+    EXPECT_EQ(r.get_optional(0, 0), std::optional<std::string_view>("x"));
+    EXPECT_THROW(r.get_int64(0, 0), Error);  // not an integer
+
+    auto nulls = conn.execute("SELECT $1::text IS NULL", {std::nullopt});
+    EXPECT_EQ(nulls.get(0, 0), "t");
+
+    // A parameter is exactly its view, not what follows it in memory.
+    const std::string buffer = "abcdef";
+    auto sliced = conn.execute("SELECT $1::text", {std::string_view(buffer.data(), 3)});
+    EXPECT_EQ(sliced.get(0, 0), "abc");
+    auto prepared = conn.execute_prepared("slice", "SELECT $1::text || '!'",
+                                          std::vector<Param>{std::string_view(buffer.data() + 3, 2)});
+    EXPECT_EQ(prepared.get(0, 0), "de!");
+    prepared = conn.execute_prepared("slice", "SELECT $1::text || '!'", std::vector<Param>{"again"});
+    EXPECT_EQ(prepared.get(0, 0), "again!");
+
+    conn.execute("CREATE TEMP TABLE t (n int)");
+    auto inserted = conn.execute("INSERT INTO t SELECT generate_series(1, 7)");
+    EXPECT_EQ(inserted.affected_rows(), 7u);
+    EXPECT_EQ(conn.execute("SELECT 1; SELECT 2").get(0, 0), "2");  // the last result
+}
+
+TEST_F(ConnectionApi, TransactionCommitsOrRollsBack) {
+    auto conn = connect();
+    const std::string table = quote_identifier(schema_) + ".tx_probe";
+    conn.execute("CREATE TABLE " + table + " (n int)");
+    {
+        Transaction tx(conn);
+        EXPECT_TRUE(conn.in_transaction());
+        conn.execute("INSERT INTO " + table + " VALUES (1)");
+    }
+    EXPECT_FALSE(conn.in_transaction());
+    {
+        Transaction tx(conn);
+        conn.execute("INSERT INTO " + table + " VALUES (2)");
+        tx.commit();
+    }
+    {
+        Transaction tx(conn);
+        conn.execute("INSERT INTO " + table + " VALUES (3)");
+        tx.rollback();
+    }
+    {
+        // A failed statement aborts the transaction; the destructor still cleans up.
+        Transaction tx(conn);
+        EXPECT_THROW(conn.execute("SELECT * FROM no_such_table"), SqlError);
+    }
+    EXPECT_FALSE(conn.in_transaction());
+    EXPECT_EQ(conn.execute("SELECT string_agg(n::text, ',') FROM " + table).get(0, 0), "2");
+}
+
+TEST_F(ConnectionApi, QuotesIdentifiers) {
+    EXPECT_EQ(quote_identifier("jobs"), "\"jobs\"");
+    EXPECT_EQ(quote_identifier("my \"odd\" name"), "\"my \"\"odd\"\" name\"");
+}
+
+TEST_F(ConnectionApi, SessionTimeZoneDoesNotShiftTimes) {
+    auto conn = connect();
+    conn.execute("SET TIME ZONE 'America/New_York'");
+    auto at = std::chrono::time_point_cast<std::chrono::microseconds>(client_now() + 3h);
+    auto id = store_->enqueue_in(conn, job_of("tz", {.run_at = at}));
+    EXPECT_EQ(job(id).run_at, at);
+}
+
+}  // namespace
+}  // namespace seesaw::test
