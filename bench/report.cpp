@@ -138,6 +138,12 @@ int main(int argc, char** argv) {
                     t.goal.c_str(), t.met ? "yes" : "no");
     }
 
+    if (auto v = median_of("stats", "stats_us", 0, 1000000)) {
+        auto seed = median_of("stats", "seed_count_group_by_us", 0, 1000000);
+        std::printf("\nstats() on 1,000,000 jobs: %s us (the seed's COUNT(*) GROUP BY: %s us)\n", format(*v).c_str(),
+                    seed ? format(*seed).c_str() : "-");
+    }
+
     auto claim_floor = median_of("floor", "floor_claim_batch_jobs_per_s");
     auto insert_floor = median_of("floor", "floor_inserts_per_s");
     auto notify_floor = median_of("floor", "floor_inserts_notify_per_s");

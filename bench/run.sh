@@ -36,6 +36,8 @@ log "steady: 8 producers, single-job transactions, against the same with a NOTIF
 log "scale: the same with 1,000,000 other jobs in the table"
 "$bench" --mode throughput --background-jobs 1000000 --runs 3 >>"$out"
 "$bench" --mode latency --background-jobs 1000000 --jobs 1000 --runs 3 >>"$out"
+log "stats(): 1,000,000 jobs in five states"
+"$bench" --mode stats --runs 1 >>"$out"
 log "memory: a dispatcher draining 1,000 vs 1,000,000 pending jobs"
 "$bench" --mode throughput --jobs 1000 --runs 1 >>"$out"
 "$bench" --mode throughput --jobs 1000000 --runs 1 >>"$out"

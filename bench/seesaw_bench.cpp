@@ -1,6 +1,6 @@
 // seesaw-bench: end-to-end benchmarks against a real PostgreSQL.
 //
-//   seesaw-bench --database-url URL [--schema S] --mode latency|throughput|steady|floor
+//   seesaw-bench --database-url URL [--schema S] --mode latency|throughput|steady|floor|stats
 //                [--jobs N] [--workers N] [--producers N] [--rate R] [--payload-bytes B]
 //                [--runs K] [--background-jobs N] [--prefetch P] [--keep]
 //
@@ -546,6 +546,44 @@ void run_steady(const Options& o, Report& r) {
     r.emit("steady_over_baseline_notify", ours / baseline, "ratio");
 }
 
+// --- stats -------------------------------------------------------------------------------
+
+// stats() on a big table: --jobs rows spread over the five states and four
+// queues, against the seed's COUNT(*) GROUP BY over the same table.
+void run_stats(const Options& o, Report& r) {
+    const auto jobs = o.jobs > 0 ? o.jobs : 1000000;
+    auto conn = Connection::open(o.url);
+    const auto table = seesaw::quote_identifier(o.schema) + ".jobs";
+    auto started = Clock::now();
+    conn.execute("INSERT INTO " + table + " (job_type, payload, queue, status, worker_id, lease_expires_at)"
+                 " SELECT 'bench', '{\"n\": 1}', 'q' || (i % 4),"
+                 " (ARRAY['pending', 'running', 'succeeded', 'failed', 'dead_letter'])[1 + i % 5]::" +
+                 seesaw::quote_identifier(o.schema) + ".job_status,"
+                 " CASE WHEN i % 5 = 1 THEN 'w' END, CASE WHEN i % 5 = 1 THEN now() + interval '1 hour' END"
+                 " FROM generate_series(1, " + std::to_string(jobs) + ") AS i");
+    conn.execute("VACUUM ANALYZE " + table);
+    std::fprintf(stderr, "  (%lld jobs inserted in %.1f s)\n", static_cast<long long>(jobs),
+                 std::chrono::duration<double>(Clock::now() - started).count());
+    seesaw::PgPool pool(o.url, {.max_connections = 2});
+    seesaw::PgJobStore store(pool, {.schema = o.schema});
+    std::vector<double> ours, seed;
+    seesaw::QueueStats last;
+    for (int i = 0; i < 21; ++i) {
+        auto t0 = Clock::now();
+        last = store.stats();
+        ours.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    }
+    for (int i = 0; i < 5; ++i) {
+        auto t0 = Clock::now();
+        conn.execute("SELECT status, count(*) FROM " + table + " GROUP BY status");
+        seed.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    }
+    if (last.total() != jobs) std::fprintf(stderr, "  stats() counted %lld jobs, not %lld\n",
+                                           static_cast<long long>(last.total()), static_cast<long long>(jobs));
+    r.emit("stats_us", median(ours), "us");
+    r.emit("seed_count_group_by_us", median(seed), "us");
+}
+
 // --- floor (continued) -------------------------------------------------------------------
 
 // Single-row inserts per second from n connections for `seconds`.
@@ -641,8 +679,9 @@ int main(int argc, char** argv) {
     app.add_option("--schema", o.schema, "schema to create, use and drop")->capture_default_str();
     app.add_option("--mode", o.mode, "what to measure")
         ->required()
-        ->check(CLI::IsMember({"latency", "throughput", "steady", "floor"}));
-    app.add_option("--jobs", o.jobs, "jobs (latency 2000, throughput 100000, steady 50000; floor: samples, 1000)");
+        ->check(CLI::IsMember({"latency", "throughput", "steady", "floor", "stats"}));
+    app.add_option("--jobs", o.jobs,
+                   "jobs (latency 2000, throughput 100000, steady 50000, stats 1000000; floor: samples, 1000)");
     app.add_option("--workers", o.workers, "handler threads")->capture_default_str()->check(CLI::Range(1, 1024));
     app.add_option("--producers", o.producers, "producer threads (steady) / connections (floor)")
         ->capture_default_str()
@@ -683,12 +722,17 @@ int main(int argc, char** argv) {
             fresh_schema(o);
             add_background_jobs(o);
             auto jobs = o.jobs > 0 ? o.jobs
-                                   : (o.mode == "latency" ? 2000 : o.mode == "throughput" ? 100000 : o.mode == "steady" ? 50000 : 1000);
+                                   : (o.mode == "latency"      ? 2000
+                                      : o.mode == "throughput" ? 100000
+                                      : o.mode == "steady"     ? 50000
+                                      : o.mode == "stats"      ? 1000000
+                                                               : 1000);
             report.set_param("jobs", static_cast<double>(jobs));
             if (o.mode == "latency") run_latency(o, report);
             if (o.mode == "throughput") run_throughput(o, report);
             if (o.mode == "steady") run_steady(o, report);
             if (o.mode == "floor") run_floor(o, report);
+            if (o.mode == "stats") run_stats(o, report);
             drop_schema(o);
         }
     } catch (const std::exception& e) {
