@@ -1,27 +1,40 @@
 #include "seesaw/core/event_bus.hpp"
 
+#include <memory>
+#include <vector>
+
 namespace seesaw {
 
 // Copy-on-write handler lists: subscribe/unsubscribe (rare) copy the list of
-// one event type under the mutex and publish the new one atomically; publish
-// (hot, any thread) loads the current list without locking. A handler may
+// one event type under the mutex and publish the new one with a release
+// store; publish (hot, any thread) loads the current list with an acquire
+// load: no lock, no reference count. A list that is replaced may still be in
+// use by a publisher, so it is kept until the bus is destroyed (lists are
+// small; subscribing is for set-up, not for every request). A handler may
 // subscribe or unsubscribe from inside a callback.
 struct EventBus::State {
     static constexpr std::size_t max_types = 64;
-    std::mutex writer_mutex;  // serializes writers; readers never take it
+    std::mutex writer_mutex;    // serializes writers; readers never take it
     std::uint64_t next_id = 1;  // guarded by writer_mutex
-    std::atomic<std::shared_ptr<const detail::EventHandlerList>> handlers[max_types];
+    std::atomic<const detail::EventHandlerList*> handlers[max_types] = {};
     std::atomic<bool> any[max_types] = {};
+    std::vector<std::unique_ptr<const detail::EventHandlerList>> lists;  // every list made; guarded by writer_mutex
+
+    // Replaces type's list; call with writer_mutex held.
+    void publish_list(std::size_t type, std::unique_ptr<detail::EventHandlerList> next) {
+        any[type].store(!next->empty(), std::memory_order_release);
+        handlers[type].store(next.get(), std::memory_order_release);
+        lists.push_back(std::move(next));
+    }
 
     void remove(std::size_t type, std::uint64_t id) {
         std::lock_guard lock(writer_mutex);
-        auto current = handlers[type].load();
-        if (!current) return;
-        auto next = std::make_shared<detail::EventHandlerList>();
+        const auto* current = handlers[type].load(std::memory_order_acquire);
+        if (current == nullptr) return;
+        auto next = std::make_unique<detail::EventHandlerList>();
         for (const auto& h : *current)
             if (h.id != id) next->push_back(h);
-        any[type].store(!next->empty(), std::memory_order_release);
-        handlers[type].store(std::move(next));
+        publish_list(type, std::move(next));
     }
 };
 
@@ -65,13 +78,12 @@ EventBus::EventBus() : state_(std::make_shared<State>()) {}
 Subscription EventBus::add(std::size_t type, std::function<void(const void*)> call) {
     if (type >= State::max_types) std::terminate();  // more event types than the bus was built for
     std::lock_guard lock(state_->writer_mutex);
-    auto current = state_->handlers[type].load();
-    auto next = current ? std::make_shared<detail::EventHandlerList>(*current)
-                        : std::make_shared<detail::EventHandlerList>();
+    const auto* current = state_->handlers[type].load(std::memory_order_acquire);
+    auto next = current != nullptr ? std::make_unique<detail::EventHandlerList>(*current)
+                                   : std::make_unique<detail::EventHandlerList>();
     auto id = state_->next_id++;
     next->push_back({id, std::move(call)});
-    state_->handlers[type].store(std::move(next));
-    state_->any[type].store(true, std::memory_order_release);
+    state_->publish_list(type, std::move(next));
     return Subscription(std::weak_ptr<void>(state_), type, id);
 }
 
@@ -80,8 +92,8 @@ bool EventBus::has_subscribers(std::size_t type) const noexcept {
 }
 
 void EventBus::dispatch(std::size_t type, const void* event) const {
-    auto list = state_->handlers[type].load();
-    if (!list) return;
+    const auto* list = state_->handlers[type].load(std::memory_order_acquire);
+    if (list == nullptr) return;
     for (const auto& handler : *list) handler.call(event);
 }
 

@@ -32,12 +32,17 @@ struct V7State {
     std::uint16_t counter = 0;
 };
 
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
+// Hex digit → value, anything else → 0x80 (checked once, after the loop).
+constexpr std::array<std::uint8_t, 256> hex_digits = [] {
+    std::array<std::uint8_t, 256> table{};
+    table.fill(0x80);
+    for (int c = '0'; c <= '9'; ++c) table[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(c - '0');
+    for (int c = 'a'; c <= 'f'; ++c) table[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(c - 'a' + 10);
+    for (int c = 'A'; c <= 'F'; ++c) table[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(c - 'A' + 10);
+    return table;
+}();
+// Where each byte's two hex digits start in the 8-4-4-4-12 form.
+constexpr std::array<std::size_t, 16> digit_offsets = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
 
 }  // namespace
 
@@ -68,32 +73,22 @@ JobId JobId::generate() {
 }
 
 JobId JobId::parse(std::string_view text) {
-    // Hyphens at fixed places (8-4-4-4-12), hex digits everywhere else.
-    std::array<std::uint8_t, 16> b{};
-    bool ok = text.size() == 36;
-    std::size_t pos = 0;
-    for (int i = 0; ok && i < 16; ++i) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) {
-            if (text[pos] != '-') {
-                ok = false;
-                break;
-            }
-            ++pos;
+    // Hyphens at fixed places (8-4-4-4-12), hex digits everywhere else. One
+    // table lookup per digit and one validity check at the end: no branch
+    // per (random) digit.
+    if (text.size() == 36 && text[8] == '-' && text[13] == '-' && text[18] == '-' && text[23] == '-') {
+        std::array<std::uint8_t, 16> b{};
+        std::uint8_t invalid = 0;
+        for (std::size_t i = 0; i < 16; ++i) {
+            auto hi = hex_digits[static_cast<unsigned char>(text[digit_offsets[i]])];
+            auto lo = hex_digits[static_cast<unsigned char>(text[digit_offsets[i] + 1])];
+            invalid |= hi | lo;
+            b[i] = static_cast<std::uint8_t>(hi << 4 | (lo & 0x0f));
         }
-        int hi = hex_value(text[pos]);
-        int lo = hex_value(text[pos + 1]);
-        if (hi < 0 || lo < 0) {
-            ok = false;
-            break;
-        }
-        b[i] = static_cast<std::uint8_t>(hi << 4 | lo);
-        pos += 2;
+        if ((invalid & 0x80) == 0) return JobId(b);
     }
-    if (!ok) {
-        throw UsageError("'" + std::string(text) +
-                         "' is not a job id: expected a UUID like 0190b6d2-8c4e-7a3b-9f1e-2d4c6b8a0e1f");
-    }
-    return JobId(b);
+    throw UsageError("'" + std::string(text) +
+                     "' is not a job id: expected a UUID like 0190b6d2-8c4e-7a3b-9f1e-2d4c6b8a0e1f");
 }
 
 void JobId::write_to(char* out) const {

@@ -37,14 +37,23 @@ std::string_view json_type_name(const rapidjson::Value& v) {
 
 std::string describe(std::string_view job_type) { return "payload for job type '" + std::string(job_type) + "'"; }
 
-// Per-thread parse state: the document's pool starts in a fixed buffer and
-// its parse stack (CrtAllocator) keeps its memory between parses, so a small
-// payload parses without touching the heap.
+// Per-thread parse state: the document's values and its parse stack both
+// live in pools that start in fixed buffers and are reset before each parse,
+// and the payload is parsed in place in a reused copy, so a small payload
+// parses without touching the heap. (RapidJSON frees the parse stack after
+// every parse; with a pool, that free is a no-op and the reset reclaims it.)
+using Pool = rapidjson::MemoryPoolAllocator<>;
+using PayloadDocument = rapidjson::GenericDocument<rapidjson::UTF8<>, Pool, Pool>;
+
 struct ThreadDocument {
     static constexpr std::size_t value_bytes = 16 * 1024;
+    static constexpr std::size_t stack_bytes = 4 * 1024;
     alignas(8) char value_buffer[value_bytes];
-    rapidjson::MemoryPoolAllocator<> value_allocator{value_buffer, value_bytes};
-    rapidjson::Document document{&value_allocator};
+    alignas(8) char stack_buffer[stack_bytes];
+    Pool value_allocator{value_buffer, value_bytes};
+    Pool stack_allocator{stack_buffer, stack_bytes};
+    PayloadDocument document{&value_allocator, 1024, &stack_allocator};
+    std::string text;  // the payload, parsed in place
 };
 
 }  // namespace
@@ -169,11 +178,13 @@ void rethrow_encode_error(std::string_view job_type) {
 const rapidjson::Value& parse_payload(std::string_view json, std::string_view job_type) {
     thread_local auto state = std::make_unique<ThreadDocument>();
     auto& doc = state->document;
-    // Drop the previous payload's values; chunks beyond the fixed buffer are freed.
+    // Drop the previous payload's values; chunks beyond the fixed buffers are freed.
     doc.SetNull();
     state->value_allocator.Clear();
+    state->stack_allocator.Clear();
+    state->text.assign(json);
     // Iterative: a deeply nested payload is an error, never a stack overflow.
-    doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
+    doc.ParseInsitu<rapidjson::kParseIterativeFlag>(state->text.data());
     if (doc.HasParseError()) throw_parse_error(describe(job_type), doc.GetParseError(), doc.GetErrorOffset());
     if (!doc.IsObject()) throw_not_object(describe(job_type), doc);
     return doc;

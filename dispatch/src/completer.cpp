@@ -159,11 +159,16 @@ void Engine::on_succeed_written(std::vector<Task*> batch, PGresult* result, std:
         return;
     }
     if (writes_in_flight_ == 0) write_again_ = false;
+    // The fence makes the returned ids a subset of the batch: when all came
+    // back, all were written, and there is nothing to look up.
+    const bool all_written = static_cast<std::size_t>(PQntuples(result)) == batch.size();
     std::unordered_set<JobId> written;
-    written.reserve(static_cast<std::size_t>(PQntuples(result)));
-    for (int row = 0; row < PQntuples(result); ++row) written.insert(JobId::parse(pg::value(result, row, 0)));
+    if (!all_written) {
+        written.reserve(static_cast<std::size_t>(PQntuples(result)));
+        for (int row = 0; row < PQntuples(result); ++row) written.insert(JobId::parse(pg::value(result, row, 0)));
+    }
     for (Task* task : batch) {
-        if (written.contains(task->id)) {
+        if (all_written || written.contains(task->id)) {
             publish(JobSucceeded{task->ref(), task->run_time});
         } else {
             task->lease_lost.store(true, std::memory_order_release);
@@ -239,7 +244,7 @@ void Engine::flush_releases() {
 }
 
 void Engine::retire_if_done(Task* task) {
-    if (task->handler_done && task->settled) in_flight_.erase(task->id);
+    if (task->handler_done && task->settled) in_flight_.erase(task->serial);
 }
 
 }  // namespace seesaw::detail

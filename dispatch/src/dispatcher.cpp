@@ -317,8 +317,10 @@ void Engine::give_up() {
 
 void Engine::maybe_finish_stop() {
     if (phase_ != Phase::draining) return;
-    for (auto& q : queues_)
-        if (q->held > 0) return;  // a handler is still running
+    for (auto& q : queues_) {
+        if (q->held > 0) return;          // a handler is still running
+        if (q->claim_in_flight) return;  // its jobs are handed back when it returns
+    }
     if (!succeed_pending_.empty() || !fail_pending_.empty() || !release_pending_.empty()) return;
     if (writes_in_flight_ > 0 || release_in_flight_) return;
     finish();

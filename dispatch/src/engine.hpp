@@ -51,6 +51,7 @@ struct QueueState;
 // (written, or dropped because the lease was lost).
 struct Task {
     // Written by the loop before the hand-off; read-only afterwards.
+    std::uint64_t serial = 0;  // unique per claim: the same job may be claimed again while a lost run still runs
     JobId id;
     std::string payload;
     const HandlerEntry* handler = nullptr;
@@ -128,7 +129,7 @@ struct QueueState {
     std::chrono::milliseconds busy_delay{0};  // busy mode: grows while claims come back empty
 
     // Loop → workers (lock-free hand-off). nullptr tells a worker to exit.
-    moodycamel::BlockingConcurrentQueue<Task*> tasks;
+    moodycamel::BlockingConcurrentQueue<Task*, HandoffTraits> tasks;
     // Started and joined by the thread calling start()/stop().
     std::vector<std::thread> threads;
 };
@@ -244,7 +245,7 @@ private:
     std::shared_ptr<PgJobStore> store_owner_;
     std::shared_ptr<const StoreSql> sql_;
     std::vector<std::unique_ptr<QueueState>> queues_;
-    std::unordered_map<std::string, std::unique_ptr<HandlerEntry>> handlers_;
+    StringMap<std::unique_ptr<HandlerEntry>> handlers_;  // looked up by string_view
     std::string job_types_literal_;  // text[] of the handled types, for the claim
     std::string lease_ms_;           // the store's lease timeout, as a parameter
     std::unique_ptr<MetricsRegistry> metrics_;       // made by start(); read by any thread
@@ -280,7 +281,8 @@ private:
     std::uint32_t reclaim_ticks_ = 0;
     int open_handles_ = 0;  // handles not yet closed during finish()
 
-    std::unordered_map<JobId, std::unique_ptr<Task>> in_flight_;
+    std::unordered_map<std::uint64_t, std::unique_ptr<Task>> in_flight_;  // by Task::serial
+    std::uint64_t next_serial_ = 1;
     std::vector<Task*> succeed_pending_;
     std::vector<FailRecord> fail_pending_;
     std::vector<Task*> release_pending_;

@@ -38,10 +38,10 @@ void Engine::on_heartbeat_tick() {
         ids.add(task->id);
         attempts.add(std::int64_t{task->attempt});
     }
-    // Tasks may be retired while the heartbeat is in flight: remember ids.
-    std::vector<JobId> sent;
+    // Tasks may be retired while the heartbeat is in flight: remember them by serial.
+    std::vector<std::pair<JobId, std::uint64_t>> sent;
     sent.reserve(extend.size());
-    for (const Task* task : extend) sent.push_back(task->id);
+    for (const Task* task : extend) sent.emplace_back(task->id, task->serial);
     PgConnection::Statement heartbeat;
     heartbeat.prepared_name = "seesaw_heartbeat";
     heartbeat.sql = &sql_->worker_heartbeat;
@@ -52,9 +52,9 @@ void Engine::on_heartbeat_tick() {
         std::unordered_set<JobId> extended;
         extended.reserve(static_cast<std::size_t>(PQntuples(result)));
         for (int row = 0; row < PQntuples(result); ++row) extended.insert(JobId::parse(pg::value(result, row, 0)));
-        for (const auto& id : sent) {
+        for (const auto& [id, serial] : sent) {
             if (extended.contains(id)) continue;
-            auto found = in_flight_.find(id);
+            auto found = in_flight_.find(serial);
             if (found == in_flight_.end()) continue;
             Task& task = *found->second;
             // A job whose result is waiting to be written: the write reports it.

@@ -81,6 +81,7 @@ void Engine::try_claim(QueueState& queue) {
                 log(LogLevel::error, "dispatcher " + worker_id_ + ": claim on queue '" + queue.name +
                                          "' failed: " + e.what());
             }
+            maybe_finish_stop();
             return;
         }
         on_claimed(queue, limit, result);
@@ -94,8 +95,9 @@ void Engine::on_claimed(QueueState& queue, std::size_t limit, PGresult* result) 
     batch.reserve(static_cast<std::size_t>(rows));
     for (int row = 0; row < rows; ++row) {
         auto task = std::make_unique<Task>();
+        task->serial = next_serial_++;
         task->id = JobId::parse(pg::value(result, row, claim_id));
-        auto handler = handlers_.find(std::string(pg::value(result, row, claim_job_type)));
+        auto handler = handlers_.find(pg::value(result, row, claim_job_type));
         task->handler = handler != handlers_.end() ? handler->second.get() : nullptr;
         task->queue = &queue;
         task->payload.assign(pg::value(result, row, claim_payload));
@@ -105,15 +107,17 @@ void Engine::on_claimed(QueueState& queue, std::size_t limit, PGresult* result) 
         task->priority = pg::to_int<std::int32_t>(pg::value(result, row, claim_priority));
         task->run_at = pg::to_timestamp_us(pg::value(result, row, claim_run_at_us));
         task->created_at = pg::to_timestamp_us(pg::value(result, row, claim_created_at_us));
-        if (task->handler == nullptr) {
-            // The claim filters by our types, so this cannot happen; hand it back.
+        if (task->handler == nullptr || phase_ != Phase::running) {
+            // Stopping (the claim was in flight when stop began), or a type we
+            // do not handle (the claim filters by type, so it cannot happen):
+            // hand it back at once.
             task->handler_done = true;
             release_pending_.push_back(task.get());
         } else {
             batch.push_back(task.get());
         }
         auto* raw = task.get();
-        in_flight_.emplace(raw->id, std::move(task));
+        in_flight_.emplace(raw->serial, std::move(task));
     }
     // UPDATE ... RETURNING loses the claim's order: restore it.
     std::sort(batch.begin(), batch.end(), [](const Task* a, const Task* b) {
@@ -129,6 +133,10 @@ void Engine::on_claimed(QueueState& queue, std::size_t limit, PGresult* result) 
     }
     if (!batch.empty()) queue.tasks.enqueue_bulk(batch.begin(), batch.size());
     if (!release_pending_.empty()) flush_releases();
+    if (phase_ != Phase::running) {
+        maybe_finish_stop();  // this claim was what stop() waited for
+        return;
+    }
 
     if (static_cast<std::size_t>(rows) >= limit) {
         try_claim(queue);  // a full batch: there is probably more (backlog mode)
