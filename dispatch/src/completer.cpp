@@ -81,8 +81,11 @@ void Engine::on_completion(Completion& completion) {
     task->handler_done = true;
     task->run_time = completion.duration;
     if (phase_ == Phase::closing || task->abandoned || completion.outcome == Outcome::skipped) {
-        // Lost, timed out or interrupted: the late result is not written.
-        task->settled = true;
+        // Lost, timed out or interrupted: the late result is not written. A
+        // lost lease settled the task already; a timeout or an interrupted
+        // stop settles it once its failure is written (that write still
+        // refers to the task).
+        if (phase_ == Phase::closing) task->settled = true;
         retire_if_done(task);
         return;
     }

@@ -175,6 +175,13 @@ void Engine::check_next_due(QueueState& queue) {
 
 void Engine::arm_due_timer(QueueState& queue, std::chrono::milliseconds delay) {
     if (phase_ != Phase::running) return;
+    // libuv counts from the time it cached at the start of this loop
+    // iteration, in whole (possibly coarse) milliseconds, so a timer may fire
+    // a little early: a claim then finds the job not due yet, and the
+    // due-check after it may already see it due (not scheduled), so nothing
+    // but the poll would wake us again.
+    uv_update_time(&loop_);
+    delay += std::chrono::milliseconds(2);
     auto due = SteadyClock::now() + delay;
     if (queue.due_at && *queue.due_at <= due) return;  // an earlier wake-up is set already
     queue.due_at = due;

@@ -116,8 +116,8 @@ StoreSql::StoreSql(const std::string& schema_text)
     reclaim = "WITH expired AS ("
               " SELECT id FROM " + jobs +
               " WHERE status = 'running' AND lease_expires_at < now()"
-              " ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
-              " UPDATE " + jobs + " AS j SET"
+              " ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED),"
+              " reclaimed AS (UPDATE " + jobs + " AS j SET"
               " status = (CASE WHEN j.attempt <= j.max_retries THEN 'failed' ELSE 'dead_letter' END)::" +
               status_type + ","
               " attempt = CASE WHEN j.attempt <= j.max_retries THEN j.attempt + 1 ELSE j.attempt END,"
@@ -127,7 +127,13 @@ StoreSql::StoreSql(const std::string& schema_text)
               " error_message = format('lease expired: worker %s did not finish attempt %s of %s before %s',"
               " j.worker_id, j.attempt, j.max_retries + 1, j.lease_expires_at),"
               " error_kind = 'retryable', lease_expires_at = NULL, updated_at = now()"
-              " FROM expired WHERE j.id = expired.id RETURNING j.id, j.status";
+              " FROM expired WHERE j.id = expired.id RETURNING j.id, j.status, j.queue, j.run_at),"
+              // An UPDATE fires no insert trigger: tell the dispatchers when
+              // the retries are due, as the trigger does for scheduled jobs.
+              " woken AS (SELECT pg_notify(" + schema_name + ".notify_channel(" + quote_literal(schema) +
+              ", 'scheduled'), greatest(0, ceil(extract(epoch FROM min(run_at) - now()) * 1000))::int8 || ' ' || queue)"
+              " FROM reclaimed WHERE status = 'failed' GROUP BY queue)"
+              " SELECT r.id, r.status FROM reclaimed AS r, (SELECT count(*) FROM woken) AS w";
 
     cleanup = "WITH doomed AS ("
               " SELECT id FROM " + jobs +

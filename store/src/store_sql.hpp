@@ -80,7 +80,8 @@ struct StoreSql {
     std::string worker_heartbeat;
     // $1 ids, $2 attempts, $3 worker id → RETURNING id
     std::string worker_release;
-    // $1 limit, $2 base ms, $3 cap ms → RETURNING id, status
+    // $1 limit, $2 base ms, $3 cap ms → RETURNING id, status. Notifies the
+    // scheduled channel of when the retries are due.
     std::string reclaim;
     // Session advisory lock that makes one dispatcher per schema the
     // maintenance leader → 't' or 'f'.

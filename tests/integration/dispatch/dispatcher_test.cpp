@@ -1,7 +1,7 @@
 #include <atomic>
 #include <set>
 
-#include "test_database.hpp"
+#include "dispatch_test_support.hpp"
 #include "test_jobs.hpp"
 
 namespace seesaw::test {
@@ -9,7 +9,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class DispatcherTest : public SchemaTest {};
+class DispatcherTest : public DispatchTest {};
 
 TEST_F(DispatcherTest, RunsAnEnqueuedJobAndRecordsTheSuccess) {
     Dispatcher dispatcher(*store_, {.queues = {{"default", 2}}});

@@ -1,0 +1,148 @@
+// Fault injection: a worker process killed with SIGKILL mid-job, and the
+// server terminating each of a dispatcher's connections mid-run.
+#include <csignal>
+#include <map>
+#include <mutex>
+
+#include "dispatch_test_support.hpp"
+#include "test_jobs.hpp"
+
+namespace seesaw::test {
+namespace {
+
+class DispatcherFaultTest : public DispatchTest {};
+
+TEST_F(DispatcherFaultTest, AJobWhoseWorkerWasKilledIsReclaimedAndFinishedByAnotherDispatcher) {
+    sql("CREATE TABLE runs (job_id uuid NOT NULL, worker text NOT NULL, attempt int NOT NULL)");
+    // A one-second lease; the job would take a minute.
+    WorkerProcess doomed({url_, schema_, "doomed", "1", "1000"});
+    auto id = store_->enqueue(Work{1, 60'000});
+    const std::string started = "started " + id.to_string() + " 1";
+    ASSERT_TRUE(WorkerProcess::wait_for([&] { return doomed.has_line(started); }, 30s));
+    doomed.signal(SIGKILL);
+    int status = doomed.wait();
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "wait status " << status;
+    EXPECT_EQ(store_->get_job(id)->status, JobStatus::running);
+
+    // The rescuer: its reclaim timer finds the expired lease; nothing polls.
+    auto store = make_store({.retry_policy = RetryPolicy{.base = 50ms, .cap = 50ms}});
+    Dispatcher rescuer(store, {.queues = {{"default", 1}}, .poll_interval = 1h, .reclaim_interval = 100ms});
+    std::atomic<int> attempt{0};
+    rescuer.on<Work>([&](const Work&, JobContext& ctx) {
+        attempt = ctx.attempt();
+        sql("INSERT INTO runs VALUES ($1, 'rescuer', $2)", {ctx.id().to_string(), std::to_string(ctx.attempt())});
+    });
+    EventLog log(rescuer.events());
+    rescuer.start();
+    ASSERT_TRUE(log.wait_for([&](const Events& e) { return Events::count(e.succeeded, id) == 1; }, 20s))
+        << "status " << to_string(store_->get_job(id)->status);
+    rescuer.stop();
+
+    EXPECT_EQ(attempt.load(), 2);
+    auto job = store_->get_job(id);
+    EXPECT_EQ(job->status, JobStatus::succeeded);
+    EXPECT_EQ(job->attempt, 2);
+    ASSERT_TRUE(job->error_message);
+    EXPECT_TRUE(job->error_message->starts_with("lease expired")) << *job->error_message;
+    auto runs = sql("SELECT worker, attempt FROM runs ORDER BY attempt");
+    ASSERT_EQ(runs.rows(), 2u);
+    EXPECT_EQ(runs.get(0, 0), "doomed");
+    EXPECT_EQ(runs.get(0, 1), "1");
+    EXPECT_EQ(runs.get(1, 0), "rescuer");
+    EXPECT_EQ(runs.get(1, 1), "2");
+}
+
+// Every job runs exactly once although the server terminates the listen,
+// claim and result connections one after the other, then all at once, while
+// jobs run. A result whose connection died is written again after the
+// reconnect; heartbeats every lease/3 keep every lease alive across the
+// (immediate) reconnects, so no handler can run twice. The one job that may
+// be delayed is one whose claim committed but whose reply was lost with the
+// connection: it never ran here, its lease expires, and the reclaim makes it
+// attempt 2 (its error_message says "lease expired"); it still runs once.
+TEST_F(DispatcherFaultTest, TerminatingEachConnectionMidRunLosesNoJob) {
+    constexpr int total = 3000;
+    auto store = make_store({.lease_timeout = 2000ms, .retry_policy = RetryPolicy{.base = 50ms, .cap = 50ms}});
+    Dispatcher dispatcher(store, {.queues = {{"default", 4, 8}}, .reclaim_interval = 200ms});
+    std::mutex mutex;
+    std::map<std::int64_t, int> runs;
+    dispatcher.on<Work>([&](const Work& job, JobContext&) {
+        {
+            std::lock_guard lock(mutex);
+            ++runs[job.n];
+        }
+        std::this_thread::sleep_for(2ms);
+    });
+    EventLog log(dispatcher.events());
+    dispatcher.start();
+    std::vector<NewJob> jobs;
+    for (int i = 0; i < total; ++i) jobs.push_back(JobStore::make_new_job(Work{i}));
+    store.enqueue_batch(jobs);
+
+    // The dispatcher's connections to this schema (pid by role), told apart
+    // by what they ran last; a connection that has run nothing of this
+    // schema since it (re)connected is not listed yet.
+    auto connections = [&] {
+        auto found = sql(
+            "SELECT pid, CASE WHEN query LIKE 'LISTEN %' THEN 'listen'"
+            " WHEN query LIKE 'WITH next AS%' OR query LIKE 'WITH expired AS%' OR query LIKE 'SELECT%'"
+            "   OR query LIKE '%lease_expires_at = now() +%' THEN 'claim'"
+            " ELSE 'complete' END"
+            " FROM pg_stat_activity WHERE application_name = 'seesaw-dispatcher' AND datname = current_database()"
+            " AND (query LIKE '%' || $1 || '%' OR query LIKE '%' || notify_channel($1, 'ready') || '%')",
+            {schema_});
+        std::map<std::string, std::int64_t> pids;
+        for (std::size_t row = 0; row < found.rows(); ++row) pids[std::string(found.get(row, 1))] = found.get_int64(row, 0);
+        return pids;
+    };
+    // Waits (for the dispatcher's progress, with a deadline) until `roles`
+    // are all listed, then terminates them and waits until each is back.
+    auto terminate = [&](const std::vector<std::string>& roles) -> ::testing::AssertionResult {
+        std::map<std::string, std::int64_t> pids;
+        auto all_found = [&] {
+            pids = connections();
+            for (const auto& role : roles)
+                if (!pids.contains(role)) return false;
+            return true;
+        };
+        for (int i = 0; i < 500 && !all_found(); ++i) {
+            auto seen = log.snapshot().succeeded.size();
+            log.wait_for([&](const Events& e) { return e.succeeded.size() > seen; }, 20ms);
+        }
+        if (!all_found()) return ::testing::AssertionFailure() << "not every connection was found";
+        std::map<std::string, std::size_t> before;
+        for (const auto& role : roles) before[role] = Events::count(log.snapshot().reconnected, role);
+        for (const auto& role : roles) sql("SELECT pg_terminate_backend($1::int)", {std::to_string(pids[role])});
+        for (const auto& role : roles) {
+            if (!log.wait_for([&](const Events& e) { return Events::count(e.reconnected, role) > before[role]; }))
+                return ::testing::AssertionFailure() << "the " << role << " connection did not come back";
+        }
+        return ::testing::AssertionSuccess();
+    };
+
+    const std::vector<std::string> names = {"listen", "claim", "complete"};
+    ASSERT_TRUE(log.wait_for([](const Events& e) { return e.succeeded.size() >= 100; }));
+    for (const auto& name : names) {
+        EXPECT_LT(log.snapshot().succeeded.size(), std::size_t(total)) << "the run ended before " << name;
+        ASSERT_TRUE(terminate({name}));
+    }
+    EXPECT_LT(log.snapshot().succeeded.size(), std::size_t(total)) << "the run ended before all at once";
+    ASSERT_TRUE(terminate(names));
+
+    ASSERT_TRUE(log.wait_for([](const Events& e) { return e.succeeded.size() >= std::size_t(total); }, 60s))
+        << log.snapshot().succeeded.size() << " of " << total << " succeeded";
+    dispatcher.stop();
+
+    auto events = log.snapshot();
+    EXPECT_EQ(events.succeeded.size(), std::size_t(total));
+    EXPECT_TRUE(events.lease_lost.empty());
+    for (const auto& name : names) EXPECT_GE(Events::count(events.reconnected, name), 2u) << name;
+    EXPECT_EQ(count("status = 'succeeded'"), total);
+    EXPECT_EQ(count("attempt > 1 AND error_message NOT LIKE 'lease expired%'"), 0);
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(runs.size(), std::size_t(total));
+    for (const auto& [n, times] : runs) EXPECT_EQ(times, 1) << "job " << n;
+}
+
+}  // namespace
+}  // namespace seesaw::test

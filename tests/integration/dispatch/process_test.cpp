@@ -1,0 +1,60 @@
+// Dispatchers in separate processes (tests/support/test_worker.cpp) sharing
+// one schema: every job succeeds, and runs, exactly once.
+#include <csignal>
+
+#include "dispatch_test_support.hpp"
+#include "test_jobs.hpp"
+
+namespace seesaw::test {
+namespace {
+
+class DispatcherProcessTest : public DispatchTest {
+protected:
+    void SetUp() override {
+        DispatchTest::SetUp();
+        sql("CREATE TABLE runs (job_id uuid NOT NULL, worker text NOT NULL, attempt int NOT NULL)");
+    }
+    std::unique_ptr<WorkerProcess> spawn(const std::string& name, int workers = 4) {
+        return std::make_unique<WorkerProcess>(std::vector<std::string>{url_, schema_, name, std::to_string(workers)});
+    }
+};
+
+TEST_F(DispatcherProcessTest, TwoDispatcherProcessesRunTwentyThousandJobsEachExactlyOnce) {
+    constexpr std::size_t total = 20'000;
+    auto a = spawn("a");
+    auto b = spawn("b");
+    ASSERT_TRUE(WorkerProcess::wait_for([&] { return a->count("ready") == 1 && b->count("ready") == 1; }, 30s));
+
+    std::vector<NewJob> jobs;
+    jobs.reserve(total);
+    for (std::size_t i = 0; i < total; ++i) jobs.push_back(JobStore::make_new_job(Work{std::int64_t(i)}));
+    for (std::size_t at = 0; at < total; at += 5000)
+        store_->enqueue_batch(std::span(jobs).subspan(at, 5000));
+
+    auto done = [&] { return a->count("succeeded ") + b->count("succeeded ") >= total; };
+    ASSERT_TRUE(WorkerProcess::wait_for(done, 120s))
+        << a->count("succeeded ") << " + " << b->count("succeeded ") << " of " << total << " succeeded";
+    a->signal(SIGTERM);
+    b->signal(SIGTERM);
+    for (auto* worker : {a.get(), b.get()}) {
+        int status = worker->wait();
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
+        EXPECT_TRUE(worker->has_line("stopped 0"));
+    }
+
+    EXPECT_EQ(a->count("succeeded ") + b->count("succeeded "), total);
+    EXPECT_GT(a->count("succeeded "), 0u);
+    EXPECT_GT(b->count("succeeded "), 0u);
+    EXPECT_EQ(count("status = 'succeeded' AND attempt = 1"), std::int64_t(total));
+    // Every handler run is on record: one per job.
+    auto runs = sql("SELECT count(*), count(DISTINCT job_id), count(*) FILTER (WHERE attempt <> 1) FROM runs");
+    EXPECT_EQ(runs.get_int64(0, 0), std::int64_t(total));
+    EXPECT_EQ(runs.get_int64(0, 1), std::int64_t(total));
+    EXPECT_EQ(runs.get_int64(0, 2), 0);
+    EXPECT_EQ(sql("SELECT count(*) FROM jobs j WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = j.id)")
+                  .get_int64(0, 0),
+              0);
+}
+
+}  // namespace
+}  // namespace seesaw::test

@@ -1,0 +1,83 @@
+// A dispatcher in a process of its own, for the multi-process and SIGKILL
+// tests: runs Work jobs from one schema until SIGTERM/SIGINT (a graceful
+// stop), then exits 0.
+//
+//   seesaw-test-worker URL SCHEMA NAME [WORKERS] [LEASE_MS]
+//
+// Every handler run is recorded durably before the handler returns, as a row
+// (job_id, worker, attempt) of SCHEMA.runs (the test creates that table), on
+// a connection of the worker thread's own: a run is on record even if the
+// process dies right after it, so "ran exactly once" is checked against
+// what happened, not against what a process remembered. Standard output gets
+// one line per event the test waits for:
+//   ready                     the first claim returned
+//   started <job id> <attempt> a handler of a job with sleep_ms > 0 began
+//   succeeded <job id>        the success is written
+//   stopped <released>        run() returned
+#include <unistd.h>
+
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "seesaw/seesaw.hpp"
+#include "test_jobs.hpp"
+
+namespace {
+
+void say(const std::string& line) {
+    // One write per line (shorter than PIPE_BUF): lines of threads never mix.
+    std::string out = line + "\n";
+    auto n = ::write(STDOUT_FILENO, out.data(), out.size());
+    (void)n;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace seesaw;
+    if (argc < 4) {
+        std::fprintf(stderr, "usage: %s URL SCHEMA NAME [WORKERS] [LEASE_MS]\n", argv[0]);
+        return 2;
+    }
+    const std::string url = argv[1];
+    const std::string schema = argv[2];
+    const std::string name = argv[3];
+    const std::size_t workers = argc > 4 ? std::stoul(argv[4]) : 4;
+    const std::int64_t lease_ms = argc > 5 ? std::stoll(argv[5]) : 60'000;
+    try {
+        PgPool pool(url, PgPoolOptions{.max_connections = 4});
+        PgJobStore store(pool, PgJobStoreOptions{.schema = schema, .lease_timeout = std::chrono::milliseconds(lease_ms)});
+        Dispatcher dispatcher(store, {.queues = {{"default", workers, workers}}, .handle_signals = true});
+        const std::string record = "INSERT INTO " + quote_identifier(schema) +
+                                   ".runs (job_id, worker, attempt) VALUES ($1::uuid, $2, $3::int4)";
+        dispatcher.on<test::Work>([&](const test::Work& job, JobContext& ctx) {
+            thread_local std::optional<Connection> connection;
+            if (!connection) connection.emplace(Connection::open(url));
+            const auto id = ctx.id().to_string();
+            const auto attempt = std::to_string(ctx.attempt());
+            connection->execute(record, {id, name, attempt});
+            if (job.sleep_ms <= 0) return;
+            say("started " + id + " " + attempt);
+            auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(job.sleep_ms);
+            while (std::chrono::steady_clock::now() < until && !ctx.cancelled())
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        });
+        std::once_flag ready;
+        auto on_claim = dispatcher.events().subscribe<ClaimFinished>(
+            [&](const ClaimFinished&) { std::call_once(ready, [] { say("ready"); }); });
+        auto on_success = dispatcher.events().subscribe<JobSucceeded>(
+            [](const JobSucceeded& e) { say("succeeded " + e.job.id.to_string()); });
+        std::size_t released = 0;
+        auto on_stop = dispatcher.events().subscribe<DispatcherStopped>(
+            [&](const DispatcherStopped& e) { released = e.released; });
+        dispatcher.run();
+        say("stopped " + std::to_string(released));
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", name.c_str(), e.what());
+        return 1;
+    }
+}
