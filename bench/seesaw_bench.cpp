@@ -66,7 +66,7 @@ struct Options {
     std::size_t payload_bytes = 64;
     int runs = 1;
     std::int64_t background_jobs = 0;
-    std::int64_t prefetch = -1;  // -1: the dispatcher's default
+    std::int64_t prefetch = -1;  // -1: the dispatcher's default (adaptive)
     bool keep = false;
     std::string cdf_dir;  // where to write latency distributions for plots
 };
@@ -190,7 +190,8 @@ void add_background_jobs(const Options& o) {
 
 seesaw::DispatcherOptions dispatcher_options(const Options& o) {
     seesaw::DispatcherOptions d;
-    auto prefetch = o.prefetch >= 0 ? static_cast<std::size_t>(o.prefetch) : seesaw::QueueOptions("q").prefetch;
+    std::optional<std::size_t> prefetch;  // adaptive unless given
+    if (o.prefetch >= 0) prefetch = static_cast<std::size_t>(o.prefetch);
     d.queues = {seesaw::QueueOptions("default", o.workers, prefetch)};
     return d;
 }
@@ -691,7 +692,7 @@ int main(int argc, char** argv) {
     app.add_option("--runs", o.runs, "repeat the measurement")->capture_default_str()->check(CLI::Range(1, 100));
     app.add_option("--background-jobs", o.background_jobs, "other jobs in the table (pending elsewhere, succeeded, dead)")
         ->capture_default_str();
-    app.add_option("--prefetch", o.prefetch, "jobs claimed ahead of free threads (default: the dispatcher's)");
+    app.add_option("--prefetch", o.prefetch, "jobs claimed ahead of free threads (default: adaptive, as the dispatcher's)");
     app.add_flag("--keep", o.keep, "keep the schema afterwards");
     app.add_option("--cdf-dir", o.cdf_dir, "write latency distributions (for plots) into this directory");
     CLI11_PARSE(app, argc, argv);
@@ -714,8 +715,10 @@ int main(int argc, char** argv) {
         report.set_param("payload_bytes", static_cast<double>(o.payload_bytes));
         report.set_param("background_jobs", static_cast<double>(o.background_jobs));
         if (o.mode == "latency") report.set_param("rate", o.rate);
-        auto prefetch = o.prefetch >= 0 ? o.prefetch : static_cast<std::int64_t>(seesaw::QueueOptions("q").prefetch);
-        report.set_param("prefetch", static_cast<double>(prefetch));
+        if (o.prefetch >= 0)
+            report.set_param("prefetch", static_cast<double>(o.prefetch));
+        else
+            report.set_param("prefetch", "adaptive");
         for (int run = 1; run <= o.runs; ++run) {
             std::fprintf(stderr, "seesaw-bench %s, run %d of %d\n", o.mode.c_str(), run, o.runs);
             report.set_param("run", run);

@@ -47,13 +47,17 @@ std::vector<std::string> lease_params(const Range& items, TaskOf task_of, const 
 void Engine::open_complete_connection() {
     PgConnection::Callbacks callbacks;
     callbacks.connected = [this] {
-        complete_ready_ = true;
-        if (complete_->reconnects() > 0) {
-            publish(Reconnected{complete_->name(), complete_->last_attempts(), complete_->last_downtime()});
-            log(LogLevel::info, "dispatcher " + worker_id_ + ": result connection is back");
-        }
-        flush_completions();
-        flush_releases();
+        complete_->send({"", &generic_plans, {}, {}, [this](PGresult*, std::exception_ptr error) {
+                             if (error) return;  // lost again; it reconnects
+                             complete_ready_ = true;
+                             if (complete_->reconnects() > 0) {
+                                 publish(Reconnected{complete_->name(), complete_->last_attempts(),
+                                                     complete_->last_downtime()});
+                                 log(LogLevel::info, "dispatcher " + worker_id_ + ": result connection is back");
+                             }
+                             flush_completions();
+                             flush_releases();
+                         }});
     };
     callbacks.lost = [this](const std::string& error) {
         complete_ready_ = false;
@@ -78,6 +82,7 @@ void Engine::drain_completions() {
 void Engine::on_completion(Completion& completion) {
     Task* task = completion.task;
     --task->queue->held;
+    ++task->queue->completed_in_window;
     task->handler_done = true;
     task->run_time = completion.duration;
     if (phase_ == Phase::closing || task->abandoned || completion.outcome == Outcome::skipped) {

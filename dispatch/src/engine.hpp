@@ -106,13 +106,22 @@ enum class WakeMode { unregistered, arming, armed, busy };
 
 struct QueueState {
     explicit QueueState(const QueueOptions& options)
-        : name(options.name), workers(options.workers), capacity(options.workers + options.prefetch) {}
+        : name(options.name),
+          workers(options.workers),
+          fixed_prefetch(options.prefetch),
+          capacity(options.workers + options.prefetch.value_or(options.workers)) {}
 
     const std::string name;
     const std::size_t workers;
-    const std::size_t capacity;  // claims never hold more than this
+    const std::optional<std::size_t> fixed_prefetch;  // unset: adaptive (wakeup.cpp)
 
     // Loop thread only.
+    std::size_t capacity;  // claims never hold more than this: workers + prefetch
+    std::size_t completed_in_window = 0;  // handler returns since the last rate tick
+    double completion_rate = 0;           // jobs/s, smoothed
+    double claim_seconds = 0.002;         // claim round trip, smoothed
+    SteadyClock::time_point claim_sent_at{};
+
     std::size_t held = 0;          // claimed and not yet returned by a worker
     bool claim_in_flight = false;  // at most one claim per queue at a time
     bool claim_again = false;      // a wake-up came while the claim was in flight
@@ -135,6 +144,9 @@ struct QueueState {
 };
 
 enum class Phase { created, running, draining, closing, stopped };
+
+// "SET plan_cache_mode = force_generic_plan", for the dispatcher's connections.
+extern const std::string generic_plans;
 
 // A delay drawn uniformly from ±20 % around base (at least 1 ms).
 std::uint64_t jittered_ms(std::chrono::milliseconds base);
@@ -204,6 +216,7 @@ private:
     void on_rate_tick();
     void schedule_busy_claim(QueueState& queue, bool found_jobs);
     void decide_wake_modes(std::int64_t contention);
+    void adapt_prefetch(QueueState& queue);
 
     // --- executor.cpp (worker threads) ---------------------------------------
     void start_workers();

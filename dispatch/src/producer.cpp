@@ -9,11 +9,15 @@
 
 namespace seesaw::detail {
 
+const std::string generic_plans = "SET plan_cache_mode = force_generic_plan";
+
 void Engine::open_work_connection() {
     PgConnection::Callbacks callbacks;
     callbacks.connected = [this] {
         // Claims and heartbeats only ever return a job to the queue if lost in
         // a crash, so they may commit asynchronously (results never do).
+        // The same few statements run thousands of times: plan them once.
+        work_->send({"", &generic_plans, {}, {}, [](PGresult*, std::exception_ptr) {}});
         static const std::string async_commit = "SET synchronous_commit = off";
         work_->send({"", &async_commit, {}, {}, [this](PGresult*, std::exception_ptr error) {
                          if (error) return;  // the connection is lost again; it reconnects
@@ -65,6 +69,7 @@ void Engine::try_claim(QueueState& queue) {
     const std::size_t limit = queue.capacity - queue.held;
     queue.claim_in_flight = true;
     queue.claim_again = false;
+    queue.claim_sent_at = SteadyClock::now();
     PgConnection::Statement claim;
     claim.prepared_name = "seesaw_claim";
     claim.sql = &sql_->claim;
@@ -91,6 +96,8 @@ void Engine::try_claim(QueueState& queue) {
 
 void Engine::on_claimed(QueueState& queue, std::size_t limit, PGresult* result) {
     const int rows = PQntuples(result);
+    const double rtt = std::chrono::duration<double>(SteadyClock::now() - queue.claim_sent_at).count();
+    queue.claim_seconds = 0.8 * queue.claim_seconds + 0.2 * rtt;
     std::vector<Task*> batch;
     batch.reserve(static_cast<std::size_t>(rows));
     for (int row = 0; row < rows; ++row) {

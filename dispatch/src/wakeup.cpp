@@ -4,6 +4,8 @@
 // queue claims continuously. Arming: mark the listener row armed (commit),
 // pass the queue's advisory barrier (every producer that read "not armed"
 // has committed), then claim. No wake-up is lost either way.
+#include <algorithm>
+
 #include "engine.hpp"
 #include "seesaw/core/log.hpp"
 
@@ -61,8 +63,26 @@ void Engine::schedule_busy_claim(QueueState& queue, bool found_jobs) {
     }, static_cast<std::uint64_t>(queue.busy_delay.count()), 0);
 }
 
+void Engine::adapt_prefetch(QueueState& queue) {
+    // Ten ticks a second.
+    const double rate = static_cast<double>(std::exchange(queue.completed_in_window, 0)) * 10.0;
+    queue.completion_rate = 0.5 * queue.completion_rate + 0.5 * rate;
+    if (queue.fixed_prefetch) return;
+    // Enough jobs in hand to keep the handlers busy through two claim round
+    // trips (Little's law), at least one per worker, at most the cap. Quick
+    // jobs grow it tick by tick; slow jobs keep it at the floor.
+    const double wanted = 2.0 * queue.completion_rate * queue.claim_seconds;
+    const auto prefetch = std::clamp<std::size_t>(static_cast<std::size_t>(wanted), queue.workers,
+                                                  QueueOptions::max_adaptive_prefetch);
+    const bool grew = queue.workers + prefetch > queue.capacity;
+    queue.capacity = queue.workers + prefetch;
+    if (grew) try_claim(queue);
+}
+
 void Engine::on_rate_tick() {
-    if (phase_ != Phase::running || !options_.listen || !work_ready_) return;
+    if (phase_ != Phase::running) return;
+    for (auto& q : queues_) adapt_prefetch(*q);
+    if (!options_.listen || !work_ready_) return;
     // Keep our listener rows fresh: the leader forgets rows unseen for a minute.
     if (++rate_ticks_ % 100 == 0) {
         work_->send({"seesaw_touch_listener", &sql_->touch_listener, {worker_id_}, {}, [](PGresult*, std::exception_ptr) {}});

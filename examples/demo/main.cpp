@@ -144,7 +144,7 @@ int run_worker(const std::string& url, const std::string& schema, std::size_t wo
     ensure_runs_table(pool, schema);
     // A short lease, so the slow jobs need heartbeats to keep theirs.
     seesaw::PgJobStore store(pool, {.schema = schema, .lease_timeout = 2s});
-    seesaw::Dispatcher dispatcher(store, {.queues = {{"default", workers, workers}, {"reports", 2}},
+    seesaw::Dispatcher dispatcher(store, {.queues = {{"default", workers}, {"reports", 2}},
                                           .retry_policy = {.base = 200ms, .cap = 2s},
                                           .handle_signals = true,
                                           .stop_grace = 15s});

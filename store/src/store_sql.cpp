@@ -43,17 +43,19 @@ StoreSql::StoreSql(const std::string& schema_text)
                     " $7::timestamptz[], $8::int8[], $9::int4[])"
                     " AS t(id, job_type, payload, queue, priority, max_retries, run_at, delay_ms, version)";
 
-    claim = "WITH next AS ("
+    // The ids to claim come from an array subquery, not a join: whatever
+    // the planner guesses for LIMIT $3 (a generic plan guesses 10 % of the
+    // table), the update is then an index lookup per id.
+    claim = "UPDATE " + jobs + " AS j"
+            " SET status = 'running', worker_id = $1, lease_expires_at = now() + $5::int8" + ms +
+            ", updated_at = now()"
+            " WHERE j.id = ANY (ARRAY("
             " SELECT id FROM " + jobs +
             " WHERE queue = $2 AND status IN ('pending', 'failed') AND run_at <= now()"
             " AND ($4::text[] IS NULL OR job_type = ANY ($4::text[]))"
             " ORDER BY priority, run_at, id"
             " LIMIT $3"
-            " FOR UPDATE SKIP LOCKED)"
-            " UPDATE " + jobs + " AS j"
-            " SET status = 'running', worker_id = $1, lease_expires_at = now() + $5::int8" + ms +
-            ", updated_at = now()"
-            " FROM next WHERE j.id = next.id"
+            " FOR UPDATE SKIP LOCKED))"
             " RETURNING j.id, j.job_type, j.queue, j.payload::text, j.version, j.attempt, j.max_retries,"
             " j.priority, " + us("j.run_at") + ", " + us("j.created_at") + ", " + us("j.lease_expires_at");
 

@@ -39,19 +39,24 @@
 namespace seesaw {
 
 struct QueueOptions {
-    QueueOptions(std::string queue_name, std::size_t worker_threads = 8, std::size_t prefetch_jobs = 0)
+    QueueOptions(std::string queue_name, std::size_t worker_threads = 8,
+                 std::optional<std::size_t> prefetch_jobs = std::nullopt)
         : name(std::move(queue_name)), workers(worker_threads), prefetch(prefetch_jobs) {}
-    QueueOptions(const char* queue_name, std::size_t worker_threads = 8, std::size_t prefetch_jobs = 0)
+    QueueOptions(const char* queue_name, std::size_t worker_threads = 8,
+                 std::optional<std::size_t> prefetch_jobs = std::nullopt)
         : QueueOptions(std::string(queue_name), worker_threads, prefetch_jobs) {}
 
     std::string name;
     // Handler threads of this queue.
     std::size_t workers = 8;
     // Jobs claimed ahead of a free thread (they wait in memory, leased and
-    // heartbeated). More prefetch: fewer, larger claims (throughput); less:
-    // idle dispatchers elsewhere get the work (fairness). Claims never exceed
-    // workers + prefetch minus the jobs this queue already holds.
-    std::size_t prefetch = 0;
+    // heartbeated). Claims never exceed workers + prefetch minus the jobs the
+    // queue already holds. Unset (the default): adaptive, from `workers` up to
+    // max_adaptive_prefetch, sized to cover one claim round trip at the rate
+    // handlers finish jobs — many for quick jobs (fewer, larger claims), few
+    // for slow ones (so idle dispatchers elsewhere get the work).
+    std::optional<std::size_t> prefetch = std::nullopt;
+    static constexpr std::size_t max_adaptive_prefetch = 512;
 };
 
 struct DispatcherOptions {
