@@ -3,6 +3,8 @@
 // connection that commits durably. While one flush is in flight, results pile
 // up for the next: the batch grows with the load. A result that cannot be
 // written (the connection is down) is kept and written after the reconnect.
+#include <algorithm>
+
 #include "engine.hpp"
 #include "seesaw/core/log.hpp"
 
@@ -29,9 +31,14 @@ std::string describe(const std::exception_ptr& error) {
     }
 }
 
-// $1 ids, $2 attempts of a batch of tasks.
+// $1 ids, $2 attempts of a batch of tasks. Sorts the batch by id first:
+// every statement that updates held jobs (results, heartbeats, releases, on
+// two connections) then locks rows in the same order and none can deadlock
+// with another.
 template <class Range, class TaskOf>
-std::vector<std::string> lease_params(const Range& items, TaskOf task_of, const std::string& worker_id) {
+std::vector<std::string> lease_params(Range& items, TaskOf task_of, const std::string& worker_id) {
+    std::sort(items.begin(), items.end(),
+              [&](const auto& a, const auto& b) { return task_of(a)->id < task_of(b)->id; });
     pg::ArrayLiteral ids, attempts;
     ids.reserve(items.size() * 37 + 2);
     for (const auto& item : items) {

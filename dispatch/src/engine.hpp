@@ -217,6 +217,7 @@ private:
     void schedule_busy_claim(QueueState& queue, bool found_jobs);
     void decide_wake_modes(std::int64_t contention);
     void adapt_prefetch(QueueState& queue);
+    void grow_prefetch(QueueState& queue);
 
     // --- executor.cpp (worker threads) ---------------------------------------
     void start_workers();

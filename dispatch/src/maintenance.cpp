@@ -3,6 +3,8 @@
 // reclaim, run by one dispatcher per schema at a time (the holder of a
 // session advisory lock; when it dies, its lock goes with its connection and
 // another dispatcher takes over at its next tick).
+#include <algorithm>
+
 #include "engine.hpp"
 #include "seesaw/core/log.hpp"
 
@@ -32,6 +34,8 @@ void Engine::on_heartbeat_tick() {
     if (!release_pending_.empty()) flush_releases();
 
     if (extend.empty() || heartbeat_in_flight_ || !work_ready_) return;
+    // In id order, like every other statement that updates held jobs: no deadlocks.
+    std::sort(extend.begin(), extend.end(), [](const Task* a, const Task* b) { return a->id < b->id; });
     pg::ArrayLiteral ids, attempts;
     ids.reserve(extend.size() * 37 + 2);
     for (const Task* task : extend) {

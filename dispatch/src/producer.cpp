@@ -138,6 +138,9 @@ void Engine::on_claimed(QueueState& queue, std::size_t limit, PGresult* result) 
     if (bus_->has_subscribers<JobClaimed>()) {
         for (const auto* task : batch) publish(JobClaimed{task->ref()});
     }
+    // A full claim while the workers had nothing left to take: they starve
+    // between claims, so claim more at a time.
+    if (static_cast<std::size_t>(rows) >= limit && queue.tasks.size_approx() == 0) grow_prefetch(queue);
     if (!batch.empty()) queue.tasks.enqueue_bulk(batch.begin(), batch.size());
     if (!release_pending_.empty()) flush_releases();
     if (phase_ != Phase::running) {

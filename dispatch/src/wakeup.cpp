@@ -68,15 +68,25 @@ void Engine::adapt_prefetch(QueueState& queue) {
     const double rate = static_cast<double>(std::exchange(queue.completed_in_window, 0)) * 10.0;
     queue.completion_rate = 0.5 * queue.completion_rate + 0.5 * rate;
     if (queue.fixed_prefetch) return;
-    // Enough jobs in hand to keep the handlers busy through two claim round
-    // trips (Little's law), at least one per worker, at most the cap. Quick
-    // jobs grow it tick by tick; slow jobs keep it at the floor.
-    const double wanted = 2.0 * queue.completion_rate * queue.claim_seconds;
-    const auto prefetch = std::clamp<std::size_t>(static_cast<std::size_t>(wanted), queue.workers,
-                                                  QueueOptions::max_adaptive_prefetch);
-    const bool grew = queue.workers + prefetch > queue.capacity;
-    queue.capacity = queue.workers + prefetch;
+    // Jobs in hand for several claim round trips at the rate handlers finish
+    // them (Little's law), at least one per worker, at most the cap: slow
+    // jobs keep it at the floor. Above the target it shrinks by a quarter a
+    // tick; starving workers double it at once (grow_prefetch).
+    constexpr double round_trips = 8.0;
+    const auto target = std::clamp<std::size_t>(
+        static_cast<std::size_t>(round_trips * queue.completion_rate * queue.claim_seconds), queue.workers,
+        QueueOptions::max_adaptive_prefetch);
+    const std::size_t prefetch = queue.capacity - queue.workers;
+    const std::size_t next = target >= prefetch ? target : std::max(target, prefetch * 3 / 4);
+    const bool grew = next > prefetch;
+    queue.capacity = queue.workers + next;
     if (grew) try_claim(queue);
+}
+
+void Engine::grow_prefetch(QueueState& queue) {
+    if (queue.fixed_prefetch) return;
+    const std::size_t prefetch = queue.capacity - queue.workers;
+    queue.capacity = queue.workers + std::min(prefetch * 2, QueueOptions::max_adaptive_prefetch);
 }
 
 void Engine::on_rate_tick() {

@@ -97,6 +97,15 @@ struct LeaseArrays {
     std::string ids, attempts, workers;
 };
 
+// Items sorted by job id: statements that update the same jobs from several
+// connections then lock rows in the same order and cannot deadlock.
+template <class T, class LeaseOf>
+std::vector<T> by_id(std::span<const T> items, LeaseOf lease_of) {
+    std::vector<T> sorted(items.begin(), items.end());
+    std::sort(sorted.begin(), sorted.end(), [&](const T& a, const T& b) { return lease_of(a).id < lease_of(b).id; });
+    return sorted;
+}
+
 template <class Range, class LeaseOf>
 LeaseArrays lease_arrays(const Range& items, LeaseOf lease_of) {
     pg::ArrayLiteral ids, attempts, workers;
@@ -280,7 +289,8 @@ std::vector<ClaimedJob> PgJobStore::claim_ready(std::string_view worker_id, std:
 
 std::vector<JobId> PgJobStore::mark_succeeded_batch(std::span<const JobLease> leases) {
     if (leases.empty()) return {};
-    auto arrays = lease_arrays(leases, [](const JobLease& l) -> const JobLease& { return l; });
+    auto lease_of = [](const JobLease& l) -> const JobLease& { return l; };
+    auto arrays = lease_arrays(by_id(leases, lease_of), lease_of);
     auto conn = pool_.acquire();
     auto result = run_fenced(conn->native(), sql_->succeed_batch, arrays, {});
     return missing_ids(leases, result.get());
@@ -292,9 +302,11 @@ void PgJobStore::mark_succeeded(const JobLease& lease) {
 
 std::vector<FailResult> PgJobStore::mark_failed_batch(std::span<const FailureReport> failures) {
     if (failures.empty()) return {};
-    auto arrays = lease_arrays(failures, [](const FailureReport& f) -> const JobLease& { return f.lease; });
+    auto lease_of = [](const FailureReport& f) -> const JobLease& { return f.lease; };
+    auto sorted = by_id(failures, lease_of);
+    auto arrays = lease_arrays(sorted, lease_of);
     pg::ArrayLiteral errors, kinds, delays;
-    for (const auto& f : failures) {
+    for (const auto& f : sorted) {
         errors.add(f.error);
         kinds.add(to_string(f.kind));
         auto delay = f.retry_delay ? *f.retry_delay : options_.retry_policy.delay(f.lease.attempt);
@@ -333,7 +345,8 @@ FailResult PgJobStore::mark_failed(const JobLease& lease, std::string_view error
 
 std::vector<JobId> PgJobStore::heartbeat_batch(std::span<const JobLease> leases) {
     if (leases.empty()) return {};
-    auto arrays = lease_arrays(leases, [](const JobLease& l) -> const JobLease& { return l; });
+    auto lease_of = [](const JobLease& l) -> const JobLease& { return l; };
+    auto arrays = lease_arrays(by_id(leases, lease_of), lease_of);
     auto conn = pool_.acquire();
     auto result = run_fenced(conn->native(), sql_->heartbeat_batch, arrays,
                              {pg::to_text(options_.lease_timeout.count())});

@@ -52,11 +52,11 @@ struct QueueOptions {
     // Jobs claimed ahead of a free thread (they wait in memory, leased and
     // heartbeated). Claims never exceed workers + prefetch minus the jobs the
     // queue already holds. Unset (the default): adaptive, from `workers` up to
-    // max_adaptive_prefetch, sized to cover one claim round trip at the rate
-    // handlers finish jobs — many for quick jobs (fewer, larger claims), few
-    // for slow ones (so idle dispatchers elsewhere get the work).
+    // max_adaptive_prefetch, sized to cover several claim round trips at the
+    // rate handlers finish jobs — many for quick jobs (fewer, larger claims),
+    // few for slow ones (so idle dispatchers elsewhere get the work).
     std::optional<std::size_t> prefetch = std::nullopt;
-    static constexpr std::size_t max_adaptive_prefetch = 512;
+    static constexpr std::size_t max_adaptive_prefetch = 1024;
 };
 
 struct DispatcherOptions {
