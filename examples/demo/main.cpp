@@ -2,7 +2,7 @@
 // database.
 //
 //   seesaw-demo reset   [--database-url URL] [--schema S]   fresh schema
-//   seesaw-demo worker  [--database-url URL] [--schema S] [--workers N]
+//   seesaw-demo worker  [--database-url URL] [--schema S] [--workers N] [--metrics-listen ADDR]
 //   seesaw-demo enqueue N [--database-url URL] [--schema S] [--wait]
 //   seesaw-demo summary [--database-url URL] [--schema S]
 //
@@ -138,7 +138,7 @@ private:
     bool permanent_ = false;
 };
 
-int run_worker(const std::string& url, const std::string& schema, std::size_t workers) {
+int run_worker(const std::string& url, const std::string& schema, std::size_t workers, const std::string& metrics) {
     seesaw::PgPool pool(url, {.max_connections = workers + 4});
     seesaw::migrate(pool, schema);
     ensure_runs_table(pool, schema);
@@ -147,7 +147,8 @@ int run_worker(const std::string& url, const std::string& schema, std::size_t wo
     seesaw::Dispatcher dispatcher(store, {.queues = {{"default", workers}, {"reports", 2}},
                                           .retry_policy = {.base = 200ms, .cap = 2s},
                                           .handle_signals = true,
-                                          .stop_grace = 15s});
+                                          .stop_grace = 15s,
+                                          .metrics_listen = metrics});
     RunRecorder recorder(pool, schema, dispatcher.worker_id());
 
     // [handlers]
@@ -178,6 +179,7 @@ int run_worker(const std::string& url, const std::string& schema, std::size_t wo
 
     std::cerr << "worker " << dispatcher.worker_id() << ": " << workers << " threads on schema " << schema
               << " (Ctrl-C stops it gracefully)\n";
+    if (!metrics.empty()) std::cerr << "metrics on http://127.0.0.1:" << dispatcher.metrics_port() << "/metrics\n";
     dispatcher.run();  // returns after SIGINT/SIGTERM and a graceful stop
     std::cerr << "worker " << dispatcher.worker_id() << " stopped\n";
     return 0;
@@ -315,11 +317,13 @@ int main(int argc, char** argv) {
         cmd->add_option("--schema", schema, "schema of the demo's tables")->capture_default_str();
     };
     std::size_t workers = 8;
+    std::string metrics;
     std::size_t count = 10000;
     bool wait = false;
     auto* reset = app.add_subcommand("reset", "drop and re-create the demo schema");
     auto* worker = app.add_subcommand("worker", "run a dispatcher until SIGINT/SIGTERM, then stop gracefully");
     worker->add_option("--workers", workers, "handler threads")->capture_default_str()->check(CLI::Range(1, 512));
+    worker->add_option("--metrics-listen", metrics, "serve Prometheus metrics, e.g. 127.0.0.1:9464");
     auto* enqueue = app.add_subcommand("enqueue", "enqueue a mix of demo jobs");
     enqueue->add_option("count", count, "how many jobs")->required()->check(CLI::Range(1, 100000000));
     enqueue->add_flag("--wait", wait, "show live progress until every job has finished");
@@ -332,7 +336,7 @@ int main(int argc, char** argv) {
     }
     try {
         if (*reset) return run_reset(url, schema);
-        if (*worker) return run_worker(url, schema, workers);
+        if (*worker) return run_worker(url, schema, workers, metrics);
         if (*enqueue) return run_enqueue(url, schema, count, wait);
         return run_summary(url, schema);
     } catch (const seesaw::Error& e) {
