@@ -126,8 +126,10 @@ void Engine::flush_completions() {
         auto batch = std::move(succeed_pending_);
         succeed_pending_.clear();
         PgConnection::Statement write;
-        write.prepared_name = write_again_ ? "seesaw_succeed_again" : "seesaw_succeed";
-        write.sql = write_again_ ? &sql_->worker_succeed_again : &sql_->worker_succeed;
+        // A result whose earlier write was cut off may be in already: write it idempotently.
+        const bool again = std::any_of(batch.begin(), batch.end(), [](const Task* t) { return t->write_unknown; });
+        write.prepared_name = again ? "seesaw_succeed_again" : "seesaw_succeed";
+        write.sql = again ? &sql_->worker_succeed_again : &sql_->worker_succeed;
         write.params = lease_params(batch, [](const Task* t) { return t; }, worker_id_);
         write.done = [this, batch = std::move(batch)](PGresult* result, std::exception_ptr error) mutable {
             on_succeed_written(std::move(batch), result, error);
@@ -139,8 +141,9 @@ void Engine::flush_completions() {
         auto batch = std::move(fail_pending_);
         fail_pending_.clear();
         PgConnection::Statement write;
-        write.prepared_name = "seesaw_fail";
-        write.sql = &sql_->worker_fail;
+        const bool again = std::any_of(batch.begin(), batch.end(), [](const FailRecord& f) { return f.task->write_unknown; });
+        write.prepared_name = again ? "seesaw_fail_again" : "seesaw_fail";
+        write.sql = again ? &sql_->worker_fail_again : &sql_->worker_fail;
         write.params = lease_params(batch, [](const FailRecord& f) { return f.task; }, worker_id_);
         pg::ArrayLiteral errors, kinds, delays;
         for (const auto& f : batch) {
@@ -165,7 +168,7 @@ void Engine::on_succeed_written(std::vector<Task*> batch, PGresult* result, std:
         // Keep them; a connection loss is retried idempotently after the
         // reconnect, anything else at the next heartbeat.
         if (is_connection_error(error)) {
-            write_again_ = true;
+            for (Task* task : batch) task->write_unknown = true;
         } else {
             log(LogLevel::error, "dispatcher " + worker_id_ + ": writing " + std::to_string(batch.size()) +
                                      " success(es) failed: " + describe(error));
@@ -173,7 +176,6 @@ void Engine::on_succeed_written(std::vector<Task*> batch, PGresult* result, std:
         succeed_pending_.insert(succeed_pending_.begin(), batch.begin(), batch.end());
         return;
     }
-    if (writes_in_flight_ == 0) write_again_ = false;
     // The fence makes the returned ids a subset of the batch: when all came
     // back, all were written, and there is nothing to look up.
     const bool all_written = static_cast<std::size_t>(PQntuples(result)) == batch.size();
@@ -199,7 +201,9 @@ void Engine::on_succeed_written(std::vector<Task*> batch, PGresult* result, std:
 void Engine::on_fail_written(std::vector<FailRecord> batch, PGresult* result, std::exception_ptr error) {
     --writes_in_flight_;
     if (error) {
-        if (!is_connection_error(error)) {
+        if (is_connection_error(error)) {
+            for (auto& f : batch) f.task->write_unknown = true;
+        } else {
             log(LogLevel::error, "dispatcher " + worker_id_ + ": writing " + std::to_string(batch.size()) +
                                      " failure(s) failed: " + describe(error));
         }

@@ -75,6 +75,7 @@ struct Task {
     bool handler_done = false;  // the worker returned it (or it never ran)
     bool settled = false;       // its result was written or dropped
     bool abandoned = false;     // not ours any more: no heartbeat, no late write
+    bool write_unknown = false;  // a write of its result was cut off: it may have committed
 
     JobRef ref() const;
 };
@@ -302,7 +303,6 @@ private:
     std::vector<Task*> release_pending_;
     int writes_in_flight_ = 0;    // succeed/fail statements sent, not answered
     bool release_in_flight_ = false;
-    bool write_again_ = false;    // the last write failed mid-way: write idempotently
     std::size_t released_ = 0;    // jobs handed back unrun by stop()
 
     // Workers → loop.

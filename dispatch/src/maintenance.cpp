@@ -53,14 +53,21 @@ void Engine::on_heartbeat_tick() {
     heartbeat.done = [this, sent = std::move(sent)](PGresult* result, std::exception_ptr error) {
         heartbeat_in_flight_ = false;
         if (error) return;  // the next tick tries again
-        std::unordered_set<JobId> extended;
-        extended.reserve(static_cast<std::size_t>(PQntuples(result)));
-        for (int row = 0; row < PQntuples(result); ++row) extended.insert(JobId::parse(pg::value(result, row, 0)));
+        // (id, attempt): a lost run and the retry of the same job may both be here.
+        std::unordered_set<JobId> extended_ids;
+        std::vector<std::pair<JobId, std::int32_t>> extended;
+        for (int row = 0; row < PQntuples(result); ++row) {
+            extended.emplace_back(JobId::parse(pg::value(result, row, 0)),
+                                  pg::to_int<std::int32_t>(pg::value(result, row, 1)));
+            extended_ids.insert(extended.back().first);
+        }
         for (const auto& [id, serial] : sent) {
-            if (extended.contains(id)) continue;
             auto found = in_flight_.find(serial);
             if (found == in_flight_.end()) continue;
             Task& task = *found->second;
+            if (extended_ids.contains(id) &&
+                std::find(extended.begin(), extended.end(), std::make_pair(id, task.attempt)) != extended.end())
+                continue;
             // A job whose result is waiting to be written: the write reports it.
             if (task.abandoned || task.settled || task.handler_done) continue;
             lose_lease(task, "the lease was reclaimed before the heartbeat could extend it");

@@ -106,9 +106,21 @@ StoreSql::StoreSql(const std::string& schema_text)
                   " FROM unnest($1::uuid[], $2::int4[], $4::text[], $5::text[], $6::int8[])"
                   " AS c(id, attempt, error, kind, delay_ms)"
                   " WHERE " + worker_fence + " RETURNING j.id, j.status, j.attempt, c.delay_ms";
+    // The same after a connection was lost mid-write: a failure this worker
+    // already wrote (the row moved on to the next attempt, or to the dead
+    // letter queue at this attempt, and still names this worker) counts as
+    // written. The SELECT sees the rows as they were before this UPDATE.
+    worker_fail_again = "WITH written AS (" + worker_fail + ")"
+                        " SELECT id, status, attempt, delay_ms FROM written"
+                        " UNION ALL"
+                        " SELECT j.id, j.status, j.attempt,"
+                        " greatest(0, ceil(extract(epoch FROM j.run_at - now()) * 1000))::int8"
+                        " FROM " + jobs + " AS j JOIN unnest($1::uuid[], $2::int4[]) AS c(id, attempt) ON j.id = c.id"
+                        " WHERE j.worker_id = $3 AND ((j.status = 'failed' AND j.attempt = c.attempt + 1)"
+                        " OR (j.status = 'dead_letter' AND j.attempt = c.attempt))";
     worker_heartbeat = "UPDATE " + jobs + " AS j"
                        " SET lease_expires_at = now() + $4::int8" + ms + ", updated_at = now()"
-                       " FROM " + unnest_pairs + " WHERE " + worker_fence + " RETURNING j.id";
+                       " FROM " + unnest_pairs + " WHERE " + worker_fence + " RETURNING j.id, j.attempt";
     worker_release = "UPDATE " + jobs + " AS j"
                      " SET status = 'pending', lease_expires_at = NULL, updated_at = now()"
                      " FROM " + unnest_pairs + " WHERE " + worker_fence + " RETURNING j.id";

@@ -76,7 +76,9 @@ struct StoreSql {
     // $1 ids, $2 attempts, $3 worker id, $4 errors, $5 kinds, $6 delay ms
     // → RETURNING id, status, attempt, delay ms
     std::string worker_fail;
-    // $1 ids, $2 attempts, $3 worker id, $4 lease ms → RETURNING id
+    // The same after a connection was lost mid-write (see worker_succeed_again).
+    std::string worker_fail_again;
+    // $1 ids, $2 attempts, $3 worker id, $4 lease ms → RETURNING id, attempt
     std::string worker_heartbeat;
     // $1 ids, $2 attempts, $3 worker id → RETURNING id
     std::string worker_release;

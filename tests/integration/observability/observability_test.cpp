@@ -49,6 +49,9 @@ TEST_F(ObservabilityTest, MetricsCountTheJobsRunAndAreServedInPrometheusFormat) 
         if (job.text == "poison") throw PermanentError("poison");
         if (job.text == "flaky" && ctx.attempt() == 1) throw RetryableError("first attempt fails");
     });
+    dispatcher.start();
+    // Subscribed after start(), so after the dispatcher's own metrics: when
+    // this sees an event, the metrics have counted it.
     Signal done;
     std::atomic<int> finished{0};
     auto s1 = dispatcher.events().subscribe<JobSucceeded>([&](const JobSucceeded&) {
@@ -59,7 +62,6 @@ TEST_F(ObservabilityTest, MetricsCountTheJobsRunAndAreServedInPrometheusFormat) 
         ++finished;
         done.notify();
     });
-    dispatcher.start();
     ASSERT_GT(dispatcher.metrics_port(), 0);
     for (int i = 0; i < 20; ++i) store_->enqueue(Echo{"ok"});
     for (int i = 0; i < 3; ++i) store_->enqueue(Echo{"poison"});
