@@ -146,7 +146,8 @@ struct QueueState {
 
 enum class Phase { created, running, draining, closing, stopped };
 
-// "SET plan_cache_mode = force_generic_plan", for the dispatcher's connections.
+// Generic plans, no sequential scans: the planning settings of the
+// dispatcher's connections (producer.cpp says why).
 extern const std::string generic_plans;
 
 // A delay drawn uniformly from ±20 % around base (at least 1 ms).

@@ -9,14 +9,18 @@
 
 namespace seesaw::detail {
 
-const std::string generic_plans = "SET plan_cache_mode = force_generic_plan";
+// The same few statements run thousands of times, so they are planned once
+// (generic plans). A generic plan made while the table was tiny would scan it
+// sequentially forever after; every statement here has an index to use, so
+// sequential scans are ruled out and the plans hold at any table size.
+const std::string generic_plans =
+    "SELECT set_config('plan_cache_mode', 'force_generic_plan', false), set_config('enable_seqscan', 'off', false)";
 
 void Engine::open_work_connection() {
     PgConnection::Callbacks callbacks;
     callbacks.connected = [this] {
         // Claims and heartbeats only ever return a job to the queue if lost in
         // a crash, so they may commit asynchronously (results never do).
-        // The same few statements run thousands of times: plan them once.
         work_->send({"", &generic_plans, {}, {}, [](PGresult*, std::exception_ptr) {}});
         static const std::string async_commit = "SET synchronous_commit = off";
         work_->send({"", &async_commit, {}, {}, [this](PGresult*, std::exception_ptr error) {
