@@ -262,6 +262,9 @@ std::vector<double> report_latency(Report& r, const Timeline& t, std::size_t fir
         r.emit(prefix + "enqueue_commit_us", median(commit), "us");
         r.emit(prefix + "notify_to_claim_us", median(notify_to_claim), "us");
         r.emit(prefix + "claim_to_start_us", median(claim_to_start), "us");
+        r.emit(prefix + "enqueue_commit_p99_us", percentile(commit, 0.99), "us");
+        r.emit(prefix + "notify_to_claim_p99_us", percentile(notify_to_claim, 0.99), "us");
+        r.emit(prefix + "claim_to_start_p99_us", percentile(claim_to_start, 0.99), "us");
     }
     return latency;
 }
@@ -407,17 +410,22 @@ void run_latency(const Options& o, Report& r) {
         enqueue(i);
         done.wait_for(static_cast<std::int64_t>(i + 1), 30s);
     }
-    // Each job is followed by one sample of the floor (the same steps done
+    // Each job is paired with one sample of the floor (the same steps done
     // bare, on connections of their own), so both see the same disk: on
-    // shared machines the commit latency drifts by 10× within minutes.
+    // shared machines the commit latency drifts by 10× within minutes. Both
+    // start half an interval after the previous one ended, so both meet an
+    // idle machine (a sample taken right after a job would find every cache
+    // and CPU warm).
     FloorProbe floor(o, "latency_floor");
     std::vector<double> floor_us;
     auto interval = std::chrono::duration<double>(1.0 / o.rate);
+    auto half = std::chrono::duration_cast<Clock::duration>(interval / 2);
     auto start = Clock::now();
     for (std::size_t i = 0; i < jobs; ++i) {
         std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(i)));
         enqueue(warmup + i);
         done.wait_for(static_cast<std::int64_t>(warmup + i + 1), 30s);
+        std::this_thread::sleep_for(half);
         floor_us.push_back(floor.e2e_us());
     }
     if (!done.wait_for(static_cast<std::int64_t>(warmup + jobs), 120s)) std::fprintf(stderr, "  timed out waiting for jobs\n");
@@ -428,6 +436,7 @@ void run_latency(const Options& o, Report& r) {
     r.emit("floor_e2e_p99_us", percentile(floor_us, 0.99), "us");
     r.emit("latency_p50_over_floor", median(latency) / median(floor_us), "ratio");
     r.emit("latency_p99_over_floor_p50", percentile(latency, 0.99) / median(floor_us), "ratio");
+    r.emit("latency_p99_over_floor_p99", percentile(latency, 0.99) / percentile(floor_us, 0.99), "ratio");
     r.emit("peak_rss_mib", rss, "MiB");
     write_cdf(o, "latency", latency);
     write_cdf(o, "floor", floor_us);

@@ -125,18 +125,28 @@ QueryResult Connection::execute(std::string_view sql, std::span<const Param> par
 
 QueryResult Connection::execute_prepared(const std::string& name, std::string_view sql,
                                          std::span<const Param> params) {
-    if (!prepared_.contains(name)) {
-        std::string text(sql);
-        pg::ResultPtr prepared(PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr));
-        pg::check(conn_, prepared.get(), sql);
-        prepared_.insert(name);
-    }
     pg::Params packed;
     for (const auto& p : params) packed.add_param(p);
-    pg::ResultPtr result(
-        PQexecPrepared(conn_, name.c_str(), packed.size(), packed.values(), packed.lengths(), nullptr, 0));
-    pg::check(conn_, result.get(), sql);
-    return QueryResult(result.release());
+    for (int attempt = 0;; ++attempt) {
+        if (!prepared_.contains(name)) {
+            std::string text(sql);
+            pg::ResultPtr prepared(PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr));
+            pg::check(conn_, prepared.get(), sql);
+            prepared_.insert(name);
+        }
+        pg::ResultPtr result(
+            PQexecPrepared(conn_, name.c_str(), packed.size(), packed.values(), packed.lengths(), nullptr, 0));
+        // Someone ran DEALLOCATE or DISCARD ALL on this connection: prepare
+        // again, at once outside a transaction (inside, the error aborted
+        // it, so the next call prepares).
+        const char* state = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+        if (state != nullptr && std::string_view(state) == "26000") {
+            prepared_.erase(name);
+            if (attempt == 0 && !in_transaction()) continue;
+        }
+        pg::check(conn_, result.get(), sql);
+        return QueryResult(result.release());
+    }
 }
 
 // --- Transaction ---------------------------------------------------------------

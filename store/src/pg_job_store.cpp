@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <random>
 #include <unordered_map>
@@ -146,22 +147,41 @@ pg::ResultPtr run_fenced(PGconn* conn, const std::string& sql, const LeaseArrays
                          " (the lease expired and was reclaimed, or the job was completed)");
 }
 
-// The job was validated by the caller.
+// The parameters of StoreSql::enqueue for one job (validated by the caller),
+// as text.
+class EnqueueParams {
+public:
+    explicit EnqueueParams(const NewJob& job)
+        : id_(job.id.to_string()),
+          priority_(pg::to_text(job.options.priority)),
+          max_retries_(pg::to_text(job.options.max_retries)),
+          delay_(pg::to_text(job.options.delay.count())),
+          version_(pg::to_text(job.options.version)) {
+        if (job.options.run_at) run_at_ = pg::timestamp_literal(*job.options.run_at);
+        params_ = {id_,          job.job_type, job.payload,
+                   job.options.queue, priority_, max_retries_,
+                   job.options.run_at ? Param(run_at_) : std::nullopt, delay_, version_};
+    }
+    std::span<const Param> get() const noexcept { return params_; }
+
+private:
+    std::string id_, priority_, max_retries_, delay_, version_, run_at_;
+    std::array<Param, 9> params_;
+};
+
 JobId insert_one(PGconn* conn, const detail::StoreSql& sql, const NewJob& job) {
-    pg::Params params;
-    params.add_owned(job.id.to_string());
-    params.add(job.job_type);
-    params.add(job.payload);
-    params.add(job.options.queue);
-    params.add_owned(pg::to_text(job.options.priority));
-    params.add_owned(pg::to_text(job.options.max_retries));
-    if (job.options.run_at)
-        params.add_owned(pg::timestamp_literal(*job.options.run_at));
-    else
-        params.add_null();
-    params.add_owned(pg::to_text(job.options.delay.count()));
-    params.add_owned(pg::to_text(job.options.version));
-    pg::exec(conn, sql.enqueue, params);
+    EnqueueParams params(job);
+    pg::Params packed;
+    for (const auto& p : params.get()) packed.add_param(p);
+    pg::exec(conn, sql.enqueue, packed);
+    return job.id;
+}
+
+// On a connection that keeps its prepared statements: parsed and planned once.
+JobId insert_one(Connection& conn, const detail::StoreSql& sql, const NewJob& job, bool prepare) {
+    if (!prepare) return insert_one(conn.native(), sql, job);
+    EnqueueParams params(job);
+    conn.execute_prepared(sql.enqueue_name, sql.enqueue, params.get());
     return job.id;
 }
 
@@ -232,7 +252,7 @@ PgJobStore PgJobStore::with_lease_timeout(PgPool pool, std::int64_t lease_timeou
 JobId PgJobStore::enqueue(const NewJob& job) {
     validate(job, 0, 1);  // before borrowing a connection
     auto conn = pool_.acquire();
-    return insert_one(conn->native(), *sql_, job);
+    return insert_one(*conn, *sql_, job, options_.prepared_statements);
 }
 
 std::vector<JobId> PgJobStore::enqueue_batch(std::span<const NewJob> jobs) {
@@ -243,7 +263,7 @@ std::vector<JobId> PgJobStore::enqueue_batch(std::span<const NewJob> jobs) {
 
 JobId PgJobStore::enqueue_in(Connection& connection, const NewJob& job) {
     validate(job, 0, 1);
-    return insert_one(connection.native(), *sql_, job);
+    return insert_one(connection, *sql_, job, options_.prepared_statements);
 }
 
 JobId PgJobStore::enqueue_in(pg_conn* connection, const NewJob& job) {

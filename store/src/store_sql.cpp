@@ -35,6 +35,8 @@ StoreSql::StoreSql(const std::string& schema_text)
               " VALUES ($1::uuid, $2, $3::jsonb, $4, $5::int4, $6::int4,"
               " COALESCE($7::timestamptz, now() + $8::int8" + ms + "), $9::int4)";
 
+    enqueue_name = "seesaw.enqueue." + schema;
+
     enqueue_batch = "INSERT INTO " + jobs +
                     " (id, job_type, payload, queue, priority, max_retries, run_at, version)"
                     " SELECT id, job_type, payload, queue, priority, max_retries,"

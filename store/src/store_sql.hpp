@@ -53,6 +53,8 @@ struct StoreSql {
     // $1 id, $2 job_type, $3 payload, $4 queue, $5 priority, $6 max_retries,
     // $7 run_at (or NULL), $8 delay ms, $9 version
     std::string enqueue;
+    // The name enqueue is prepared under (one per schema).
+    std::string enqueue_name;
     // The same nine columns as arrays, one statement for any number of jobs.
     std::string enqueue_batch;
     // $1 worker_id, $2 queue, $3 limit, $4 job types text[] (NULL = any), $5 lease ms

@@ -166,6 +166,50 @@ TEST_F(Enqueue, OnARawLibpqConnection) {
     EXPECT_EQ(count(), 3);
 }
 
+TEST_F(Enqueue, PreparedStatementIsMadeAgainAfterDiscardAll) {
+    PgPool pool(url_, {.max_connections = 1});
+    PgJobStore store(pool, {.schema = schema_});
+    store.enqueue(job_of("first"));
+    {
+        auto conn = pool.acquire();
+        EXPECT_EQ(conn->execute("SELECT count(*) FROM pg_prepared_statements").get(0, 0), "1");
+        conn->execute("DISCARD ALL");  // what a connection pooler may run between clients
+    }
+    store.enqueue(job_of("second"));
+    EXPECT_EQ(count(), 2);
+
+    // Inside a transaction the failed statement has aborted it: the error
+    // says so, and the next transaction prepares again.
+    auto conn = connect();
+    store.enqueue_in(conn, job_of("third"));
+    conn.execute("DEALLOCATE ALL");
+    {
+        Transaction tx(conn);
+        try {
+            store.enqueue_in(conn, job_of("lost with its transaction"));
+            FAIL() << "expected the missing prepared statement to be reported";
+        } catch (const SqlError& e) {
+            EXPECT_EQ(e.sqlstate(), "26000");
+        }
+    }
+    {
+        Transaction tx(conn);
+        store.enqueue_in(conn, job_of("fourth"));
+        tx.commit();
+    }
+    EXPECT_EQ(count(), 4);
+    EXPECT_EQ(count("job_type = 'lost with its transaction'"), 0);
+}
+
+TEST_F(Enqueue, PreparedStatementsCanBeTurnedOff) {
+    PgPool pool(url_, {.max_connections = 1});
+    PgJobStore store(pool, {.schema = schema_, .prepared_statements = false});
+    store.enqueue(job_of("a"));
+    store.enqueue(job_of("b"));
+    EXPECT_EQ(pool.acquire()->execute("SELECT count(*) FROM pg_prepared_statements").get(0, 0), "0");
+    EXPECT_EQ(count(), 2);
+}
+
 TEST_F(Enqueue, BatchInTheCallersTransaction) {
     auto conn = connect();
     std::vector<NewJob> jobs;

@@ -27,6 +27,11 @@ struct PgJobStoreOptions {
     std::chrono::milliseconds lease_timeout{60'000};
     // Backoff for failures reported without a delay, and for reclaimed jobs.
     RetryPolicy retry_policy = {};
+    // Prepare the single-job enqueue once per connection (pooled, or given
+    // to enqueue_in as a Connection) instead of parsing and planning it on
+    // every call. Turn off behind a PgBouncer in transaction mode older than
+    // 1.21, which cannot route prepared statements.
+    bool prepared_statements = true;
 };
 
 // What list_jobs selects; unset fields match everything.
