@@ -157,6 +157,14 @@ int main(int argc, char** argv) {
                     *v / *insert_floor, format(*insert_floor).c_str(), *v / *notify_floor,
                     format(*notify_floor).c_str());
 
+    if (auto v = median_of("steady", "process_jobs_per_s"), alone = median_of("steady", "enqueue_alone_jobs_per_s");
+        v && alone)
+        std::printf("- steady process_jobs_per_s is %.2f× what the same producers enqueue with nothing processing "
+                    "(%s jobs/s)\n",
+                    *v / *alone, format(*alone).c_str());
+    if (auto v = median_of("latency", "latency_p99_over_floor_p99"))
+        std::printf("- latency_p99 is %.2f× the floor's own p99, sampled alongside\n", *v);
+
     if (!plot_dir.empty()) {
         std::ofstream out(plot_dir + "/throughput.dat");
         out << "# label jobs_per_s\n";

@@ -544,7 +544,37 @@ double run_steady_once(const Options& o, Report& r, const std::string& prefix) {
     return static_cast<double>(jobs) / seconds;
 }
 
+// The same producers with no dispatcher running (nobody armed, so no
+// NOTIFY): what the enqueue alone allows, with the jobs table's indexes and
+// insert trigger, before anything claims or completes.
+double enqueue_alone_per_second(const Options& o, double seconds) {
+    seesaw::PgPool pool(o.url, {.max_connections = o.producers});
+    seesaw::PgJobStore store(pool, {.schema = o.schema});
+    std::atomic<bool> stop{false};
+    std::atomic<std::int64_t> total{0};
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < o.producers; ++i) {
+        threads.emplace_back([&] {
+            std::int64_t mine = 0;
+            auto payload_pad = pad(o.payload_bytes);
+            while (!stop.load(std::memory_order_relaxed)) {
+                store.enqueue(Noop{mine, payload_pad});
+                ++mine;
+            }
+            total += mine;
+        });
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    stop = true;
+    for (auto& th : threads) th.join();
+    return static_cast<double>(total.load()) / seconds;
+}
+
 void run_steady(const Options& o, Report& r) {
+    std::fprintf(stderr, "  the producers alone, nothing processing\n");
+    r.emit("enqueue_alone_jobs_per_s", enqueue_alone_per_second(o, 3.0), "jobs/s");
+    fresh_schema(o);
+    add_background_jobs(o);
     // The same producers, with a plain NOTIFY in every commit.
     std::fprintf(stderr, "  baseline: plain NOTIFY in every commit\n");
     use_plain_notify(o);
