@@ -176,6 +176,7 @@ int main(int argc, char** argv) {
         row("drain, 1M other rows", median_of("throughput", "process_jobs_per_s", 1000000, 100000));
         row("steady, 8 producers", median_of("steady", "process_jobs_per_s"));
         row("same, NOTIFY per commit", median_of("steady", "baseline_notify_process_jobs_per_s"));
+        row("steady producers alone", median_of("steady", "enqueue_alone_jobs_per_s"));
         row("floor: 100-row claims", claim_floor);
         row("floor: 8 conns inserts", insert_floor);
         row("floor: inserts + NOTIFY", notify_floor);

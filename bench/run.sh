@@ -3,7 +3,8 @@
 # throwaway PostgreSQL the tests use (but durable: fsync and
 # synchronous_commit on), runs every seesaw-bench mode 5 times, writes
 # bench/results/<date>.jsonl, prints the medians with their ratio to the
-# floor, and draws docs/bench.svg.
+# floor, draws docs/bench.svg, and runs the micro-benchmarks into
+# bench/results/<date>-micro.txt.
 #   bench/run.sh            all of it (about 10 minutes on 2 cores)
 #   RUNS=1 bench/run.sh     one run per mode
 set -euo pipefail
@@ -42,7 +43,13 @@ log "memory: a dispatcher draining 1,000 vs 1,000,000 pending jobs"
 "$bench" --mode throughput --jobs 1000 --runs 1 >>"$out"
 "$bench" --mode throughput --jobs 1000000 --runs 1 >>"$out"
 
-log "results in $out ($(( $(date +%s) - started )) s)"
+log "micro-benchmarks: the per-job CPU work, no database (medians of 5)"
+micro_out=$results_dir/$(date +%F)-micro.txt
+"$build_dir/bench/seesaw-micro" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true 2>&1 \
+  | grep -vE '_(mean|stddev|cv) ' >"$micro_out"
+grep -E '^BM_HotPath' "$micro_out" || true
+
+log "results in $out and $micro_out ($(( $(date +%s) - started )) s)"
 "$build_dir/bench/seesaw-bench-report" "$out" --plot-dir "$data"
 if command -v gnuplot >/dev/null; then
   gnuplot -e "data='$data'; out='$SEESAW_ROOT/docs/bench.svg'" "$SEESAW_ROOT/bench/plot.gp"
