@@ -12,7 +12,11 @@ demo=$build/examples/seesaw-demo
 
 # Prints the command, then what it printed (stdout and stderr) and a failing status.
 run() {
-  printf '$ seesaw %s\n' "$*"
+  local shown='$ seesaw' arg
+  for arg in "$@"; do
+    if [[ $arg =~ ^[A-Za-z0-9_./:+=@,-]+$ ]]; then shown+=" $arg"; else shown+=" '${arg//\'/\'\\\'\'}'"; fi
+  done
+  printf '%s\n' "$shown"
   "$cli" "$@" 2>&1
   local status=$?
   [ $status -eq 0 ] || printf '(exit status %d)\n' $status
@@ -52,13 +56,16 @@ rm -f /tmp/seesaw-emails.jsonl /tmp/seesaw-charges.jsonl /tmp/seesaw-images.json
 run stats
 
 echo '# Two demo workers (seesaw-demo worker --schema seesaw) run for three seconds, then stop on SIGTERM.'
-"$demo" worker --schema seesaw --workers 4 >/dev/null 2>&1 &
+"$demo" worker --schema seesaw --workers 4 >/tmp/seesaw-worker-1.log 2>&1 &
 w1=$!
-"$demo" worker --schema seesaw --workers 4 >/dev/null 2>&1 &
+"$demo" worker --schema seesaw --workers 4 >/tmp/seesaw-worker-2.log 2>&1 &
 w2=$!
 sleep 3
 kill -TERM $w1 $w2
-wait $w1 $w2
+for w in $w1 $w2; do
+  wait $w || { echo "a demo worker failed (status $?):"; cat /tmp/seesaw-worker-*.log; exit 1; }
+done
+rm -f /tmp/seesaw-worker-1.log /tmp/seesaw-worker-2.log
 echo
 
 run stats
@@ -67,8 +74,13 @@ run stats --queue images
 run jobs list --status dead_letter --limit 3
 dead=$("$cli" jobs list --status dead_letter --limit 1 --json 2>/dev/null | sed -E 's/.*"id":"([0-9a-f-]{36})".*/\1/')
 run jobs show "$dead"
-run jobs list --type charge_card --status failed --limit 3
-run dead-letter list --json
+run jobs list --type charge_card --status succeeded --limit 3
+printf '$ seesaw dead-letter list | head -4\n'
+"$cli" dead-letter list 2>&1 | head -4
+echo
+printf '$ seesaw dead-letter list --json | head -c 600\n'
+"$cli" dead-letter list --json 2>&1 | head -c 600
+printf '\n\n'
 run dead-letter retry "$dead"
 run dead-letter retry --all --type poison_pill
 run stats

@@ -34,9 +34,14 @@ std::int64_t now_us() {
 void ensure_runs_table(seesaw::PgPool& pool, const std::string& schema) {
     auto conn = pool.acquire();
     conn->execute("SET client_min_messages TO warning");
+    // CREATE TABLE IF NOT EXISTS is not safe against itself: two workers
+    // starting together both try to create the table. Take turns.
+    seesaw::Transaction tx(*conn);
+    conn->execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {"seesaw-demo.runs." + schema});
     conn->execute("CREATE TABLE IF NOT EXISTS " + seesaw::quote_identifier(schema) +
                   ".demo_runs (job_id uuid NOT NULL, attempt int NOT NULL, worker text NOT NULL,"
                   " started_us bigint NOT NULL, outcome text NOT NULL)");
+    tx.commit();
 }
 
 // Collects handler runs in memory and writes them in batches from a thread of

@@ -53,9 +53,10 @@ std::vector<std::string> environment_with(const EnvChanges& changes) {
     return out;
 }
 
-// Spawns SEESAW_CLI_PATH with the pipes as its stdin, stdout and stderr.
-int spawn(const std::vector<std::string>& args, const EnvChanges& env, Pipe& in, Pipe& out, Pipe& err) {
-    std::vector<std::string> argv_text{SEESAW_CLI_PATH};
+// Spawns the program with the pipes as its stdin, stdout and stderr.
+int spawn(const std::string& program, const std::vector<std::string>& args, const EnvChanges& env, Pipe& in,
+          Pipe& out, Pipe& err) {
+    std::vector<std::string> argv_text{program};
     argv_text.insert(argv_text.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : argv_text) argv.push_back(a.data());
@@ -85,7 +86,7 @@ int spawn(const std::vector<std::string>& args, const EnvChanges& env, Pipe& in,
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {
         errno = rc;
-        fail(std::string("posix_spawn ") + SEESAW_CLI_PATH);
+        fail("posix_spawn " + program);
     }
     close_fd(in.read);
     close_fd(out.write);
@@ -121,7 +122,7 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& input
     // A child that exits before reading all of stdin must not kill us.
     ::signal(SIGPIPE, SIG_IGN);
     Pipe in, out, err;
-    int pid = spawn(args, env, in, out, err);
+    int pid = spawn(SEESAW_CLI_PATH, args, env, in, out, err);
     fcntl(in.write, F_SETFL, O_NONBLOCK);
     if (input.empty()) close_fd(in.write);
 
@@ -152,9 +153,9 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& input
     return result;
 }
 
-CliProcess::CliProcess(const std::vector<std::string>& args) {
+CliProcess::CliProcess(const std::vector<std::string>& args, const std::string& program) {
     Pipe in, out, err;
-    pid_ = spawn(args, {}, in, out, err);
+    pid_ = spawn(program, args, {}, in, out, err);
     close_fd(in.write);
     out_fd_ = out.read;
     err_fd_ = err.read;

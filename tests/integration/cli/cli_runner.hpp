@@ -22,10 +22,11 @@ using EnvChanges = std::vector<std::pair<std::string, std::optional<std::string>
 // its output is read, so neither side can block the other.
 CliResult run_cli(const std::vector<std::string>& args, const std::string& input = "", const EnvChanges& env = {});
 
-// A running `seesaw` whose stdout is read a line at a time (for --watch).
+// A running `seesaw` (or another program) whose stdout is read a line at a
+// time (for --watch).
 class CliProcess {
 public:
-    explicit CliProcess(const std::vector<std::string>& args);
+    explicit CliProcess(const std::vector<std::string>& args, const std::string& program = SEESAW_CLI_PATH);
     CliProcess(const CliProcess&) = delete;
     CliProcess& operator=(const CliProcess&) = delete;
     ~CliProcess();

@@ -5,8 +5,10 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "cli_runner.hpp"
 #include "test_database.hpp"
@@ -728,6 +730,30 @@ TEST_F(CliTest, ReclaimCountsExpiredLeases) {
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(trimmed(r.out), "reclaimed 0 jobs whose lease expired");
 }
+
+#ifdef SEESAW_DEMO_PATH
+// Two `seesaw-demo worker`s started together on a fresh schema: both create
+// the demo's table if missing, and both must come up (CREATE TABLE IF NOT
+// EXISTS alone fails one of them with a unique violation).
+TEST_F(CliTest, TwoDemoWorkersStartedTogetherBothRun) {
+    const std::vector<std::string> args{"worker", "--database-url", url_, "--schema", schema_, "--workers", "1"};
+    CliProcess first(args, SEESAW_DEMO_PATH);
+    CliProcess second(args, SEESAW_DEMO_PATH);
+    // Each registers in listeners once it runs; a worker that failed to
+    // start never does.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (sql("SELECT count(DISTINCT listener) FROM listeners").get_int64(0, 0) < 2 &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    first.send_signal(SIGTERM);
+    second.send_signal(SIGTERM);
+    auto a = first.wait();
+    auto b = second.wait();
+    EXPECT_EQ(a.status, 0) << a.err;
+    EXPECT_EQ(b.status, 0) << b.err;
+}
+#endif
 
 }  // namespace
 }  // namespace seesaw::test

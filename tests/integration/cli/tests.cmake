@@ -6,6 +6,10 @@ if(TARGET seesaw_cli)
     integration/cli/cli_test.cpp)
   target_compile_definitions(integration_cli_tests PRIVATE SEESAW_CLI_PATH="$<TARGET_FILE:seesaw_cli>")
   add_dependencies(integration_cli_tests seesaw_cli)
+  if(TARGET seesaw-demo)
+    target_compile_definitions(integration_cli_tests PRIVATE SEESAW_DEMO_PATH="$<TARGET_FILE:seesaw-demo>")
+    add_dependencies(integration_cli_tests seesaw-demo)
+  endif()
 
   seesaw_test(unit_cli_tests LABEL unit SOURCES
     unit/cli/parse_test.cpp
