@@ -428,7 +428,7 @@ void run_latency(const Options& o, Report& r) {
         std::this_thread::sleep_for(half);
         floor_us.push_back(floor.e2e_us());
     }
-    if (!done.wait_for(static_cast<std::int64_t>(warmup + jobs), 120s)) std::fprintf(stderr, "  timed out waiting for jobs\n");
+    if (!done.wait_for(static_cast<std::int64_t>(warmup + jobs), 120s)) throw std::runtime_error("timed out waiting for the jobs to finish");
     double rss = peak_rss_mib();
     dispatcher.stop();
     auto latency = report_latency(r, t, warmup, jobs, "", true);
@@ -475,7 +475,7 @@ void run_throughput(const Options& o, Report& r) {
     reset_peak_rss();
     auto started = Clock::now();
     dispatcher.start();
-    if (!done.wait_for(jobs, 600s)) std::fprintf(stderr, "  timed out waiting for jobs\n");
+    if (!done.wait_for(jobs, 600s)) throw std::runtime_error("timed out waiting for the jobs to finish");
     auto seconds = std::chrono::duration<double>(done.last - started).count();
     double rss = peak_rss_mib();
     dispatcher.stop();
@@ -531,7 +531,7 @@ double run_steady_once(const Options& o, Report& r, const std::string& prefix) {
     }
     for (auto& p : producers) p.join();
     auto enqueued = Clock::now();
-    if (!done.wait_for(static_cast<std::int64_t>(jobs) + 1, 600s)) std::fprintf(stderr, "  timed out waiting for jobs\n");
+    if (!done.wait_for(static_cast<std::int64_t>(jobs) + 1, 600s)) throw std::runtime_error("timed out waiting for the jobs to finish");
     double rss = peak_rss_mib();
     auto seconds = std::chrono::duration<double>(done.last - started).count();
     dispatcher.stop();
@@ -618,8 +618,10 @@ void run_stats(const Options& o, Report& r) {
         conn.execute("SELECT status, count(*) FROM " + table + " GROUP BY status");
         seed.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     }
-    if (last.total() != jobs) std::fprintf(stderr, "  stats() counted %lld jobs, not %lld\n",
-                                           static_cast<long long>(last.total()), static_cast<long long>(jobs));
+    if (last.total() != jobs) {
+        throw std::runtime_error("stats() counted " + std::to_string(last.total()) + " jobs, not " +
+                                 std::to_string(jobs));
+    }
     r.emit("stats_us", median(ours), "us");
     r.emit("seed_count_group_by_us", median(seed), "us");
 }

@@ -1,0 +1,19 @@
+# CI does not run the long benchmarks, but a --jobs 2000 run of every
+# seesaw-bench mode keeps them working (not under ThreadSanitizer: the
+# benchmarks measure, the dispatcher tests check the threading).
+if(TARGET seesaw-bench AND TARGET seesaw-bench-report AND NOT SEESAW_TSAN)
+  function(seesaw_bench_smoke mode metrics)
+    add_test(NAME bench_smoke_${mode}
+      COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/bench_smoke_test.sh $<TARGET_FILE:seesaw-bench>
+              $<TARGET_FILE:seesaw-bench-report> ${mode} "${metrics}" ${ARGN})
+    set_tests_properties(bench_smoke_${mode} PROPERTIES LABELS bench TIMEOUT 600)
+  endfunction()
+  seesaw_bench_smoke(floor "floor_e2e_us floor_inserts_per_s floor_inserts_notify_per_s floor_claim_batch_jobs_per_s"
+    --jobs 2000)
+  seesaw_bench_smoke(latency "latency_p50 latency_p99 enqueue_commit_us notify_to_claim_us floor_e2e_us peak_rss_mib"
+    --jobs 2000 --rate 1000)
+  seesaw_bench_smoke(throughput "enqueue_jobs_per_s process_jobs_per_s peak_rss_mib" --jobs 2000)
+  seesaw_bench_smoke(steady "process_jobs_per_s baseline_notify_process_jobs_per_s enqueue_alone_jobs_per_s latency_p99"
+    --jobs 2000)
+  seesaw_bench_smoke(stats "stats_us seed_count_group_by_us" --jobs 2000)
+endif()
