@@ -591,6 +591,7 @@ void run_steady(const Options& o, Report& r) {
 // stats() on a big table: --jobs rows spread over the five states and four
 // queues, against the seed's COUNT(*) GROUP BY over the same table.
 void run_stats(const Options& o, Report& r) {
+    reset_peak_rss();
     const auto jobs = o.jobs > 0 ? o.jobs : 1000000;
     auto conn = Connection::open(o.url);
     const auto table = seesaw::quote_identifier(o.schema) + ".jobs";
@@ -624,6 +625,7 @@ void run_stats(const Options& o, Report& r) {
     }
     r.emit("stats_us", median(ours), "us");
     r.emit("seed_count_group_by_us", median(seed), "us");
+    r.emit("peak_rss_mib", peak_rss_mib(), "MiB");
 }
 
 // --- floor (continued) -------------------------------------------------------------------
@@ -671,6 +673,7 @@ double fdatasync_per_second(double seconds) {
 }
 
 void run_floor(const Options& o, Report& r) {
+    reset_peak_rss();
     const int samples = static_cast<int>(o.jobs > 0 ? o.jobs : 1000);
     FloorProbe probe(o, "floor_jobs");
     std::vector<double> insert_us, notify_us, claim_us, e2e_us;
@@ -706,6 +709,8 @@ void run_floor(const Options& o, Report& r) {
     r.emit("floor_inserts_per_s", inserts_per_second(o, probe.table(), false, o.producers, 3.0), "inserts/s");
     r.emit("floor_inserts_notify_per_s", inserts_per_second(o, probe.table(), true, o.producers, 3.0), "inserts/s");
     r.emit("floor_fdatasync_per_s", fdatasync_per_second(2.0), "syncs/s");
+    // No dispatcher here: the bench process itself, for completeness.
+    r.emit("peak_rss_mib", peak_rss_mib(), "MiB");
 }
 
 }  // namespace
