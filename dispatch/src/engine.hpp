@@ -146,7 +146,7 @@ struct QueueState {
 
 enum class Phase { created, running, draining, closing, stopped };
 
-// Generic plans, no sequential scans: the planning settings of the
+// Generic plans, no sequential scans, no JIT: the planning settings of the
 // dispatcher's connections (producer.cpp says why).
 extern const std::string generic_plans;
 

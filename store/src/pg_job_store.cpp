@@ -148,7 +148,8 @@ pg::ResultPtr run_fenced(PGconn* conn, const std::string& sql, const LeaseArrays
 }
 
 // The parameters of StoreSql::enqueue for one job (validated by the caller),
-// as text.
+// as text. The parameters point into the object and the job: neither may
+// move while they are used.
 class EnqueueParams {
 public:
     explicit EnqueueParams(const NewJob& job)
@@ -158,10 +159,12 @@ public:
           delay_(pg::to_text(job.options.delay.count())),
           version_(pg::to_text(job.options.version)) {
         if (job.options.run_at) run_at_ = pg::timestamp_literal(*job.options.run_at);
-        params_ = {id_,          job.job_type, job.payload,
-                   job.options.queue, priority_, max_retries_,
-                   job.options.run_at ? Param(run_at_) : std::nullopt, delay_, version_};
+        const Param run_at = job.options.run_at ? Param(run_at_) : std::nullopt;
+        params_ = {id_, job.job_type, job.payload, job.options.queue, priority_, max_retries_, run_at, delay_, version_};
     }
+    EnqueueParams(const EnqueueParams&) = delete;
+    EnqueueParams& operator=(const EnqueueParams&) = delete;
+
     std::span<const Param> get() const noexcept { return params_; }
 
 private:
