@@ -93,6 +93,10 @@ seesaw_start_postgres() {
   "${run[@]}" "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAt \
     -c "SELECT 1 FROM pg_database WHERE datname = 'seesaw'" | grep -q 1 \
     || "${run[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres seesaw
+  if [ "$mode" = durable ]; then  # for looking at a benchmark from the server's side
+    "${run[@]}" "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d seesaw -qAt \
+      -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+  fi
   export SEESAW_DATABASE_URL="postgresql://postgres@127.0.0.1:$port/seesaw"
 }
 
