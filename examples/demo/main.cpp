@@ -10,7 +10,9 @@
 // check that every job ended exactly once.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +20,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "jobs.hpp"
 
@@ -40,7 +43,8 @@ void ensure_runs_table(seesaw::PgPool& pool, const std::string& schema) {
     conn->execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {"seesaw-demo.runs." + schema});
     conn->execute("CREATE TABLE IF NOT EXISTS " + seesaw::quote_identifier(schema) +
                   ".demo_runs (job_id uuid NOT NULL, attempt int NOT NULL, worker text NOT NULL,"
-                  " started_us bigint NOT NULL, outcome text NOT NULL)");
+                  " started_us bigint NOT NULL, outcome text NOT NULL,"
+                  " PRIMARY KEY (job_id, attempt, worker, started_us))");
     tx.commit();
 }
 
@@ -88,28 +92,54 @@ private:
         std::string take() { return std::exchange(text, std::string()) + "}"; }
     };
 
+    struct Batch {
+        std::string ids, attempts, starts, outcomes;
+    };
+
+    // Writes batches until it is told to stop and nothing is left. A batch
+    // that fails (the database restarting, say) is kept and written again;
+    // rows already written are skipped (a run is one (job, attempt, worker,
+    // start)), so a write whose commit was not acknowledged cannot count a
+    // run twice. Gives up on what is left only 30 s after being told to stop.
     void loop() {
+        std::vector<Batch> pending;
+        auto delay = 50ms;
+        std::chrono::steady_clock::time_point give_up{};
         std::unique_lock lock(mutex_);
         while (true) {
-            wake_.wait_for(lock, 50ms, [&] { return done_; });
+            wake_.wait_for(lock, pending.empty() ? 50ms : delay, [&] { return done_ && pending.empty(); });
             if (count_ > 0) {
-                std::string ids = ids_.take(), attempts = attempts_.take(), starts = starts_.take(),
-                            outcomes = outcomes_.take();
+                pending.push_back({ids_.take(), attempts_.take(), starts_.take(), outcomes_.take()});
                 count_ = 0;
-                lock.unlock();
-                try {
-                    auto conn = pool_.acquire();
-                    conn->execute("INSERT INTO " + table_ +
-                                      " SELECT id, attempt, $5, started_us, outcome FROM unnest($1::uuid[], $2::int[],"
-                                      " $3::bigint[], $4::text[]) AS t(id, attempt, started_us, outcome)",
-                                  {ids, attempts, starts, outcomes, worker_});
-                } catch (const std::exception& e) {
-                    std::cerr << "demo: recording runs failed: " << e.what() << "\n";
-                }
-                lock.lock();
+            }
+            if (done_ && give_up == std::chrono::steady_clock::time_point{})
+                give_up = std::chrono::steady_clock::now() + 30s;
+            if (pending.empty()) {
+                if (done_) return;
                 continue;
             }
-            if (done_) return;
+            lock.unlock();
+            bool written = false;
+            try {
+                auto conn = pool_.acquire();
+                for (; !pending.empty(); pending.erase(pending.begin())) {
+                    const auto& b = pending.front();
+                    conn->execute("INSERT INTO " + table_ +
+                                      " SELECT id, attempt, $5, started_us, outcome FROM unnest($1::uuid[], $2::int[],"
+                                      " $3::bigint[], $4::text[]) AS t(id, attempt, started_us, outcome)"
+                                      " ON CONFLICT DO NOTHING",
+                                  {b.ids, b.attempts, b.starts, b.outcomes, worker_});
+                }
+                written = true;
+            } catch (const std::exception& e) {
+                std::cerr << "demo: recording runs failed, will retry: " << e.what() << "\n";
+            }
+            delay = written ? 50ms : std::min(delay * 2, std::chrono::milliseconds(2000));
+            lock.lock();
+            if (!written && done_ && std::chrono::steady_clock::now() > give_up) {
+                std::cerr << "demo: gave up recording " << pending.size() << " batch(es) of runs\n";
+                return;
+            }
         }
     }
 
@@ -215,6 +245,30 @@ std::vector<seesaw::NewJob> demo_mix(std::size_t first, std::size_t n, std::mt19
     return jobs;
 }
 
+// Writes one batch, riding out a database restart. A batch whose write was
+// cut off is written again with the same ids; if the cut-off write had
+// committed, the retry meets its own rows (a unique violation) and the batch
+// is done. One statement per batch: never half written, never twice.
+void enqueue_surviving_restarts(seesaw::PgJobStore& store, const std::vector<seesaw::NewJob>& jobs) {
+    auto delay = 100ms;
+    bool retried = false;
+    for (int attempt = 1;; ++attempt) {
+        try {
+            store.enqueue_batch(jobs);
+            return;
+        } catch (const seesaw::ConnectionError& e) {
+            if (attempt == 40) throw;
+            std::cerr << "demo: enqueue cut off, retrying: " << e.what() << "\n";
+            retried = true;
+        } catch (const seesaw::ConstraintError& e) {
+            if (retried && e.sqlstate() == "23505" && store.get_job(jobs.front().id)) return;
+            throw;
+        }
+        std::this_thread::sleep_for(delay);
+        delay = std::min(delay * 2, std::chrono::milliseconds(2000));
+    }
+}
+
 int run_enqueue(const std::string& url, const std::string& schema, std::size_t count, bool wait) {
     seesaw::PgPool pool(url);
     seesaw::migrate(pool, schema);
@@ -225,7 +279,7 @@ int run_enqueue(const std::string& url, const std::string& schema, std::size_t c
     auto started = std::chrono::steady_clock::now();
     for (std::size_t done = 0; done < count; done += batch) {
         auto jobs = demo_mix(done, std::min(batch, count - done), random);
-        store.enqueue_batch(jobs);  // one statement per batch
+        enqueue_surviving_restarts(store, jobs);  // one statement per batch
     }
     auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::cerr << "enqueued " << count << " jobs in " << took << " s\n";
@@ -234,7 +288,14 @@ int run_enqueue(const std::string& url, const std::string& schema, std::size_t c
     // The live progress line, until nothing is pending, running or waiting to retry.
     auto start = std::chrono::steady_clock::now();
     while (true) {
-        auto s = store.stats();
+        seesaw::QueueStats s;
+        try {
+            s = store.stats();
+        } catch (const seesaw::ConnectionError& e) {
+            std::fprintf(stderr, "\r  waiting for the database: %s\n", e.what());
+            std::this_thread::sleep_for(500ms);
+            continue;
+        }
         double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         std::fprintf(stderr, "\r  %6.1f s  pending %6lld  running %4lld  retrying %4lld  succeeded %6lld  dead %4lld  ",
                      elapsed, static_cast<long long>(s.pending), static_cast<long long>(s.running),
