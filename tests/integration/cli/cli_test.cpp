@@ -753,6 +753,46 @@ TEST_F(CliTest, TwoDemoWorkersStartedTogetherBothRun) {
     EXPECT_EQ(a.status, 0) << a.err;
     EXPECT_EQ(b.status, 0) << b.err;
 }
+// The demo as a user breaks it: two workers, a producer waiting for the end,
+// one worker killed with SIGKILL halfway. Every job still ends, and the
+// summary's exactly-once check passes (it reports what the killed worker
+// could not record instead of failing).
+TEST_F(CliTest, DemoExactlyOnceCheckHoldsWhenAWorkerIsKilled) {
+    const std::vector<std::string> where{"--database-url", url_, "--schema", schema_};
+    auto demo_args = [&](std::vector<std::string> args) {
+        args.insert(args.end(), where.begin(), where.end());
+        return args;
+    };
+    CliProcess victim(demo_args({"worker", "--workers", "2"}), SEESAW_DEMO_PATH);
+    CliProcess survivor(demo_args({"worker", "--workers", "2"}), SEESAW_DEMO_PATH);
+    auto wait_for = [&](const std::string& query, std::int64_t at_least) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+        while (sql(query).get_int64(0, 0) < at_least && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        return sql(query).get_int64(0, 0) >= at_least;
+    };
+    ASSERT_TRUE(wait_for("SELECT count(DISTINCT listener) FROM listeners", 2));
+
+    CliProcess producer(demo_args({"enqueue", "3000", "--wait"}), SEESAW_DEMO_PATH);
+    ASSERT_TRUE(wait_for("SELECT count(*) FROM jobs WHERE status = 'succeeded'", 500));
+    victim.send_signal(SIGKILL);
+    EXPECT_EQ(victim.wait().status, 128 + SIGKILL);
+
+    auto produced = producer.wait();
+    EXPECT_EQ(produced.status, 0) << produced.err;
+    EXPECT_EQ(count("status NOT IN ('succeeded', 'dead_letter')"), 0);
+    survivor.send_signal(SIGTERM);
+    auto stopped = survivor.wait();
+    EXPECT_EQ(stopped.status, 0) << stopped.err;
+
+    CliProcess summary(demo_args({"summary"}), SEESAW_DEMO_PATH);
+    std::string out;
+    while (auto line = summary.read_line()) out += *line + "\n";
+    auto summarized = summary.wait();
+    EXPECT_EQ(summarized.status, 0) << out << summarized.err;
+    EXPECT_NE(out.find("exactly once    OK"), std::string::npos) << out;
+    EXPECT_NE(out.find("killed workers  1"), std::string::npos) << out;
+}
 #endif
 
 }  // namespace
