@@ -22,15 +22,7 @@ void run_list(const ConnectionOptions& connection, bool json_output) {
     Database db(connection);
     auto jobs = list_dead_letters(db);
     if (json_output) {
-        JsonDocument doc;
-        auto& json = doc.writer();
-        json.StartObject();
-        write_key(json, "dead_letters");
-        json.StartArray();
-        for (const auto& job : jobs) write_job(json, job);
-        json.EndArray();
-        json.EndObject();
-        doc.print(std::cout);
+        print_jobs_json(std::cout, "dead_letters", jobs);
         return;
     }
     Table table({{"ID"}, {"TYPE"}, {"QUEUE"}, {"ATTEMPTS", Align::right}, {"DEAD_SINCE"}, {"KIND"}, {"ERROR"}});

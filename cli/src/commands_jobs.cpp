@@ -35,15 +35,7 @@ void run_list(const ConnectionOptions& connection, const ListArgs& args) {
     Database db(connection);
     auto jobs = db.store().list_jobs(query);
     if (args.json) {
-        JsonDocument doc;
-        auto& json = doc.writer();
-        json.StartObject();
-        write_key(json, "jobs");
-        json.StartArray();
-        for (const auto& job : jobs) write_job(json, job);
-        json.EndArray();
-        json.EndObject();
-        doc.print(std::cout);
+        print_jobs_json(std::cout, "jobs", jobs);
         return;
     }
     Table table({{"ID"}, {"TYPE"}, {"QUEUE"}, {"STATUS"}, {"ATTEMPT", Align::right}, {"PRIORITY", Align::right},

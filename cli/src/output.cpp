@@ -116,6 +116,18 @@ void write_job(JsonWriter& json, const Job& job) {
     json.EndObject();
 }
 
+void print_jobs_json(std::ostream& out, std::string_view key, const std::vector<Job>& jobs) {
+    JsonDocument doc;
+    auto& json = doc.writer();
+    json.StartObject();
+    write_key(json, key);
+    json.StartArray();
+    for (const auto& job : jobs) write_job(json, job);
+    json.EndArray();
+    json.EndObject();
+    doc.print(out);
+}
+
 std::string format_time(Timestamp t) { return format_timestamp(t); }
 
 std::string format_time_short(Timestamp t) {

@@ -59,6 +59,8 @@ void write_string(JsonWriter& json, std::string_view value);
 void write_optional_string(JsonWriter& json, const std::optional<std::string>& value);
 // Every column of a job; the payload is embedded as JSON, not as a string.
 void write_job(JsonWriter& json, const Job& job);
+// {"<key>": [job, ...]} as one document on `out`.
+void print_jobs_json(std::ostream& out, std::string_view key, const std::vector<Job>& jobs);
 
 // "2026-11-29T03:04:05.123456Z"
 std::string format_time(Timestamp t);
