@@ -1,12 +1,14 @@
 // The client side of a bulk enqueue of 10,000 jobs: what
 // store/src/pg_job_store.cpp's insert_many does before the statement is
-// sent: validate every job (checks, then validate_json_object on its
-// payload), build the nine pg::ArrayLiteral parameters, pack them.
+// sent (store/src/enqueue_params.hpp): validate every job (checks, then
+// validate_json_object on its payload), build the nine pg::ArrayLiteral
+// parameters, pack them.
+#include <array>
 #include <vector>
 
+#include "enqueue_params.hpp"
 #include "micro_support.hpp"
 #include "pg.hpp"
-#include "seesaw/core/error.hpp"
 #include "seesaw/core/job.hpp"
 #include "seesaw/store/job_store.hpp"
 
@@ -26,59 +28,11 @@ std::vector<NewJob> make_jobs() {
     return jobs;
 }
 
-// A copy of insert_many's validate() (it is file-local there), message
-// building included: it runs for every job of the batch.
-std::string job_label(const NewJob& job, std::size_t index, std::size_t count) {
-    std::string label = "job type '" + job.job_type + "'";
-    if (count > 1) label = "job " + std::to_string(index + 1) + " of " + std::to_string(count) + " (" + label + ")";
-    return label;
-}
+// insert_many's two steps, the store's own code.
+std::size_t validate_all(const std::vector<NewJob>& jobs) { return detail::validate_new_jobs(jobs); }
 
-void validate(const NewJob& job, std::size_t index, std::size_t count) {
-    if (job.job_type.empty()) throw UsageError("job_type must not be empty");
-    if (job.options.max_retries < 0) throw UsageError(job_label(job, index, count) + ": max_retries");
-    if (job.options.queue.empty()) throw UsageError(job_label(job, index, count) + ": queue must not be empty");
-    if (job.options.delay.count() < 0) throw UsageError(job_label(job, index, count) + ": delay");
-    std::string what = "payload for " + job_label(job, index, count);
-    validate_json_object(job.payload, what);
-}
-
-std::size_t validate_all(const std::vector<NewJob>& jobs) {
-    std::size_t payload_bytes = 0;
-    for (std::size_t i = 0; i < jobs.size(); ++i) {
-        validate(jobs[i], i, jobs.size());
-        payload_bytes += jobs[i].payload.size();
-    }
-    return payload_bytes;
-}
-
-// insert_many's array building, as written there.
-std::vector<std::string> build_arrays(const std::vector<NewJob>& jobs, std::size_t payload_bytes) {
-    pg::ArrayLiteral ids, types, payloads, queues, priorities, retries, run_ats, delays, versions;
-    ids.reserve(jobs.size() * 37 + 2);
-    payloads.reserve(payload_bytes + payload_bytes / 8 + jobs.size() * 3 + 2);
-    std::vector<JobId> out;
-    out.reserve(jobs.size());
-    for (const auto& job : jobs) {
-        ids.add(job.id);
-        types.add(job.job_type);
-        payloads.add(job.payload);
-        queues.add(job.options.queue);
-        priorities.add(std::int64_t{job.options.priority});
-        retries.add(std::int64_t{job.options.max_retries});
-        if (job.options.run_at)
-            run_ats.add(pg::timestamp_literal(*job.options.run_at));
-        else
-            run_ats.add_null();
-        delays.add(static_cast<std::int64_t>(job.options.delay.count()));
-        versions.add(std::int64_t{job.options.version});
-        out.push_back(job.id);
-    }
-    benchmark::DoNotOptimize(out.data());
-    return {std::move(ids).finish(),     std::move(types).finish(),  std::move(payloads).finish(),
-            std::move(queues).finish(),  std::move(priorities).finish(),
-            std::move(retries).finish(), std::move(run_ats).finish(), std::move(delays).finish(),
-            std::move(versions).finish()};
+std::array<std::string, 9> build_arrays(const std::vector<NewJob>& jobs, std::size_t payload_bytes) {
+    return detail::enqueue_batch_arrays(jobs, payload_bytes);
 }
 
 void report(benchmark::State& state, std::size_t statement_bytes) {

@@ -3,12 +3,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <limits>
 #include <random>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "enqueue_params.hpp"
 #include "pg.hpp"
 #include "seesaw/core/error.hpp"
 #include "store_sql.hpp"
@@ -18,32 +18,6 @@ namespace {
 
 // Rows per statement of the maintenance loops: short transactions, no long locks.
 constexpr std::int64_t maintenance_batch = 5000;
-
-std::string job_label(const NewJob& job, std::size_t index, std::size_t count) {
-    std::string label = "job type '" + job.job_type + "'";
-    if (count > 1) label = "job " + std::to_string(index + 1) + " of " + std::to_string(count) + " (" + label + ")";
-    return label;
-}
-
-// Refuses a job before anything is written, naming what is wrong.
-void validate(const NewJob& job, std::size_t index, std::size_t count) {
-    if (job.job_type.empty()) {
-        throw UsageError(count > 1 ? "job " + std::to_string(index + 1) + " of " + std::to_string(count) +
-                                         ": job_type must not be empty"
-                                   : "job_type must not be empty");
-    }
-    if (job.options.max_retries < 0) {
-        throw UsageError(job_label(job, index, count) + ": max_retries must be 0 or more, got " +
-                         std::to_string(job.options.max_retries));
-    }
-    if (job.options.queue.empty()) throw UsageError(job_label(job, index, count) + ": queue must not be empty");
-    if (job.options.delay.count() < 0) {
-        throw UsageError(job_label(job, index, count) + ": delay must not be negative, got " +
-                         std::to_string(job.options.delay.count()) + " ms");
-    }
-    std::string what = "payload for " + job_label(job, index, count);
-    validate_json_object(job.payload, what);
-}
 
 ClaimedJob parse_claimed(const PGresult* r, int row, std::string_view worker_id) {
     using namespace detail;
@@ -147,33 +121,8 @@ pg::ResultPtr run_fenced(PGconn* conn, const std::string& sql, const LeaseArrays
                          " (the lease expired and was reclaimed, or the job was completed)");
 }
 
-// The parameters of StoreSql::enqueue for one job (validated by the caller),
-// as text. The parameters point into the object and the job: neither may
-// move while they are used.
-class EnqueueParams {
-public:
-    explicit EnqueueParams(const NewJob& job)
-        : id_(job.id.to_string()),
-          priority_(pg::to_text(job.options.priority)),
-          max_retries_(pg::to_text(job.options.max_retries)),
-          delay_(pg::to_text(job.options.delay.count())),
-          version_(pg::to_text(job.options.version)) {
-        if (job.options.run_at) run_at_ = pg::timestamp_literal(*job.options.run_at);
-        const Param run_at = job.options.run_at ? Param(run_at_) : std::nullopt;
-        params_ = {id_, job.job_type, job.payload, job.options.queue, priority_, max_retries_, run_at, delay_, version_};
-    }
-    EnqueueParams(const EnqueueParams&) = delete;
-    EnqueueParams& operator=(const EnqueueParams&) = delete;
-
-    std::span<const Param> get() const noexcept { return params_; }
-
-private:
-    std::string id_, priority_, max_retries_, delay_, version_, run_at_;
-    std::array<Param, 9> params_;
-};
-
 JobId insert_one(PGconn* conn, const detail::StoreSql& sql, const NewJob& job) {
-    EnqueueParams params(job);
+    detail::EnqueueParams params(job);
     pg::Params packed;
     for (const auto& p : params.get()) packed.add_param(p);
     pg::exec(conn, sql.enqueue, packed);
@@ -183,45 +132,20 @@ JobId insert_one(PGconn* conn, const detail::StoreSql& sql, const NewJob& job) {
 // On a connection that keeps its prepared statements: parsed and planned once.
 JobId insert_one(Connection& conn, const detail::StoreSql& sql, const NewJob& job, bool prepare) {
     if (!prepare) return insert_one(conn.native(), sql, job);
-    EnqueueParams params(job);
+    detail::EnqueueParams params(job);
     conn.execute_prepared(sql.enqueue_name, sql.enqueue, params.get());
     return job.id;
 }
 
 std::vector<JobId> insert_many(PGconn* conn, const detail::StoreSql& sql, std::span<const NewJob> jobs) {
     if (jobs.empty()) return {};
-    std::size_t payload_bytes = 0;
-    for (std::size_t i = 0; i < jobs.size(); ++i) {
-        validate(jobs[i], i, jobs.size());
-        payload_bytes += jobs[i].payload.size();
-    }
-    pg::ArrayLiteral ids, types, payloads, queues, priorities, retries, run_ats, delays, versions;
-    ids.reserve(jobs.size() * 37 + 2);
-    payloads.reserve(payload_bytes + payload_bytes / 8 + jobs.size() * 3 + 2);
-    std::vector<JobId> out;
-    out.reserve(jobs.size());
-    for (const auto& job : jobs) {
-        ids.add(job.id);
-        types.add(job.job_type);
-        payloads.add(job.payload);
-        queues.add(job.options.queue);
-        priorities.add(std::int64_t{job.options.priority});
-        retries.add(std::int64_t{job.options.max_retries});
-        if (job.options.run_at)
-            run_ats.add(pg::timestamp_literal(*job.options.run_at));
-        else
-            run_ats.add_null();
-        delays.add(static_cast<std::int64_t>(job.options.delay.count()));
-        versions.add(std::int64_t{job.options.version});
-        out.push_back(job.id);
-    }
-    std::string arrays[] = {std::move(ids).finish(),     std::move(types).finish(),  std::move(payloads).finish(),
-                            std::move(queues).finish(),  std::move(priorities).finish(),
-                            std::move(retries).finish(), std::move(run_ats).finish(), std::move(delays).finish(),
-                            std::move(versions).finish()};
+    const auto arrays = detail::enqueue_batch_arrays(jobs, detail::validate_new_jobs(jobs));
     pg::Params params;
     for (const auto& a : arrays) params.add(a);
     pg::exec(conn, sql.enqueue_batch, params);
+    std::vector<JobId> out;
+    out.reserve(jobs.size());
+    for (const auto& job : jobs) out.push_back(job.id);
     return out;
 }
 
@@ -253,7 +177,7 @@ PgJobStore PgJobStore::with_lease_timeout(PgPool pool, std::int64_t lease_timeou
 }
 
 JobId PgJobStore::enqueue(const NewJob& job) {
-    validate(job, 0, 1);  // before borrowing a connection
+    detail::validate_new_job(job, 0, 1);  // before borrowing a connection
     auto conn = pool_.acquire();
     return insert_one(*conn, *sql_, job, options_.prepared_statements);
 }
@@ -265,12 +189,12 @@ std::vector<JobId> PgJobStore::enqueue_batch(std::span<const NewJob> jobs) {
 }
 
 JobId PgJobStore::enqueue_in(Connection& connection, const NewJob& job) {
-    validate(job, 0, 1);
+    detail::validate_new_job(job, 0, 1);
     return insert_one(connection, *sql_, job, options_.prepared_statements);
 }
 
 JobId PgJobStore::enqueue_in(pg_conn* connection, const NewJob& job) {
-    validate(job, 0, 1);
+    detail::validate_new_job(job, 0, 1);
     return insert_one(connection, *sql_, job);
 }
 

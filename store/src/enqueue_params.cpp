@@ -1,0 +1,81 @@
+#include "enqueue_params.hpp"
+
+#include "pg.hpp"
+#include "seesaw/core/error.hpp"
+#include "seesaw/core/job_traits.hpp"
+
+namespace seesaw::detail {
+namespace {
+
+std::string job_label(const NewJob& job, std::size_t index, std::size_t count) {
+    std::string label = "job type '" + job.job_type + "'";
+    if (count > 1) label = "job " + std::to_string(index + 1) + " of " + std::to_string(count) + " (" + label + ")";
+    return label;
+}
+
+}  // namespace
+
+void validate_new_job(const NewJob& job, std::size_t index, std::size_t count) {
+    if (job.job_type.empty()) {
+        throw UsageError(count > 1 ? "job " + std::to_string(index + 1) + " of " + std::to_string(count) +
+                                         ": job_type must not be empty"
+                                   : "job_type must not be empty");
+    }
+    if (job.options.max_retries < 0) {
+        throw UsageError(job_label(job, index, count) + ": max_retries must be 0 or more, got " +
+                         std::to_string(job.options.max_retries));
+    }
+    if (job.options.queue.empty()) throw UsageError(job_label(job, index, count) + ": queue must not be empty");
+    if (job.options.delay.count() < 0) {
+        throw UsageError(job_label(job, index, count) + ": delay must not be negative, got " +
+                         std::to_string(job.options.delay.count()) + " ms");
+    }
+    std::string what = "payload for " + job_label(job, index, count);
+    validate_json_object(job.payload, what);
+}
+
+std::size_t validate_new_jobs(std::span<const NewJob> jobs) {
+    std::size_t payload_bytes = 0;
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        validate_new_job(jobs[i], i, jobs.size());
+        payload_bytes += jobs[i].payload.size();
+    }
+    return payload_bytes;
+}
+
+std::array<std::string, 9> enqueue_batch_arrays(std::span<const NewJob> jobs, std::size_t payload_bytes) {
+    pg::ArrayLiteral ids, types, payloads, queues, priorities, retries, run_ats, delays, versions;
+    ids.reserve(jobs.size() * 37 + 2);
+    payloads.reserve(payload_bytes + payload_bytes / 8 + jobs.size() * 3 + 2);
+    for (const auto& job : jobs) {
+        ids.add(job.id);
+        types.add(job.job_type);
+        payloads.add(job.payload);
+        queues.add(job.options.queue);
+        priorities.add(std::int64_t{job.options.priority});
+        retries.add(std::int64_t{job.options.max_retries});
+        if (job.options.run_at)
+            run_ats.add(pg::timestamp_literal(*job.options.run_at));
+        else
+            run_ats.add_null();
+        delays.add(static_cast<std::int64_t>(job.options.delay.count()));
+        versions.add(std::int64_t{job.options.version});
+    }
+    return {std::move(ids).finish(),     std::move(types).finish(),  std::move(payloads).finish(),
+            std::move(queues).finish(),  std::move(priorities).finish(),
+            std::move(retries).finish(), std::move(run_ats).finish(), std::move(delays).finish(),
+            std::move(versions).finish()};
+}
+
+EnqueueParams::EnqueueParams(const NewJob& job)
+    : id_(job.id.to_string()),
+      priority_(pg::to_text(job.options.priority)),
+      max_retries_(pg::to_text(job.options.max_retries)),
+      delay_(pg::to_text(job.options.delay.count())),
+      version_(pg::to_text(job.options.version)) {
+    if (job.options.run_at) run_at_ = pg::timestamp_literal(*job.options.run_at);
+    const Param run_at = job.options.run_at ? Param(run_at_) : std::nullopt;
+    params_ = {id_, job.job_type, job.payload, job.options.queue, priority_, max_retries_, run_at, delay_, version_};
+}
+
+}  // namespace seesaw::detail
