@@ -57,11 +57,7 @@ void Engine::open_complete_connection() {
         complete_->send({"", &generic_plans, {}, {}, [this](PGresult*, std::exception_ptr error) {
                              if (error) return;  // lost again; it reconnects
                              complete_ready_ = true;
-                             if (complete_->reconnects() > 0) {
-                                 publish(Reconnected{complete_->name(), complete_->last_attempts(),
-                                                     complete_->last_downtime()});
-                                 log(LogLevel::info, "dispatcher " + worker_id_ + ": result connection is back");
-                             }
+                             announce_if_reconnected(*complete_, "result");
                              flush_completions();
                              flush_releases();
                          }});

@@ -360,6 +360,12 @@ void Engine::finish() {
     close_wake_when_workers_gone();
 }
 
+void Engine::announce_if_reconnected(const PgConnection& connection, std::string_view what) {
+    if (connection.reconnects() == 0) return;
+    publish(Reconnected{connection.name(), connection.last_attempts(), connection.last_downtime()});
+    log(LogLevel::info, "dispatcher " + worker_id_ + ": " + std::string(what) + " connection is back");
+}
+
 void Engine::close_wake_when_workers_gone() {
     std::lock_guard lock(wake_mutex_);
     if (!wake_open_ || live_workers_ > 0) return;  // each exiting worker wakes us again

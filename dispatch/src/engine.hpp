@@ -194,6 +194,9 @@ private:
     void maybe_finish_stop();
     void finish();
     void close_wake_when_workers_gone();
+    // After a connection's session is set up again: a Reconnected event and
+    // a log line ("<what> connection is back"), unless it is the first.
+    void announce_if_reconnected(const PgConnection& connection, std::string_view what);
 
     // --- notifier.cpp --------------------------------------------------------
     void open_listen_connection();

@@ -30,11 +30,7 @@ void Engine::on_listen_connected() {
         listen_->send({"", &scheduled_sql, {}, {}, [this](PGresult*, std::exception_ptr error) {
                            if (error) return;  // lost again; it reconnects
                            listen_ready_ = true;
-                           if (listen_->reconnects() > 0) {
-                               publish(Reconnected{listen_->name(), listen_->last_attempts(),
-                                                   listen_->last_downtime()});
-                               log(LogLevel::info, "dispatcher " + worker_id_ + ": listen connection is back");
-                           }
+                           announce_if_reconnected(*listen_, "listen");
                            // Notifications sent while we were not listening are
                            // gone: claim now to catch up, and arm.
                            wake_all_queues();

@@ -31,10 +31,7 @@ void Engine::open_work_connection() {
         work_->send({"", &async_commit, {}, {}, [this](PGresult*, std::exception_ptr error) {
                          if (error) return;  // the connection is lost again; it reconnects
                          work_ready_ = true;
-                         if (work_->reconnects() > 0) {
-                             publish(Reconnected{work_->name(), work_->last_attempts(), work_->last_downtime()});
-                             log(LogLevel::info, "dispatcher " + worker_id_ + ": claim connection is back");
-                         }
+                         announce_if_reconnected(*work_, "claim");
                          // Catch up on whatever was inserted while we could not claim.
                          for (auto& q : queues_) {
                              q->due_check = true;
