@@ -30,6 +30,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "redact.hpp"
 #include "seesaw/seesaw.hpp"
 
 namespace bench {
@@ -273,7 +274,11 @@ std::vector<double> report_latency(Report& r, const Timeline& t, std::size_t fir
 
 PGconn* open_raw(const std::string& url) {
     PGconn* c = PQconnectdb(url.c_str());
-    if (PQstatus(c) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(c));
+    if (PQstatus(c) != CONNECTION_OK) {
+        std::string reason = seesaw::detail::redact(PQerrorMessage(c), url);
+        PQfinish(c);
+        throw std::runtime_error(reason);
+    }
     return c;
 }
 

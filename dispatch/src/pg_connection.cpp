@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <random>
 
+#include "redact.hpp"
 #include "seesaw/core/error.hpp"
 #include "seesaw/core/log.hpp"
 
@@ -257,7 +258,10 @@ void PgConnection::fail(const std::string& reason) {
     if (state_ == State::connected || state_ == State::connecting) lost(reason);
 }
 
-void PgConnection::lost(const std::string& reason) {
+void PgConnection::lost(const std::string& libpq_reason) {
+    // libpq quotes a conninfo it cannot read, password included; the reason
+    // goes into a log line, the Disconnected event and statements' errors.
+    const std::string reason = redact(libpq_reason, conninfo_);
     bool was_connected = state_ == State::connected;
     close_poll();
     if (conn_ != nullptr) {

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "pg.hpp"
+#include "redact.hpp"
 #include "seesaw/core/error.hpp"
 #include "seesaw/core/log.hpp"
 
@@ -54,7 +55,7 @@ Connection Connection::open(const std::string& conninfo) {
         std::string reason = PQerrorMessage(conn);
         PQfinish(conn);
         while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
-        throw ConnectionError("cannot connect to the database: " + reason);
+        throw ConnectionError("cannot connect to the database: " + detail::redact(reason, conninfo));
     }
     Connection connection(conn);
     connection.server_closing_ = std::make_unique<bool>(false);

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli_runner.hpp"
+#include "malformed_conninfos.hpp"
 #include "test_database.hpp"
 
 namespace seesaw::test {
@@ -795,5 +796,22 @@ TEST_F(CliTest, DemoExactlyOnceCheckHoldsWhenAWorkerIsKilled) {
 }
 #endif
 
+TEST_F(CliTest, AMalformedDatabaseUrlIsReportedWithoutItsPassword) {
+    auto cases = malformed_conninfos(url_);
+    ASSERT_FALSE(cases.empty()) << "these cases need the test database as a postgresql:// URL";
+    for (const auto& bad : cases) {
+        auto r = run_cli({"stats", "--database-url", bad.conninfo, "--schema", schema_});
+        EXPECT_EQ(r.status, 1) << bad.conninfo;
+        EXPECT_EQ(r.out.find(bad.password), std::string::npos) << r.out;
+        EXPECT_EQ(r.err.find(bad.password), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("cannot connect to the database"), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find(bad.reason), std::string::npos) << r.err;
+    }
+}
+
+// `jobs show` pretty-prints a payload in space linear in its size however
+// deep it nests. The deepest payload PostgreSQL stores is found by
+// bisection: jsonb's parser recurses, bounded by max_stack_depth (about
+// 14,500 levels with the default 2 MB).
 }  // namespace
 }  // namespace seesaw::test

@@ -1,5 +1,8 @@
+#include <mutex>
 #include <thread>
 
+#include "malformed_conninfos.hpp"
+#include "pg_connection.hpp"
 #include "store_test_support.hpp"
 
 namespace seesaw::test {
@@ -177,6 +180,97 @@ TEST_F(ConnectionApi, SessionTimeZoneDoesNotShiftTimes) {
     auto at = std::chrono::time_point_cast<std::chrono::microseconds>(client_now() + 3h);
     auto id = store_->enqueue_in(conn, job_of("tz", {.run_at = at}));
     EXPECT_EQ(job(id).run_at, at);
+}
+
+// --- Credentials stay out of messages ---------------------------------------------
+
+// Captures everything seesaw logs while it lives.
+class LogCapture {
+public:
+    LogCapture() : level_(log_level()) {
+        set_log_level(LogLevel::trace);
+        set_logger([this](LogLevel, std::string_view message) {
+            std::lock_guard lock(mutex_);
+            lines_.emplace_back(message);
+        });
+    }
+    LogCapture(const LogCapture&) = delete;
+    LogCapture& operator=(const LogCapture&) = delete;
+    ~LogCapture() {
+        set_logger(nullptr);
+        set_log_level(level_);
+    }
+
+    std::vector<std::string> lines() {
+        std::lock_guard lock(mutex_);
+        return lines_;
+    }
+
+private:
+    LogLevel level_;
+    std::mutex mutex_;
+    std::vector<std::string> lines_;
+};
+
+std::vector<MalformedConninfo> malformed_cases() {
+    auto cases = malformed_conninfos(database_url());
+    if (cases.empty()) ADD_FAILURE() << "these cases need the test database as a postgresql:// URL";
+    return cases;
+}
+
+TEST(ConnectionErrors, OpenAndThePoolNameTheProblemButNotThePassword) {
+    for (const auto& bad : malformed_cases()) {
+        for (const auto& message : {error_of<ConnectionError>([&] { Connection::open(bad.conninfo); }),
+                                    error_of<ConnectionError>([&] { PgPool pool(bad.conninfo); })}) {
+            EXPECT_EQ(message.find(bad.password), std::string::npos) << bad.conninfo << " -> " << message;
+            EXPECT_NE(message.find(bad.reason), std::string::npos) << bad.conninfo << " -> " << message;
+            EXPECT_NE(message.find("cannot connect to the database"), std::string::npos) << message;
+        }
+    }
+}
+
+// The dispatcher's three connections are detail::PgConnection: what they log
+// and what they report as lost (the Disconnected event's error) must not
+// carry the password either. (A Dispatcher needs a PgPool, which cannot be
+// made from these conninfos: drive the connection itself on a loop.)
+TEST(ConnectionErrors, TheDispatchersConnectionsLogAndReportNoPassword) {
+    LogCapture log;
+    for (const auto& bad : malformed_cases()) {
+        uv_loop_t loop;
+        ASSERT_EQ(uv_loop_init(&loop), 0);
+        std::vector<std::string> lost;
+        bool connected = false;
+        bool closed = false;
+        detail::PgConnection* connection = nullptr;
+        auto stop = [&] { connection->close([&] { closed = true; }); };
+        detail::PgConnection::Callbacks callbacks;
+        callbacks.connected = [&] {
+            connected = true;
+            stop();
+        };
+        callbacks.lost = [&](const std::string& error) {
+            lost.push_back(error);
+            stop();
+        };
+        {
+            detail::PgConnection claim(&loop, "claim", bad.conninfo, std::move(callbacks));
+            connection = &claim;
+            claim.open();
+            uv_run(&loop, UV_RUN_DEFAULT);  // until it is closed, after its first failure
+        }
+        EXPECT_TRUE(closed);
+        EXPECT_FALSE(connected) << bad.conninfo;
+        ASSERT_EQ(lost.size(), 1u) << bad.conninfo;
+        EXPECT_EQ(lost[0].find(bad.password), std::string::npos) << bad.conninfo << " -> " << lost[0];
+        EXPECT_NE(lost[0].find(bad.reason), std::string::npos) << bad.conninfo << " -> " << lost[0];
+        EXPECT_EQ(uv_loop_close(&loop), 0);
+    }
+    auto lines = log.lines();
+    EXPECT_FALSE(lines.empty());
+    for (const auto& line : lines) {
+        for (const auto& bad : malformed_cases())
+            EXPECT_EQ(line.find(bad.password), std::string::npos) << line;
+    }
 }
 
 }  // namespace
