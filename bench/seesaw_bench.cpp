@@ -2,7 +2,7 @@
 //
 //   seesaw-bench --database-url URL [--schema S] --mode latency|throughput|steady|floor|stats
 //                [--jobs N] [--workers N] [--producers N] [--rate R] [--payload-bytes B]
-//                [--runs K] [--background-jobs N] [--prefetch P] [--keep]
+//                [--runs K] [--background-jobs N] [--prefetch P] [--durable-claims BOOL] [--keep]
 //
 // Prints one JSON object per line on stdout (DESIGN.md §6):
 //   {"system":"seesaw","metric":"latency_p50","value":412,"unit":"us","params":{...}}
@@ -68,6 +68,7 @@ struct Options {
     int runs = 1;
     std::int64_t background_jobs = 0;
     std::int64_t prefetch = -1;  // -1: the dispatcher's default (adaptive)
+    bool durable_claims = true;
     bool keep = false;
     std::string cdf_dir;  // where to write latency distributions for plots
 };
@@ -194,6 +195,7 @@ seesaw::DispatcherOptions dispatcher_options(const Options& o) {
     std::optional<std::size_t> prefetch;  // adaptive unless given
     if (o.prefetch >= 0) prefetch = static_cast<std::size_t>(o.prefetch);
     d.queues = {seesaw::QueueOptions("default", o.workers, prefetch)};
+    d.durable_claims = o.durable_claims;
     return d;
 }
 
@@ -744,6 +746,9 @@ int main(int argc, char** argv) {
     app.add_option("--background-jobs", o.background_jobs, "other jobs in the table (pending elsewhere, succeeded, dead)")
         ->capture_default_str();
     app.add_option("--prefetch", o.prefetch, "jobs claimed ahead of free threads (default: adaptive, as the dispatcher's)");
+    app.add_option("--durable-claims", o.durable_claims,
+                   "claims commit durably before their handlers start (DispatcherOptions::durable_claims)")
+        ->capture_default_str();
     app.add_flag("--keep", o.keep, "keep the schema afterwards");
     app.add_option("--cdf-dir", o.cdf_dir, "write latency distributions (for plots) into this directory");
     CLI11_PARSE(app, argc, argv);
@@ -766,6 +771,7 @@ int main(int argc, char** argv) {
         report.set_param("payload_bytes", static_cast<double>(o.payload_bytes));
         report.set_param("background_jobs", static_cast<double>(o.background_jobs));
         if (o.mode == "latency") report.set_param("rate", o.rate);
+        report.set_param("durable_claims", o.durable_claims ? "on" : "off");
         if (o.prefetch >= 0)
             report.set_param("prefetch", static_cast<double>(o.prefetch));
         else

@@ -14,10 +14,10 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 CREATE FUNCTION jobs_notify_insert() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
-    ready_channel text := @schema@.notify_channel(TG_TABLE_SCHEMA, 'ready');
-    scheduled_channel text := @schema@.notify_channel(TG_TABLE_SCHEMA, 'scheduled');
+    ready_channel text := notify_channel(TG_TABLE_SCHEMA, 'ready');
+    scheduled_channel text := notify_channel(TG_TABLE_SCHEMA, 'scheduled');
     wake record;
 BEGIN
     FOR wake IN

@@ -13,18 +13,18 @@ INSERT INTO job_counts (queue, status, n)
 SELECT queue, status, count(*) FROM jobs GROUP BY queue, status;
 
 CREATE FUNCTION jobs_count_insert() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
-    INSERT INTO @schema@.job_counts (queue, status, n)
+    INSERT INTO job_counts (queue, status, n)
     SELECT queue, status, count(*) FROM inserted_jobs GROUP BY queue, status;
     RETURN NULL;
 END
 $$;
 
 CREATE FUNCTION jobs_count_update() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
-    INSERT INTO @schema@.job_counts (queue, status, n)
+    INSERT INTO job_counts (queue, status, n)
     SELECT queue, status, sum(n)
     FROM (SELECT queue, status, count(*) AS n FROM new_jobs GROUP BY queue, status
           UNION ALL
@@ -36,18 +36,18 @@ END
 $$;
 
 CREATE FUNCTION jobs_count_delete() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
-    INSERT INTO @schema@.job_counts (queue, status, n)
+    INSERT INTO job_counts (queue, status, n)
     SELECT queue, status, -count(*) FROM deleted_jobs GROUP BY queue, status;
     RETURN NULL;
 END
 $$;
 
 CREATE FUNCTION jobs_count_truncate() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
-    DELETE FROM @schema@.job_counts;
+    DELETE FROM job_counts;
     RETURN NULL;
 END
 $$;
@@ -67,10 +67,10 @@ CREATE TRIGGER jobs_count_truncate AFTER TRUNCATE ON jobs
 -- Folds the appended changes into one row per (queue, status). Safe to run
 -- at any time, concurrently with writers and with itself.
 CREATE FUNCTION compact_job_counts() RETURNS bigint
-LANGUAGE sql AS $$
-    WITH moved AS (DELETE FROM @schema@.job_counts RETURNING queue, status, n),
+LANGUAGE sql SET search_path FROM CURRENT AS $$
+    WITH moved AS (DELETE FROM job_counts RETURNING queue, status, n),
     folded AS (
-        INSERT INTO @schema@.job_counts (queue, status, n)
+        INSERT INTO job_counts (queue, status, n)
         SELECT queue, status, sum(n) FROM moved GROUP BY queue, status HAVING sum(n) <> 0
         RETURNING 1)
     SELECT count(*) FROM moved

@@ -47,16 +47,16 @@ $$;
 -- One function for everything an insert statement does after the rows are
 -- in: the stats() change rows and the wake-ups.
 CREATE FUNCTION jobs_after_insert() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
     wake record;
     always_notify boolean := current_setting('transaction_isolation') <> 'read committed';
 BEGIN
-    INSERT INTO @schema@.job_counts (queue, status, n)
+    INSERT INTO job_counts (queue, status, n)
     SELECT queue, status, count(*) FROM inserted_jobs GROUP BY queue, status;
 
-    IF NOT pg_try_advisory_xact_lock(@schema@.producers_lock_key(TG_TABLE_SCHEMA)) THEN
-        PERFORM nextval('@schema@.producer_contention');
+    IF NOT pg_try_advisory_xact_lock(producers_lock_key(TG_TABLE_SCHEMA)) THEN
+        PERFORM nextval('producer_contention');
     END IF;
 
     FOR wake IN
@@ -68,14 +68,14 @@ BEGIN
         GROUP BY queue
     LOOP
         IF wake.ready THEN
-            PERFORM pg_advisory_xact_lock_shared(@schema@.wakeup_lock_key(TG_TABLE_SCHEMA, wake.queue));
-            IF always_notify OR EXISTS (SELECT 1 FROM @schema@.listeners AS l
+            PERFORM pg_advisory_xact_lock_shared(wakeup_lock_key(TG_TABLE_SCHEMA, wake.queue));
+            IF always_notify OR EXISTS (SELECT 1 FROM listeners AS l
                                         WHERE l.queue = wake.queue AND l.armed) THEN
-                PERFORM pg_notify(@schema@.notify_channel(TG_TABLE_SCHEMA, 'ready'), wake.queue);
+                PERFORM pg_notify(notify_channel(TG_TABLE_SCHEMA, 'ready'), wake.queue);
             END IF;
         END IF;
         IF wake.next_run_at IS NOT NULL THEN
-            PERFORM pg_notify(@schema@.notify_channel(TG_TABLE_SCHEMA, 'scheduled'),
+            PERFORM pg_notify(notify_channel(TG_TABLE_SCHEMA, 'scheduled'),
                 ceil(extract(epoch FROM wake.next_run_at - now()) * 1000)::bigint || ' ' || wake.queue);
         END IF;
     END LOOP;
@@ -94,12 +94,12 @@ CREATE TRIGGER jobs_after_insert
 
 -- retry_dead_letters wakes armed dispatchers the same way.
 CREATE FUNCTION wake_queue(schema_name text, queue text) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock_shared(@schema@.wakeup_lock_key(schema_name, queue));
+    PERFORM pg_advisory_xact_lock_shared(wakeup_lock_key(schema_name, queue));
     IF current_setting('transaction_isolation') <> 'read committed'
-       OR EXISTS (SELECT 1 FROM @schema@.listeners AS l WHERE l.queue = wake_queue.queue AND l.armed) THEN
-        PERFORM pg_notify(@schema@.notify_channel(schema_name, 'ready'), queue);
+       OR EXISTS (SELECT 1 FROM listeners AS l WHERE l.queue = wake_queue.queue AND l.armed) THEN
+        PERFORM pg_notify(notify_channel(schema_name, 'ready'), queue);
     END IF;
 END
 $$;

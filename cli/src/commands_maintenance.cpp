@@ -53,7 +53,7 @@ void add_cleanup_command(CLI::App& parent, CommandContext context) {
 void add_reclaim_command(CLI::App& parent, CommandContext context) {
     auto* cmd = parent.add_subcommand(
         "reclaim", "Reclaim running jobs whose lease expired: retried after backoff, or dead-lettered when out of "
-                   "attempts");
+                   "attempts; a job whose handler had not started goes back to pending, not counted");
     add_connection_options(*cmd, context.connection);
     cmd->callback([context] {
         context.action = [&connection = context.connection] { run_reclaim(connection); };

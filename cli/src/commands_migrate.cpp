@@ -25,15 +25,24 @@ void print_status(Database& db) {
     auto conn = db.pool().acquire();
     auto all = migration_status(*conn, db.schema());
     Table table({{"VERSION", Align::right}, {"NAME"}, {"STATUS"}, {"APPLIED_AT"}});
-    int applied = 0;
+    std::size_t applied = 0, known = 0, unknown = 0;
     for (const auto& m : all) {
-        table.add_row({std::to_string(m.version), m.name, m.applied ? "applied" : "pending",
-                       m.applied ? m.applied_at : "-"});
+        const char* status = !m.known ? "applied by a newer seesaw" : m.applied ? "applied" : "pending";
+        table.add_row({std::to_string(m.version), m.name, status, m.applied ? m.applied_at : "-"});
+        if (!m.known) {
+            ++unknown;
+            continue;
+        }
+        ++known;
         if (m.applied) ++applied;
     }
     table.print(std::cout);
-    std::cout << "schema \"" << db.schema() << "\": " << applied << " of " << count_of(all.size(), "migration")
-              << " applied, " << (all.size() - static_cast<std::size_t>(applied)) << " pending\n";
+    std::cout << "schema \"" << db.schema() << "\": " << applied << " of " << count_of(known, "migration")
+              << " applied, " << (known - applied) << " pending\n";
+    if (unknown > 0) {
+        throw UserError("schema \"" + db.schema() + "\" has " + count_of(unknown, "migration") +
+                        " this seesaw does not know: a newer seesaw migrated it; upgrade seesaw");
+    }
 }
 
 void run_migrate(const ConnectionOptions& connection, const MigrateOptions& options) {

@@ -25,7 +25,7 @@ std::optional<std::string> optional_text(const QueryResult& rows, std::size_t ro
 const std::string job_columns = "id::text, job_type, queue, payload::text, version, status::text, attempt, "
                                 "max_retries, priority, " + epoch_us("run_at") + ", worker_id, " +
                                 epoch_us("lease_expires_at") + ", error_message, error_kind::text, " +
-                                epoch_us("created_at") + ", " + epoch_us("updated_at");
+                                epoch_us("created_at") + ", " + epoch_us("updated_at") + ", uncounted_attempts";
 
 Job job_at(const QueryResult& rows, std::size_t row) {
     Job job;
@@ -45,6 +45,7 @@ Job job_at(const QueryResult& rows, std::size_t row) {
     if (auto kind = optional_text(rows, row, 13)) job.error_kind = parse_error_kind(*kind);
     job.created_at = timestamp_at(rows, row, 14);
     job.updated_at = timestamp_at(rows, row, 15);
+    job.uncounted_attempts = static_cast<std::int32_t>(rows.get_int64(row, 16));
     return job;
 }
 
@@ -131,7 +132,8 @@ std::uint64_t retry_dead_letters(Database& db, std::span<const JobId> ids) {
     auto retried = conn->execute(
         "WITH retried AS ("
         " UPDATE " + jobs +
-            " SET status = 'pending', attempt = 1, run_at = now(), lease_expires_at = NULL, updated_at = now()"
+            " SET status = 'pending', attempt = 1, uncounted_attempts = 0, run_at = now(), lease_expires_at = NULL,"
+            " updated_at = now()"
             " WHERE status = 'dead_letter' AND id = ANY ($1::uuid[]) RETURNING queue),"
             " woken AS (SELECT pg_notify(" + db.schema_sql() + ".notify_channel($2), queue)"
             " FROM (SELECT DISTINCT queue FROM retried) AS q)"

@@ -85,6 +85,8 @@ void write_job(JsonWriter& json, const Job& job) {
     write_string(json, to_string(job.status));
     write_key(json, "attempt");
     json.Int(job.attempt);
+    write_key(json, "uncounted_attempts");
+    json.Int(job.uncounted_attempts);
     write_key(json, "max_retries");
     json.Int(job.max_retries);
     write_key(json, "priority");
@@ -166,7 +168,12 @@ std::string format_duration(std::int64_t ms) {
 }
 
 std::string format_attempts(const Job& job) {
-    return "attempt " + std::to_string(job.attempt) + " of " + std::to_string(job.max_retries + 1);
+    std::string out = "attempt " + std::to_string(job.attempt) + " of " +
+                      std::to_string(job.max_retries + 1 + job.uncounted_attempts);
+    if (job.uncounted_attempts > 0) {
+        out += " (" + std::to_string(job.uncounted_attempts) + " not counted: the lease expired before it started)";
+    }
+    return out;
 }
 
 std::string one_line(std::string_view text, std::size_t width) {

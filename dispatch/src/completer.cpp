@@ -84,10 +84,20 @@ void Engine::drain_completions() {
 
 void Engine::on_completion(Completion& completion) {
     Task* task = completion.task;
+    if (completion.outcome == Outcome::started) {
+        task->queue->progress.pass(task->ticket);
+        return;
+    }
     --task->queue->held;
     ++task->queue->completed_in_window;
     task->handler_done = true;
     task->run_time = completion.duration;
+    if (completion.outcome == Outcome::skipped && !task->abandoned && !task->settled && phase_ != Phase::closing) {
+        // Not started (its lease may have run out while it waited): hand it back.
+        release_pending_.push_back(task);
+        flush_releases();
+        return;
+    }
     if (phase_ == Phase::closing || task->abandoned || completion.outcome == Outcome::skipped) {
         // Lost, timed out or interrupted: the late result is not written. A
         // lost lease settled the task already; a timeout or an interrupted
@@ -106,7 +116,8 @@ void Engine::on_completion(Completion& completion) {
                 completion.outcome == Outcome::permanent ? ErrorKind::non_retryable : ErrorKind::retryable,
                 retry_delay(*task), completion.duration, false});
             break;
-        case Outcome::skipped: break;
+        case Outcome::skipped:
+        case Outcome::started: break;
     }
 }
 
@@ -259,7 +270,10 @@ void Engine::flush_releases() {
 }
 
 void Engine::retire_if_done(Task* task) {
-    if (task->handler_done && task->settled) in_flight_.erase(task->serial);
+    if (!task->handler_done || !task->settled) return;
+    // Started, or no longer ours: either way the watermark may pass it.
+    if (task->ticket != 0) task->queue->progress.pass(task->ticket);
+    in_flight_.erase(task->serial);
 }
 
 }  // namespace seesaw::detail

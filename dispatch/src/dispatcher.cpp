@@ -4,6 +4,7 @@
 #include <random>
 
 #include "engine.hpp"
+#include "seesaw/core/limits.hpp"
 #include "seesaw/core/log.hpp"
 
 namespace seesaw {
@@ -39,13 +40,17 @@ Engine::Engine(PgJobStore& store, DispatcherOptions options, std::shared_ptr<voi
       sql_(std::make_shared<const StoreSql>(store.schema())),
       lease_ms_(std::to_string(store.lease_timeout().count())) {
     if (options_.queues.empty()) throw UsageError("DispatcherOptions::queues must name at least one queue");
+    // Tickets above any an earlier process with the same worker id handed out
+    // (it could not have handed out a million a second).
+    const auto first_ticket =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     for (const auto& q : options_.queues) {
-        if (q.name.empty()) throw UsageError("DispatcherOptions::queues: a queue name must not be empty");
+        validate_queue_name(q.name, "a queue name in DispatcherOptions::queues");
         if (q.workers == 0) throw UsageError("queue '" + q.name + "' needs at least one worker");
         for (const auto& other : queues_) {
             if (other->name == q.name) throw UsageError("queue '" + q.name + "' is listed twice");
         }
-        queues_.push_back(std::make_unique<QueueState>(q));
+        queues_.push_back(std::make_unique<QueueState>(q, first_ticket));
     }
     if (options_.poll_interval.count() <= 0) throw UsageError("DispatcherOptions::poll_interval must be positive");
     if (options_.reclaim_interval.count() <= 0) {
@@ -63,7 +68,7 @@ Engine::~Engine() {
 
 void Engine::add_handler(HandlerEntry entry) {
     if (started_) throw UsageError("register handlers before the dispatcher starts");
-    if (entry.job_type.empty()) throw UsageError("a handler's job type must not be empty");
+    validate_job_type(entry.job_type, "a handler's job type");
     if (handlers_.contains(entry.job_type)) {
         throw UsageError("job type '" + entry.job_type + "' already has a handler: register each type once");
     }
@@ -196,6 +201,7 @@ void Engine::wake() {
     }
     drain_completions();
     flush_completions();
+    flush_progress();
     if (phase_ == Phase::running) {
         for (auto& q : queues_) try_claim(*q);
     }
@@ -323,6 +329,15 @@ void Engine::maybe_finish_stop() {
     }
     if (!succeed_pending_.empty() || !fail_pending_.empty() || !release_pending_.empty()) return;
     if (writes_in_flight_ > 0 || release_in_flight_) return;
+    if (work_ready_ && !progress_forgotten_) {
+        // Everything is settled: nothing of ours is held, so our progress
+        // rows tell reclaim nothing any more.
+        progress_forgotten_ = true;
+        work_->send({"", &sql_->forget_progress, {worker_id_}, {}, [this](PGresult*, std::exception_ptr) {
+                         maybe_finish_stop();
+                     }});
+        return;
+    }
     finish();
 }
 

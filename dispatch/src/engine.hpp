@@ -38,6 +38,7 @@
 #include "metrics_server.hpp"
 #include "pg_connection.hpp"
 #include "seesaw/dispatch/dispatcher.hpp"
+#include "start_watermark.hpp"
 #include "store_sql.hpp"
 
 namespace seesaw::detail {
@@ -62,6 +63,9 @@ struct Task {
     std::int32_t priority = 0;
     Timestamp run_at{};
     Timestamp created_at{};
+    // Claimed ahead of the workers: its place in the queue's StartWatermark.
+    // 0: went straight to a free worker (the claim counts as its start).
+    std::int64_t ticket = 0;
 
     // Written by the loop, read by the worker (the handler's ctx.cancelled()).
     std::atomic<bool> cancelled{false};
@@ -69,6 +73,10 @@ struct Task {
     // Written by the worker when the handler starts (steady clock, ns since
     // epoch; 0: not started), read by the loop for timeouts.
     std::atomic<std::int64_t> started_ns{0};
+    // Written by the loop (claim, heartbeat), read by the worker: after this
+    // (steady clock, ns since epoch) the lease may have expired, so a worker
+    // does not start the job; it is handed back.
+    std::atomic<std::int64_t> start_deadline_ns{0};
 
     // Loop thread only.
     std::chrono::nanoseconds run_time{};  // the handler's, once it returned
@@ -80,7 +88,9 @@ struct Task {
     JobRef ref() const;
 };
 
-enum class Outcome { succeeded, retryable, permanent, skipped };
+// started: not an outcome but a notice that a job with a ticket started
+// (its StartWatermark may move on); the job's outcome follows.
+enum class Outcome { succeeded, retryable, permanent, skipped, started };
 
 // Worker → loop, through Engine::completions_.
 struct Completion {
@@ -106,11 +116,13 @@ struct FailRecord {
 enum class WakeMode { unregistered, arming, armed, busy };
 
 struct QueueState {
-    explicit QueueState(const QueueOptions& options)
+    QueueState(const QueueOptions& options, std::int64_t first_ticket)
         : name(options.name),
           workers(options.workers),
           fixed_prefetch(options.prefetch),
-          capacity(options.workers + options.prefetch.value_or(options.workers)) {}
+          capacity(options.workers + options.prefetch.value_or(options.workers)),
+          next_ticket(first_ticket),
+          progress(first_ticket) {}
 
     const std::string name;
     const std::size_t workers;
@@ -124,6 +136,8 @@ struct QueueState {
     SteadyClock::time_point claim_sent_at{};
 
     std::size_t held = 0;          // claimed and not yet returned by a worker
+    std::int64_t next_ticket;      // the tickets of the next claim are above it
+    StartWatermark progress;       // how far the workers got through held jobs
     bool claim_in_flight = false;  // at most one claim per queue at a time
     bool claim_again = false;      // a wake-up came while the claim was in flight
     bool wanted = true;            // there may be due jobs to claim
@@ -205,10 +219,13 @@ private:
 
     // --- producer.cpp --------------------------------------------------------
     void open_work_connection();
+    // After a claim was cut off with the connection: hands back the jobs it
+    // may have leased to us (we never saw them).
+    void release_unknown_claims();
     void wake_queue(QueueState& queue);
     void wake_all_queues();
     void try_claim(QueueState& queue);
-    void on_claimed(QueueState& queue, std::size_t limit, PGresult* result);
+    void on_claimed(QueueState& queue, std::size_t limit, std::size_t free_workers, PGresult* result);
     void check_next_due(QueueState& queue);
     void arm_due_timer(QueueState& queue, std::chrono::milliseconds delay);
     void on_poll_tick();
@@ -242,6 +259,8 @@ private:
 
     // --- maintenance.cpp (loop thread) ---------------------------------------------
     void on_heartbeat_tick();
+    // Writes each queue's StartWatermark where it moved (work connection).
+    void flush_progress();
     void on_reclaim_tick();
     void run_reclaim();
     void time_out(Task& task, std::chrono::milliseconds timeout);
@@ -295,6 +314,7 @@ private:
     std::string scheduled_channel_;
     Phase phase_ = Phase::created;  // loop thread after start(); owner thread before
     bool leader_ = false;           // holds the maintenance advisory lock (on work_)
+    bool claim_in_doubt_ = false;   // a claim was cut off by a lost connection
     bool heartbeat_in_flight_ = false;
     bool reclaim_in_flight_ = false;
     std::uint32_t reclaim_ticks_ = 0;
@@ -307,6 +327,7 @@ private:
     std::vector<Task*> release_pending_;
     int writes_in_flight_ = 0;    // succeed/fail statements sent, not answered
     bool release_in_flight_ = false;
+    bool progress_forgotten_ = false;  // the clean stop's last statement was sent
     std::size_t released_ = 0;    // jobs handed back unrun by stop()
 
     // Workers → loop.

@@ -38,9 +38,19 @@ void Engine::worker_main(QueueState& queue) {
         if (task == nullptr) break;
         Completion completion;
         completion.task = task;
-        if (task->cancelled.load(std::memory_order_acquire)) {
-            completion.outcome = Outcome::skipped;  // lost while it waited: do not run it
+        if (task->cancelled.load(std::memory_order_acquire) ||
+            steady_ns() > task->start_deadline_ns.load(std::memory_order_acquire)) {
+            // Lost while it waited, or it waited so long (the dispatcher was
+            // stopped or cut off) that its lease may have expired: do not run it.
+            completion.outcome = Outcome::skipped;
         } else {
+            if (task->ticket != 0) {
+                // Held ahead of the workers: tell the loop it started (see
+                // StartWatermark) before it runs. No wake-up of its own: the
+                // loop reads it with the job's outcome, or at its next rate
+                // tick if the job runs long.
+                completions_.enqueue(token, Completion{task, Outcome::started, {}, {}});
+            }
             run_task(*task, completion);
         }
         completions_.enqueue(token, std::move(completion));

@@ -50,9 +50,13 @@ void Engine::on_heartbeat_tick() {
     heartbeat.prepared_name = "seesaw_heartbeat";
     heartbeat.sql = &sql_->worker_heartbeat;
     heartbeat.params = {std::move(ids).finish(), std::move(attempts).finish(), worker_id_, lease_ms_};
-    heartbeat.done = [this, sent = std::move(sent)](PGresult* result, std::exception_ptr error) {
+    const auto sent_at = SteadyClock::now();
+    heartbeat.done = [this, sent = std::move(sent), sent_at](PGresult* result, std::exception_ptr error) {
         heartbeat_in_flight_ = false;
         if (error) return;  // the next tick tries again
+        const auto lease = store_.lease_timeout();
+        const auto start_deadline =
+            std::chrono::duration_cast<std::chrono::nanoseconds>((sent_at + lease - lease / 10).time_since_epoch()).count();
         // (id, attempt): a lost run and the retry of the same job may both be here.
         std::unordered_set<JobId> extended_ids;
         std::vector<std::pair<JobId, std::int32_t>> extended;
@@ -66,8 +70,10 @@ void Engine::on_heartbeat_tick() {
             if (found == in_flight_.end()) continue;
             Task& task = *found->second;
             if (extended_ids.contains(id) &&
-                std::find(extended.begin(), extended.end(), std::make_pair(id, task.attempt)) != extended.end())
+                std::find(extended.begin(), extended.end(), std::make_pair(id, task.attempt)) != extended.end()) {
+                task.start_deadline_ns.store(start_deadline, std::memory_order_release);
                 continue;
+            }
             // A job whose result is waiting to be written: the write reports it.
             if (task.abandoned || task.settled || task.handler_done) continue;
             lose_lease(task, "the lease was reclaimed before the heartbeat could extend it");
@@ -75,6 +81,21 @@ void Engine::on_heartbeat_tick() {
     };
     heartbeat_in_flight_ = true;  // before send(): a failed send answers at once
     work_->send(std::move(heartbeat));
+}
+
+void Engine::flush_progress() {
+    if (!work_ready_) return;
+    for (auto& q : queues_) {
+        auto through = q->progress.to_record();
+        if (!through) continue;
+        q->progress.recording(*through);
+        work_->send({"seesaw_record_progress", &sql_->record_progress,
+                     {worker_id_, q->name, std::to_string(q->progress.first()), std::to_string(*through)}, {},
+                     [this, queue = q.get()](PGresult*, std::exception_ptr error) {
+                         queue->progress.recorded(!error);
+                         if (!error) flush_progress();  // it may have moved on meanwhile
+                     }});
+    }
 }
 
 void Engine::time_out(Task& task, std::chrono::milliseconds timeout) {
@@ -106,7 +127,7 @@ void Engine::on_reclaim_tick() {
         return;
     }
     reclaim_in_flight_ = true;
-    work_->send({"", &sql_->try_maintenance_lock, {}, {}, [this](PGresult* result, std::exception_ptr error) {
+    work_->send({"", &sql_->try_maintenance_lock, {store_.schema()}, {}, [this](PGresult* result, std::exception_ptr error) {
                      reclaim_in_flight_ = false;
                      if (error || pg::value(result, 0, 0) != "t") return;
                      leader_ = true;
@@ -121,7 +142,8 @@ void Engine::run_reclaim() {
     const auto& policy = store_.options().retry_policy;
     reclaim_in_flight_ = true;
     work_->send({"seesaw_reclaim", &sql_->reclaim,
-                 {std::to_string(batch), std::to_string(policy.base.count()), std::to_string(policy.cap.count())},
+                 {std::to_string(batch), std::to_string(policy.base.count()), std::to_string(policy.cap.count()),
+                  store_.schema()},
                  {},
                  [this](PGresult* result, std::exception_ptr error) {
                      reclaim_in_flight_ = false;
@@ -142,6 +164,7 @@ void Engine::run_reclaim() {
                          // and forget listeners of dispatchers that died.
                          work_->send({"", &sql_->compact_stats, {}, {}, [](PGresult*, std::exception_ptr) {}});
                          work_->send({"", &sql_->expire_listeners, {}, {}, [](PGresult*, std::exception_ptr) {}});
+                         work_->send({"", &sql_->expire_progress, {}, {}, [](PGresult*, std::exception_ptr) {}});
                      }
                  }});
 }

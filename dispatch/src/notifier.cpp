@@ -41,7 +41,7 @@ void Engine::on_listen_connected() {
         listen();
         return;
     }
-    listen_->send({"", &sql_->channels, {}, {}, [this, listen](PGresult* result, std::exception_ptr error) {
+    listen_->send({"", &sql_->channels, {store_.schema()}, {}, [this, listen](PGresult* result, std::exception_ptr error) {
                        if (error) {
                            try {
                                std::rethrow_exception(error);

@@ -50,7 +50,10 @@ void PgConnection::start_connect() {
     // user's conninfo come later and win.
     const char* keys[] = {"keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
                           "application_name", "dbname", nullptr};
-    const char* values[] = {"1", "10", "5", "3", "seesaw-dispatcher", conninfo_.c_str(), nullptr};
+    // "seesaw-dispatcher listen|claim|complete": each connection's role in
+    // pg_stat_activity.
+    const std::string application_name = "seesaw-dispatcher " + name_;
+    const char* values[] = {"1", "10", "5", "3", application_name.c_str(), conninfo_.c_str(), nullptr};
     conn_ = PQconnectStartParams(keys, values, 1);
     if (conn_ == nullptr || PQstatus(conn_) == CONNECTION_BAD) {
         lost(trimmed_error(conn_));

@@ -32,6 +32,12 @@ void Engine::open_work_connection() {
                          if (error) return;  // the connection is lost again; it reconnects
                          work_ready_ = true;
                          announce_if_reconnected(*work_, "claim");
+                         if (claim_in_doubt_) release_unknown_claims();
+                         // A server crash may have lost what was written
+                         // asynchronously: progress and lease extensions.
+                         for (auto& q : queues_) q->progress.forget_recorded();
+                         flush_progress();
+                         if (work_->reconnects() > 0) on_heartbeat_tick();
                          // Catch up on whatever was inserted while we could not claim.
                          for (auto& q : queues_) {
                              q->due_check = true;
@@ -48,6 +54,26 @@ void Engine::open_work_connection() {
     };
     work_ = std::make_unique<PgConnection>(&loop_, "claim", store_.pool().conninfo(), std::move(callbacks));
     work_->open();
+}
+
+void Engine::release_unknown_claims() {
+    // Sent before any new claim on this connection, so it can only find
+    // jobs of the claim that was cut off.
+    claim_in_doubt_ = false;
+    pg::ArrayLiteral held;
+    held.reserve(in_flight_.size() * 37 + 2);
+    for (const auto& [serial, task] : in_flight_) held.add(task->id);
+    work_->send({"", &sql_->release_unknown, {worker_id_, std::move(held).finish()}, {},
+                 [this](PGresult* result, std::exception_ptr error) {
+                     if (error) {
+                         claim_in_doubt_ = true;  // lost again: try after the next reconnect
+                         return;
+                     }
+                     if (const int n = PQntuples(result); n > 0) {
+                         log(LogLevel::info, "dispatcher " + worker_id_ + ": handed back " + std::to_string(n) +
+                                                 " job(s) of a claim whose reply the lost connection took");
+                     }
+                 }});
 }
 
 QueueState* Engine::find_queue(std::string_view name) noexcept {
@@ -73,14 +99,22 @@ void Engine::try_claim(QueueState& queue) {
     }
     if (queue.held >= queue.capacity) return;  // a freed slot claims again (wanted stays set)
     const std::size_t limit = queue.capacity - queue.held;
+    // Jobs the workers take at once count as started with the claim; the
+    // rest wait in memory with tickets (StartWatermark). A claim in flight
+    // is the queue's only one, so no worker frees up for it in between
+    // without seeing it: held only falls until the claim returns.
+    const std::size_t free_workers = std::min(limit, queue.workers > queue.held ? queue.workers - queue.held : 0);
+    const std::int64_t ticket_base = queue.next_ticket;
+    queue.next_ticket += static_cast<std::int64_t>(limit);
     queue.claim_in_flight = true;
     queue.claim_again = false;
     queue.claim_sent_at = SteadyClock::now();
     PgConnection::Statement claim;
     claim.prepared_name = "seesaw_claim";
     claim.sql = &sql_->claim;
-    claim.params = {worker_id_, queue.name, std::to_string(limit), job_types_literal_, lease_ms_};
-    claim.done = [this, &queue, limit](PGresult* result, std::exception_ptr error) {
+    claim.params = {worker_id_,   queue.name,           std::to_string(limit),       job_types_literal_, lease_ms_,
+                    std::to_string(free_workers), std::to_string(ticket_base), options_.durable_claims ? "on" : "off"};
+    claim.done = [this, &queue, limit, free_workers](PGresult* result, std::exception_ptr error) {
         queue.claim_in_flight = false;
         if (error) {
             // A lost connection claims again when it is back; an SQL error at
@@ -88,6 +122,7 @@ void Engine::try_claim(QueueState& queue) {
             try {
                 std::rethrow_exception(error);
             } catch (const ConnectionError&) {
+                claim_in_doubt_ = true;  // it may have committed: see release_unknown_claims
             } catch (const std::exception& e) {
                 log(LogLevel::error, "dispatcher " + worker_id_ + ": claim on queue '" + queue.name +
                                          "' failed: " + e.what());
@@ -95,18 +130,29 @@ void Engine::try_claim(QueueState& queue) {
             maybe_finish_stop();
             return;
         }
-        on_claimed(queue, limit, result);
+        on_claimed(queue, limit, free_workers, result);
     };
     work_->send(std::move(claim));
 }
 
-void Engine::on_claimed(QueueState& queue, std::size_t limit, PGresult* result) {
+void Engine::on_claimed(QueueState& queue, std::size_t limit, std::size_t free_workers, PGresult* result) {
     const int rows = PQntuples(result);
     const double rtt = std::chrono::duration<double>(SteadyClock::now() - queue.claim_sent_at).count();
     queue.claim_seconds = 0.8 * queue.claim_seconds + 0.2 * rtt;
+    // UPDATE ... RETURNING loses the claim's order: restore it (the workers
+    // take jobs in this order, and the tickets follow it).
+    std::vector<std::pair<std::int64_t, int>> order;
+    order.reserve(static_cast<std::size_t>(rows));
+    for (int row = 0; row < rows; ++row) order.emplace_back(pg::to_int<std::int64_t>(pg::value(result, row, claim_order)), row);
+    std::sort(order.begin(), order.end());
+    // The lease as this dispatcher may rely on it: from when the claim was
+    // sent, less a margin for the clocks' drift and the hand-off.
+    const auto lease = store_.lease_timeout();
+    const auto start_deadline = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        (queue.claim_sent_at + lease - lease / 10).time_since_epoch()).count();
     std::vector<Task*> batch;
     batch.reserve(static_cast<std::size_t>(rows));
-    for (int row = 0; row < rows; ++row) {
+    for (const auto& [position, row] : order) {
         auto task = std::make_unique<Task>();
         task->serial = next_serial_++;
         task->id = JobId::parse(pg::value(result, row, claim_id));
@@ -120,6 +166,11 @@ void Engine::on_claimed(QueueState& queue, std::size_t limit, PGresult* result) 
         task->priority = pg::to_int<std::int32_t>(pg::value(result, row, claim_priority));
         task->run_at = pg::to_timestamp_us(pg::value(result, row, claim_run_at_us));
         task->created_at = pg::to_timestamp_us(pg::value(result, row, claim_created_at_us));
+        if (PQgetisnull(result, row, claim_lease_ticket) == 0) {
+            task->ticket = pg::to_int<std::int64_t>(pg::value(result, row, claim_lease_ticket));
+            queue.progress.hold(task->ticket);
+        }
+        task->start_deadline_ns.store(start_deadline, std::memory_order_relaxed);
         if (task->handler == nullptr || phase_ != Phase::running) {
             // Stopping (the claim was in flight when stop began), or a type we
             // do not handle (the claim filters by type, so it cannot happen):
@@ -132,12 +183,6 @@ void Engine::on_claimed(QueueState& queue, std::size_t limit, PGresult* result) 
         auto* raw = task.get();
         in_flight_.emplace(raw->serial, std::move(task));
     }
-    // UPDATE ... RETURNING loses the claim's order: restore it.
-    std::sort(batch.begin(), batch.end(), [](const Task* a, const Task* b) {
-        if (a->priority != b->priority) return a->priority < b->priority;
-        if (a->run_at != b->run_at) return a->run_at < b->run_at;
-        return a->id < b->id;
-    });
     queue.held += batch.size();
     queue.claimed_in_window += batch.size();
     publish(ClaimFinished{queue.name, limit, static_cast<std::size_t>(rows)});
@@ -154,7 +199,12 @@ void Engine::on_claimed(QueueState& queue, std::size_t limit, PGresult* result) 
         return;
     }
 
-    if (static_cast<std::size_t>(rows) >= limit) {
+    // Jobs that once lost a lease before they started go only to a free
+    // worker: a claim may have found some and left them for the next worker
+    // that frees up (or, with no worker free, may have found only such jobs).
+    const auto found = rows > 0 ? pg::to_int<std::size_t>(pg::value(result, 0, claim_found)) : 0;
+    const bool left_some = found > static_cast<std::size_t>(rows) || (rows == 0 && free_workers == 0);
+    if (rows > 0 && found >= limit) {
         try_claim(queue);  // a full batch: there is probably more (backlog mode)
     } else if (queue.claim_again) {
         try_claim(queue);  // a wake-up arrived while we were claiming
@@ -162,7 +212,7 @@ void Engine::on_claimed(QueueState& queue, std::size_t limit, PGresult* result) 
         schedule_busy_claim(queue, rows > 0);  // nobody notifies a busy queue: look again shortly
         if (queue.due_check) check_next_due(queue);
     } else {
-        queue.wanted = false;  // drained as of this claim; the next wake-up sets it again
+        queue.wanted = left_some;  // drained as of this claim (unless it left some); the next wake-up sets it again
         if (queue.due_check) check_next_due(queue);
     }
 }
@@ -191,6 +241,9 @@ void Engine::check_next_due(QueueState& queue) {
 
 void Engine::arm_due_timer(QueueState& queue, std::chrono::milliseconds delay) {
     if (phase_ != Phase::running) return;
+    // A job due in years: look again in a day (the poll would anyway), and
+    // keep the steady clock's arithmetic far from overflow.
+    delay = std::min<std::chrono::milliseconds>(delay, std::chrono::hours(24));
     // libuv counts from the time it cached at the start of this loop
     // iteration, in whole (possibly coarse) milliseconds, so a timer may fire
     // a little early: a claim then finds the job not due yet, and the

@@ -29,7 +29,7 @@ void Engine::arm(QueueState& queue) {
     queue.wake = WakeMode::arming;
     auto generation = ++queue.wake_generation;
     work_->send({"seesaw_arm", &sql_->arm_listener, {worker_id_, queue.name}, {}, [](PGresult*, std::exception_ptr) {}});
-    work_->send({"seesaw_wakeup_barrier", &sql_->wakeup_barrier, {queue.name}, {},
+    work_->send({"seesaw_wakeup_barrier", &sql_->wakeup_barrier, {queue.name, store_.schema()}, {},
                  [this, &queue, generation](PGresult*, std::exception_ptr error) {
                      if (generation != queue.wake_generation) return;  // superseded
                      if (error) {
@@ -92,6 +92,9 @@ void Engine::grow_prefetch(QueueState& queue) {
 void Engine::on_rate_tick() {
     if (phase_ != Phase::running) return;
     for (auto& q : queues_) adapt_prefetch(*q);
+    // Start notices of long jobs come without a wake-up of their own: take
+    // them (and whatever else the workers sent) now.
+    wake();
     if (!options_.listen || !work_ready_) return;
     // Keep our listener rows fresh: the leader forgets rows unseen for a minute.
     if (++rate_ticks_ % 100 == 0) {

@@ -6,6 +6,7 @@
 #include "seesaw/core/job.hpp"
 #include "seesaw/core/job_id.hpp"
 #include "seesaw/core/job_traits.hpp"
+#include "seesaw/core/limits.hpp"
 #include "seesaw/core/log.hpp"
 #include "seesaw/core/retry_policy.hpp"
 #include "seesaw/dispatch/dispatcher.hpp"

@@ -3,6 +3,7 @@
 #include "pg.hpp"
 #include "seesaw/core/error.hpp"
 #include "seesaw/core/job_traits.hpp"
+#include "seesaw/core/limits.hpp"
 
 namespace seesaw::detail {
 namespace {
@@ -16,21 +17,22 @@ std::string job_label(const NewJob& job, std::size_t index, std::size_t count) {
 }  // namespace
 
 void validate_new_job(const NewJob& job, std::size_t index, std::size_t count) {
-    if (job.job_type.empty()) {
-        throw UsageError(count > 1 ? "job " + std::to_string(index + 1) + " of " + std::to_string(count) +
-                                         ": job_type must not be empty"
-                                   : "job_type must not be empty");
+    const std::string prefix =
+        count > 1 ? "job " + std::to_string(index + 1) + " of " + std::to_string(count) + ": " : std::string();
+    validate_job_type(job.job_type, prefix + "job_type");
+    const std::string label = job_label(job, index, count);
+    validate_queue_name(job.options.queue, label + ": queue");
+    if (job.options.max_retries < 0 || job.options.max_retries > max_retries_limit) {
+        throw UsageError(label + ": max_retries must be between 0 and " + std::to_string(max_retries_limit) +
+                         ", got " + std::to_string(job.options.max_retries));
     }
-    if (job.options.max_retries < 0) {
-        throw UsageError(job_label(job, index, count) + ": max_retries must be 0 or more, got " +
-                         std::to_string(job.options.max_retries));
-    }
-    if (job.options.queue.empty()) throw UsageError(job_label(job, index, count) + ": queue must not be empty");
-    if (job.options.delay.count() < 0) {
-        throw UsageError(job_label(job, index, count) + ": delay must not be negative, got " +
-                         std::to_string(job.options.delay.count()) + " ms");
-    }
-    std::string what = "payload for " + job_label(job, index, count);
+    if (job.options.run_at) validate_run_at(*job.options.run_at, label + ": run_at");
+    validate_delay(job.options.delay, label + ": delay");
+    std::string what = "payload for " + label;
+    // A NUL byte ends a text parameter (and looks like the end of the
+    // document to the JSON reader): whatever followed it would be dropped.
+    if (auto nul = job.payload.find('\0'); nul != std::string::npos)
+        throw PayloadError(what + " contains a NUL byte at byte " + std::to_string(nul) + "; JSON text cannot");
     validate_json_object(job.payload, what);
 }
 

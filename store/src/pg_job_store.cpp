@@ -64,6 +64,7 @@ Job parse_job(const PGresult* r, int row) {
     if (auto kind = optional_text(job_error_kind)) job.error_kind = parse_error_kind(*kind);
     job.created_at = pg::to_timestamp_us(pg::value(r, row, job_created_at_us));
     job.updated_at = pg::to_timestamp_us(pg::value(r, row, job_updated_at_us));
+    job.uncounted_attempts = pg::to_int<std::int32_t>(pg::value(r, row, job_uncounted_attempts));
     return job;
 }
 
@@ -220,17 +221,23 @@ std::vector<ClaimedJob> PgJobStore::claim_ready(std::string_view worker_id, std:
         params.add_owned(std::move(types).finish());
     }
     params.add_owned(pg::to_text(options_.lease_timeout.count()));
+    // The caller runs what it claims: every job counts as started, and the
+    // claim is durable before it returns.
+    params.add_owned(pg::to_text(std::numeric_limits<std::int64_t>::max()));
+    params.add("0");
+    params.add("on");
     auto conn = pool_.acquire();
     auto result = pg::exec(conn->native(), sql_->claim, params);
-    std::vector<ClaimedJob> jobs;
-    jobs.reserve(static_cast<std::size_t>(PQntuples(result.get())));
-    for (int row = 0; row < PQntuples(result.get()); ++row) jobs.push_back(parse_claimed(result.get(), row, worker_id));
+    const int rows = PQntuples(result.get());
     // UPDATE ... RETURNING does not keep the claim's order: restore it.
-    std::sort(jobs.begin(), jobs.end(), [](const ClaimedJob& a, const ClaimedJob& b) {
-        if (a.priority != b.priority) return a.priority < b.priority;
-        if (a.run_at != b.run_at) return a.run_at < b.run_at;
-        return a.id < b.id;
-    });
+    std::vector<std::pair<std::int64_t, int>> order;
+    order.reserve(static_cast<std::size_t>(rows));
+    for (int row = 0; row < rows; ++row)
+        order.emplace_back(pg::to_int<std::int64_t>(pg::value(result.get(), row, detail::claim_order)), row);
+    std::sort(order.begin(), order.end());
+    std::vector<ClaimedJob> jobs;
+    jobs.reserve(static_cast<std::size_t>(rows));
+    for (const auto& [position, row] : order) jobs.push_back(parse_claimed(result.get(), row, worker_id));
     return jobs;
 }
 
@@ -317,6 +324,7 @@ std::uint64_t PgJobStore::reclaim_expired() {
     params.add_owned(pg::to_text(maintenance_batch));
     params.add_owned(pg::to_text(options_.retry_policy.base.count()));
     params.add_owned(pg::to_text(options_.retry_policy.cap.count()));
+    params.add(options_.schema);
     std::uint64_t total = 0;
     while (true) {
         auto result = pg::exec(conn->native(), sql_->reclaim, params);
@@ -403,6 +411,7 @@ bool PgJobStore::retry_dead_letter(const JobId& id) {
     pg::Params params;
     params.add_owned(std::move(ids).finish());
     params.add_null();
+    params.add(options_.schema);
     auto conn = pool_.acquire();
     auto result = pg::exec(conn->native(), sql_->retry_dead_letters, params);
     return pg::to_int<std::int64_t>(pg::value(result.get(), 0, 0)) == 1;
@@ -415,6 +424,7 @@ std::uint64_t PgJobStore::retry_all_dead_letters(std::optional<std::string_view>
         params.add(*job_type);
     else
         params.add_null();
+    params.add(options_.schema);
     auto conn = pool_.acquire();
     auto result = pg::exec(conn->native(), sql_->retry_dead_letters, params);
     return static_cast<std::uint64_t>(pg::to_int<std::int64_t>(pg::value(result.get(), 0, 0)));

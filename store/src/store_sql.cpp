@@ -5,16 +5,6 @@
 namespace seesaw::detail {
 namespace {
 
-std::string quote_literal(const std::string& text) {
-    std::string out = "'";
-    for (char c : text) {
-        if (c == '\'') out.push_back('\'');
-        out.push_back(c);
-    }
-    out.push_back('\'');
-    return out;
-}
-
 // Epoch microseconds of a timestamptz column: exact, and cheap to parse.
 std::string us(const std::string& column) { return "(extract(epoch FROM " + column + ") * 1000000)::int8"; }
 
@@ -45,28 +35,42 @@ StoreSql::StoreSql(const std::string& schema_text)
                     " $7::timestamptz[], $8::int8[], $9::int4[])"
                     " AS t(id, job_type, payload, queue, priority, max_retries, run_at, delay_ms, version)";
 
-    // The ids to claim come from an array subquery, not a join: whatever
-    // the planner guesses for LIMIT $3 (a generic plan guesses 10 % of the
-    // table), the update is then an index lookup per id.
-    claim = "UPDATE " + jobs + " AS j"
-            " SET status = 'running', worker_id = $1, lease_expires_at = now() + $5::int8" + ms +
-            ", updated_at = now()"
-            " WHERE j.id = ANY (ARRAY("
+    // The ids to claim come from an array, not a join: whatever the planner
+    // guesses for LIMIT $3 (a generic plan guesses 10 % of the table), the
+    // update is then an index lookup per id. The array is made once (a
+    // materialized CTE: a subquery in FROM would be pulled up, and its
+    // locking scan run once per reference). Its ordinality is the claim's
+    // order. The first $6 go straight to a free worker (started:
+    // no ticket); the others wait in memory, in ticket order ($7 + order). A
+    // job that once lost a lease before it was known to start is taken only
+    // into a free worker. $8 is synchronous_commit for this claim: 'on'
+    // makes it durable before any handler starts on it.
+    claim = "WITH found AS MATERIALIZED (SELECT ARRAY("
             " SELECT id FROM " + jobs +
             " WHERE queue = $2 AND status IN ('pending', 'failed') AND run_at <= now()"
             " AND ($4::text[] IS NULL OR job_type = ANY ($4::text[]))"
             " ORDER BY priority, run_at, id"
             " LIMIT $3"
-            " FOR UPDATE SKIP LOCKED))"
+            " FOR UPDATE SKIP LOCKED) AS ids)"
+            " UPDATE " + jobs + " AS j"
+            " SET status = 'running', worker_id = $1, lease_expires_at = now() + $5::int8" + ms +
+            ", updated_at = now(), lease_ticket = CASE WHEN c.n <= $6::int8 THEN NULL ELSE $7::int8 + c.n END"
+            " FROM found, unnest(found.ids) WITH ORDINALITY AS c(id, n),"
+            " (SELECT set_config('synchronous_commit', $8, true)) AS durability"
+            " WHERE j.id = c.id AND (c.n <= $6::int8 OR j.uncounted_attempts = 0)"
             " RETURNING j.id, j.job_type, j.queue, j.payload::text, j.version, j.attempt, j.max_retries,"
-            " j.priority, " + us("j.run_at") + ", " + us("j.created_at") + ", " + us("j.lease_expires_at");
+            " j.priority, " + us("j.run_at") + ", " + us("j.created_at") + ", " + us("j.lease_expires_at") +
+            ", c.n, j.lease_ticket, cardinality(found.ids)";
 
     succeed_batch = "UPDATE " + jobs + " AS j"
                     " SET status = 'succeeded', lease_expires_at = NULL, updated_at = now()"
                     " FROM " + unnest_leases + " AS c(id, attempt, worker_id)"
                     " WHERE " + fence + " RETURNING j.id";
 
-    const std::string retry = "(c.kind = 'retryable' AND j.attempt <= j.max_retries)";
+    // Runs so far (attempts whose lease expired before they started do not
+    // count) against the retries allowed.
+    const std::string retries_left = "j.attempt - j.uncounted_attempts <= j.max_retries";
+    const std::string retry = "(c.kind = 'retryable' AND " + retries_left + ")";
     fail_batch = "UPDATE " + jobs + " AS j SET"
                  " status = (CASE WHEN " + retry + " THEN 'failed' ELSE 'dead_letter' END)::" + status_type + ","
                  " attempt = CASE WHEN " + retry + " THEN j.attempt + 1 ELSE j.attempt END,"
@@ -126,29 +130,44 @@ StoreSql::StoreSql(const std::string& schema_text)
     worker_release = "UPDATE " + jobs + " AS j"
                      " SET status = 'pending', lease_expires_at = NULL, updated_at = now()"
                      " FROM " + unnest_pairs + " WHERE " + worker_fence + " RETURNING j.id";
-    try_maintenance_lock = "SELECT pg_try_advisory_lock(hashtextextended(" +
-                           quote_literal("seesaw.maintenance." + schema) + ", 0))";
+    release_unknown = "UPDATE " + jobs + " SET status = 'pending', lease_expires_at = NULL, lease_ticket = NULL,"
+                      " updated_at = now() WHERE status = 'running' AND worker_id = $1"
+                      " AND NOT (id = ANY ($2::uuid[])) RETURNING id";
+    try_maintenance_lock = "SELECT pg_try_advisory_lock(hashtextextended('seesaw.maintenance.' || $1, 0))";
 
+    // A lease counts as a run when its job had started: it went straight to
+    // a worker (no ticket), or its worker's progress passed its ticket.
+    // Otherwise the job is pending again under a new attempt number that
+    // does not count toward max_retries.
     reclaim = "WITH expired AS ("
-              " SELECT id FROM " + jobs +
-              " WHERE status = 'running' AND lease_expires_at < now()"
-              " ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED),"
+              " SELECT j.id, (j.lease_ticket IS NULL OR j.lease_ticket <= coalesce(("
+              " SELECT p.started_through FROM " + schema_name + ".worker_progress AS p"
+              " WHERE p.worker_id = j.worker_id AND p.queue = j.queue AND p.first_ticket <= j.lease_ticket"
+              " ORDER BY p.first_ticket DESC LIMIT 1), 0)) AS started"
+              " FROM " + jobs + " AS j"
+              " WHERE j.status = 'running' AND j.lease_expires_at < now()"
+              " ORDER BY j.lease_expires_at LIMIT $1 FOR UPDATE OF j SKIP LOCKED),"
               " reclaimed AS (UPDATE " + jobs + " AS j SET"
-              " status = (CASE WHEN j.attempt <= j.max_retries THEN 'failed' ELSE 'dead_letter' END)::" +
-              status_type + ","
-              " attempt = CASE WHEN j.attempt <= j.max_retries THEN j.attempt + 1 ELSE j.attempt END,"
-              " run_at = CASE WHEN j.attempt <= j.max_retries"
-              " THEN now() + floor(random() * least($3::float8, $2::float8 * 2 ^ least(j.attempt - 1, 62)))" +
+              " status = (CASE WHEN NOT e.started THEN 'pending' WHEN " + retries_left +
+              " THEN 'failed' ELSE 'dead_letter' END)::" + status_type + ","
+              " attempt = CASE WHEN NOT e.started OR " + retries_left + " THEN j.attempt + 1 ELSE j.attempt END,"
+              " uncounted_attempts = j.uncounted_attempts + CASE WHEN e.started THEN 0 ELSE 1 END,"
+              " run_at = CASE WHEN e.started AND " + retries_left +
+              " THEN now() + floor(random() * least($3::float8, $2::float8 * 2 ^ least(j.attempt - j.uncounted_attempts - 1, 62)))" +
               ms + " ELSE j.run_at END,"
-              " error_message = format('lease expired: worker %s did not finish attempt %s of %s before %s',"
-              " j.worker_id, j.attempt, j.max_retries + 1, j.lease_expires_at),"
-              " error_kind = 'retryable', lease_expires_at = NULL, updated_at = now()"
-              " FROM expired WHERE j.id = expired.id RETURNING j.id, j.status, j.queue, j.run_at),"
+              " error_message = CASE WHEN e.started"
+              " THEN format('lease expired: worker %s did not finish attempt %s before %s (run %s of %s allowed)',"
+              " j.worker_id, j.attempt, j.lease_expires_at, j.attempt - j.uncounted_attempts, j.max_retries + 1)"
+              " ELSE format('lease expired: worker %s held attempt %s but had not started it before %s;"
+              " it does not count toward max_retries', j.worker_id, j.attempt, j.lease_expires_at) END,"
+              " error_kind = CASE WHEN e.started THEN 'retryable'::" + kind_type + " ELSE j.error_kind END,"
+              " lease_expires_at = NULL, lease_ticket = NULL, updated_at = now()"
+              " FROM expired AS e WHERE j.id = e.id RETURNING j.id, j.status, j.queue, j.run_at),"
               // An UPDATE fires no insert trigger: tell the dispatchers when
-              // the retries are due, as the trigger does for scheduled jobs.
-              " woken AS (SELECT pg_notify(" + schema_name + ".notify_channel(" + quote_literal(schema) +
-              ", 'scheduled'), greatest(0, ceil(extract(epoch FROM min(run_at) - now()) * 1000))::int8 || ' ' || queue)"
-              " FROM reclaimed WHERE status = 'failed' GROUP BY queue)"
+              // the jobs are due again, as the trigger does for scheduled jobs.
+              " woken AS (SELECT pg_notify(" + schema_name + ".notify_channel($4, 'scheduled'),"
+              " greatest(0, ceil(extract(epoch FROM min(run_at) - now()) * 1000))::int8 || ' ' || queue)"
+              " FROM reclaimed WHERE status IN ('pending', 'failed') GROUP BY queue)"
               " SELECT r.id, r.status FROM reclaimed AS r, (SELECT count(*) FROM woken) AS w";
 
     cleanup = "WITH doomed AS ("
@@ -164,20 +183,20 @@ StoreSql::StoreSql(const std::string& schema_text)
 
     retry_dead_letters = "WITH retried AS ("
                          " UPDATE " + jobs +
-                         " SET status = 'pending', attempt = 1, run_at = now(), lease_expires_at = NULL,"
-                         " updated_at = now()"
+                         " SET status = 'pending', attempt = 1, uncounted_attempts = 0, run_at = now(),"
+                         " lease_expires_at = NULL, updated_at = now()"
                          " WHERE status = 'dead_letter'"
                          " AND ($1::uuid[] IS NULL OR id = ANY ($1::uuid[]))"
                          " AND ($2::text IS NULL OR job_type = $2)"
                          " RETURNING queue),"
-                         " woken AS (SELECT " + schema_name + ".wake_queue(" + quote_literal(schema) +
-                         ", queue) FROM (SELECT DISTINCT queue FROM retried) AS q)"
+                         " woken AS (SELECT " + schema_name + ".wake_queue($3, queue)"
+                         " FROM (SELECT DISTINCT queue FROM retried) AS q)"
                          " SELECT (SELECT count(*) FROM retried)::int8, (SELECT count(*) FROM woken)::int8";
 
     const std::string job_columns =
         "id, job_type, queue, payload::text, version, status::text, attempt, max_retries, priority, " +
         us("run_at") + ", worker_id, " + us("lease_expires_at") + ", error_message, error_kind::text, " +
-        us("created_at") + ", " + us("updated_at");
+        us("created_at") + ", " + us("updated_at") + ", uncounted_attempts";
     get_job = "SELECT " + job_columns + " FROM " + jobs + " WHERE id = $1::uuid";
     list_jobs = "SELECT " + job_columns + " FROM " + jobs +
                 " WHERE ($1::text IS NULL OR status = $1::" + status_type + ")"
@@ -192,15 +211,24 @@ StoreSql::StoreSql(const std::string& schema_text)
     arm_listener = "INSERT INTO " + listeners + " (queue, listener, armed) VALUES ($2, $1, true)"
                    " ON CONFLICT (queue, listener) DO UPDATE SET armed = true, seen_at = now()";
     disarm_listener = "UPDATE " + listeners + " SET armed = false, seen_at = now() WHERE queue = $2 AND listener = $1";
-    const std::string key = schema_name + ".wakeup_lock_key(" + quote_literal(schema) + ", $1)";
+    const std::string key = schema_name + ".wakeup_lock_key($2, $1)";
     wakeup_barrier = "SELECT pg_advisory_unlock(" + key + ") FROM (SELECT pg_advisory_lock(" + key + ")) AS locked";
     touch_listener = "UPDATE " + listeners + " SET seen_at = now() WHERE listener = $1";
     remove_listener = "DELETE FROM " + listeners + " WHERE listener = $1";
     expire_listeners = "DELETE FROM " + listeners + " WHERE seen_at < now() - interval '1 minute'";
     producer_contention = "SELECT last_value FROM " + schema_name + ".producer_contention";
 
-    channels = "SELECT " + schema_name + ".notify_channel(" + quote_literal(schema) + ", 'ready'), " +
-               schema_name + ".notify_channel(" + quote_literal(schema) + ", 'scheduled')";
+    channels = "SELECT " + schema_name + ".notify_channel($1, 'ready'), " + schema_name +
+               ".notify_channel($1, 'scheduled')";
+
+    const std::string progress = schema_name + ".worker_progress";
+    record_progress = "INSERT INTO " + progress + " AS p (worker_id, queue, first_ticket, started_through)"
+                      " VALUES ($1, $2, $3::int8, $4::int8) ON CONFLICT (worker_id, queue, first_ticket) DO UPDATE"
+                      " SET started_through = greatest(p.started_through, excluded.started_through), updated_at = now()";
+    forget_progress = "DELETE FROM " + progress + " WHERE worker_id = $1";
+    expire_progress = "DELETE FROM " + progress + " AS p WHERE p.updated_at < now() - interval '1 hour'"
+                      " AND NOT EXISTS (SELECT 1 FROM " + jobs + " AS j"
+                      " WHERE j.status = 'running' AND j.worker_id = p.worker_id AND j.queue = p.queue)";
 }
 
 }  // namespace seesaw::detail

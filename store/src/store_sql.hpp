@@ -19,6 +19,9 @@ enum ClaimColumn : int {
     claim_run_at_us,
     claim_created_at_us,
     claim_lease_expires_at_us,
+    claim_order,         // 1, 2, ... in the claim's order (priority, run_at, id)
+    claim_lease_ticket,  // NULL: went straight to a free worker
+    claim_found,         // due jobs the claim found (some may have been left, see claim)
     claim_column_count
 };
 
@@ -40,6 +43,7 @@ enum JobColumn : int {
     job_error_kind,
     job_created_at_us,
     job_updated_at_us,
+    job_uncounted_attempts,
     job_column_count
 };
 
@@ -57,7 +61,9 @@ struct StoreSql {
     std::string enqueue_name;
     // The same nine columns as arrays, one statement for any number of jobs.
     std::string enqueue_batch;
-    // $1 worker_id, $2 queue, $3 limit, $4 job types text[] (NULL = any), $5 lease ms
+    // $1 worker_id, $2 queue, $3 limit, $4 job types text[] (NULL = any),
+    // $5 lease ms, $6 how many go straight to a free worker, $7 ticket base,
+    // $8 synchronous_commit ('on': durable before a handler starts)
     std::string claim;
     // $1 ids, $2 attempts, $3 worker ids → RETURNING id of the rows written
     std::string succeed_batch;
@@ -84,18 +90,23 @@ struct StoreSql {
     std::string worker_heartbeat;
     // $1 ids, $2 attempts, $3 worker id → RETURNING id
     std::string worker_release;
-    // $1 limit, $2 base ms, $3 cap ms → RETURNING id, status. Notifies the
-    // scheduled channel of when the retries are due.
+    // $1 worker id, $2 the ids it holds (uuid[]) → RETURNING id. A claim
+    // whose reply was lost with the connection may have committed: its jobs
+    // are leased to the worker, which never saw (nor started) them. They go
+    // back to pending at the same attempt.
+    std::string release_unknown;
+    // $1 limit, $2 base ms, $3 cap ms, $4 schema → RETURNING id, status.
+    // Notifies the scheduled channel of when the jobs are due again.
     std::string reclaim;
-    // Session advisory lock that makes one dispatcher per schema the
-    // maintenance leader → 't' or 'f'.
+    // $1 schema. Session advisory lock that makes one dispatcher per schema
+    // the maintenance leader → 't' or 'f'.
     std::string try_maintenance_lock;
     // $1 status, $2 cutoff timestamptz (or NULL), $3 age ms, $4 limit
     std::string cleanup;
     // → queue, status, sum, rows
     std::string stats;
     std::string compact_stats;
-    // $1 ids uuid[] (NULL = all), $2 job_type (NULL = any) → count
+    // $1 ids uuid[] (NULL = all), $2 job_type (NULL = any), $3 schema → count
     std::string retry_dead_letters;
     // $1 id
     std::string get_job;
@@ -103,12 +114,12 @@ struct StoreSql {
     std::string list_jobs;
     // $1 queue → milliseconds until the earliest job that is not due yet (NULL: none)
     std::string next_due;
-    // The LISTEN channels of this schema (SELECT returns ready, scheduled).
+    // $1 schema → the LISTEN channels of this schema (ready, scheduled).
     std::string channels;
     // The wake-up protocol (migration 0005). $1 listener, $2 queue.
     std::string arm_listener;
     std::string disarm_listener;
-    // $1 queue: waits for producers that may have missed the arming.
+    // $1 queue, $2 schema: waits for producers that may have missed the arming.
     std::string wakeup_barrier;
     // $1 listener
     std::string touch_listener;
@@ -117,6 +128,14 @@ struct StoreSql {
     std::string expire_listeners;
     // → the count of overlapping producer transactions seen so far.
     std::string producer_contention;
+    // How far a dispatcher's workers got through the jobs it holds ahead of
+    // them: $1 worker, $2 queue, $3 its first ticket, $4 every ticket from
+    // the first up to this one started.
+    std::string record_progress;
+    // $1 worker: at a clean stop, nothing of it is held any more.
+    std::string forget_progress;
+    // Progress rows of dispatchers gone for an hour that hold nothing.
+    std::string expire_progress;
 };
 
 }  // namespace seesaw::detail

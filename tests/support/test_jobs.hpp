@@ -16,6 +16,11 @@ struct Work {
     std::int64_t sleep_ms = 0;
 };
 
+// Kills the process that runs it (a handler that segfaults or is OOM-killed).
+struct Crash {
+    std::int64_t n = 0;
+};
+
 }  // namespace seesaw::test
 
 template <>
@@ -34,4 +39,11 @@ struct seesaw::JobTraits<seesaw::test::Work> {
     static seesaw::test::Work decode(const PayloadReader& in) {
         return {in.int64("n"), in.optional_int64("sleep_ms").value_or(0)};
     }
+};
+
+template <>
+struct seesaw::JobTraits<seesaw::test::Crash> {
+    static constexpr std::string_view name = "crash";
+    static void encode(const seesaw::test::Crash& job, PayloadWriter& out) { out.field("n", job.n); }
+    static seesaw::test::Crash decode(const PayloadReader& in) { return {in.int64("n")}; }
 };

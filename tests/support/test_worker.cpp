@@ -2,19 +2,22 @@
 // tests: runs Work jobs from one schema until SIGTERM/SIGINT (a graceful
 // stop), then exits 0.
 //
-//   seesaw-test-worker URL SCHEMA NAME [WORKERS] [LEASE_MS]
+//   seesaw-test-worker URL SCHEMA NAME [WORKERS] [LEASE_MS] [PREFETCH]
 //
 // Every handler run is recorded durably before the handler returns, as a row
 // (job_id, worker, attempt) of SCHEMA.runs (the test creates that table), on
 // a connection of the worker thread's own: a run is on record even if the
 // process dies right after it, so "ran exactly once" is checked against
-// what happened, not against what a process remembered. Standard output gets
+// what happened, not against what a process remembered. A Crash job is
+// recorded the same way, then kills the process (SIGKILL). Standard output gets
 // one line per event the test waits for:
 //   ready                     the first claim returned
 //   started <job id> <attempt> a handler of a job with sleep_ms > 0 began
 //   succeeded <job id>        the success is written
 //   stopped <released>        run() returned
 #include <unistd.h>
+
+#include <csignal>
 
 #include <cstdio>
 #include <mutex>
@@ -39,7 +42,7 @@ void say(const std::string& line) {
 int main(int argc, char** argv) {
     using namespace seesaw;
     if (argc < 4) {
-        std::fprintf(stderr, "usage: %s URL SCHEMA NAME [WORKERS] [LEASE_MS]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s URL SCHEMA NAME [WORKERS] [LEASE_MS] [PREFETCH]\n", argv[0]);
         return 2;
     }
     const std::string url = argv[1];
@@ -47,10 +50,11 @@ int main(int argc, char** argv) {
     const std::string name = argv[3];
     const std::size_t workers = argc > 4 ? std::stoul(argv[4]) : 4;
     const std::int64_t lease_ms = argc > 5 ? std::stoll(argv[5]) : 60'000;
+    const std::size_t prefetch = argc > 6 ? std::stoul(argv[6]) : workers;
     try {
         PgPool pool(url, PgPoolOptions{.max_connections = 4});
         PgJobStore store(pool, PgJobStoreOptions{.schema = schema, .lease_timeout = std::chrono::milliseconds(lease_ms)});
-        Dispatcher dispatcher(store, {.queues = {{"default", workers, workers}}, .handle_signals = true});
+        Dispatcher dispatcher(store, {.queues = {{"default", workers, prefetch}}, .handle_signals = true});
         const std::string record = "INSERT INTO " + quote_identifier(schema) +
                                    ".runs (job_id, worker, attempt) VALUES ($1::uuid, $2, $3::int4)";
         dispatcher.on<test::Work>([&](const test::Work& job, JobContext& ctx) {
@@ -64,6 +68,12 @@ int main(int argc, char** argv) {
             auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(job.sleep_ms);
             while (std::chrono::steady_clock::now() < until && !ctx.cancelled())
                 std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        });
+        dispatcher.on<test::Crash>([&](const test::Crash&, JobContext& ctx) {
+            thread_local std::optional<Connection> connection;
+            if (!connection) connection.emplace(Connection::open(url));
+            connection->execute(record, {ctx.id().to_string(), name, std::to_string(ctx.attempt())});
+            ::raise(SIGKILL);
         });
         std::once_flag ready;
         auto on_claim = dispatcher.events().subscribe<ClaimFinished>(

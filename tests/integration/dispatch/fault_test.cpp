@@ -71,7 +71,8 @@ TEST_F(DispatcherFaultTest, TerminatingEachConnectionMidRunLosesNoJob) {
             std::lock_guard lock(mutex);
             ++runs[job.n];
         }
-        std::this_thread::sleep_for(2ms);
+        // Long enough that the run outlasts the three terminations.
+        std::this_thread::sleep_for(10ms);
     });
     EventLog log(dispatcher.events());
     dispatcher.start();
@@ -79,16 +80,13 @@ TEST_F(DispatcherFaultTest, TerminatingEachConnectionMidRunLosesNoJob) {
     for (int i = 0; i < total; ++i) jobs.push_back(JobStore::make_new_job(Work{i}));
     store.enqueue_batch(jobs);
 
-    // The dispatcher's connections to this schema (pid by role), told apart
-    // by what they ran last; a connection that has run nothing of this
-    // schema since it (re)connected is not listed yet.
+    // The dispatcher's connections to this schema (pid by role, from their
+    // application_name); a connection that has run nothing of this schema
+    // since it (re)connected is not listed yet.
     auto connections = [&] {
         auto found = sql(
-            "SELECT pid, CASE WHEN query LIKE 'LISTEN %' THEN 'listen'"
-            " WHEN query LIKE 'WITH next AS%' OR query LIKE 'WITH expired AS%' OR query LIKE 'SELECT%'"
-            "   OR query LIKE '%lease_expires_at = now() +%' THEN 'claim'"
-            " ELSE 'complete' END"
-            " FROM pg_stat_activity WHERE application_name = 'seesaw-dispatcher' AND datname = current_database()"
+            "SELECT pid, substr(application_name, length('seesaw-dispatcher ') + 1)"
+            " FROM pg_stat_activity WHERE application_name LIKE 'seesaw-dispatcher %' AND datname = current_database()"
             " AND (query LIKE '%' || $1 || '%' OR query LIKE '%' || notify_channel($1, 'ready') || '%')",
             {schema_});
         std::map<std::string, std::int64_t> pids;
@@ -142,6 +140,86 @@ TEST_F(DispatcherFaultTest, TerminatingEachConnectionMidRunLosesNoJob) {
     std::lock_guard lock(mutex);
     EXPECT_EQ(runs.size(), std::size_t(total));
     for (const auto& [n, times] : runs) EXPECT_EQ(times, 1) << "job " << n;
+}
+
+// Jobs a dispatcher holds ahead of its workers (prefetch) never started when
+// it is killed: reclaim hands them back without counting a run, so jobs with
+// no retries are not dead-lettered, and they run later, once each. The job
+// that was running counts.
+TEST_F(DispatcherFaultTest, JobsAKilledDispatcherHeldButNeverStartedAreNotCountedAsRuns) {
+    sql("CREATE TABLE runs (job_id uuid NOT NULL, worker text NOT NULL, attempt int NOT NULL)");
+    auto running = store_->enqueue(Work{0, 60'000}, {.priority = -1, .max_retries = 0});
+    std::vector<JobId> held;
+    for (int i = 1; i <= 8; ++i) held.push_back(store_->enqueue(Work{i}, {.max_retries = 0}));
+    // One worker, eight jobs of prefetch, a one-second lease.
+    WorkerProcess doomed({url_, schema_, "doomed", "1", "1000", "8"});
+    ASSERT_TRUE(WorkerProcess::wait_for([&] { return doomed.has_line("started " + running.to_string() + " 1"); }, 30s));
+    ASSERT_TRUE(poll_until([&] { return count("status = 'running'") == 9; })) << "all nine are held";
+    doomed.signal(SIGKILL);
+    doomed.wait();
+
+    ASSERT_TRUE(poll_until([&] {
+        return sql("SELECT bool_and(lease_expires_at < clock_timestamp()) FROM jobs WHERE status = 'running'").get(0, 0) ==
+               "t";
+    }));
+    EXPECT_EQ(store_->reclaim_expired(), 9u);
+    auto job = store_->get_job(running);
+    EXPECT_EQ(job->status, JobStatus::dead_letter) << "its one run crashed";
+    for (const auto& id : held) {
+        auto j = store_->get_job(id);
+        EXPECT_EQ(j->status, JobStatus::pending) << id.to_string();
+        EXPECT_EQ(j->attempt, 2);
+        EXPECT_EQ(j->uncounted_attempts, 1);
+        ASSERT_TRUE(j->error_message);
+        EXPECT_NE(j->error_message->find("had not started"), std::string::npos) << *j->error_message;
+    }
+
+    Dispatcher rescuer(*store_, {.queues = {{"default", 2}}, .poll_interval = 1h});
+    std::atomic<int> ran{0};
+    rescuer.on<Work>([&](const Work&, JobContext& ctx) {
+        sql("INSERT INTO runs VALUES ($1, 'rescuer', $2)", {ctx.id().to_string(), std::to_string(ctx.attempt())});
+        ++ran;
+    });
+    EventLog log(rescuer.events());
+    rescuer.start();
+    ASSERT_TRUE(log.wait_for([](const Events& e) { return e.succeeded.size() >= 8; }, 30s))
+        << log.snapshot().succeeded.size() << " succeeded; " << count("status = 'pending'") << " pending, "
+        << count("status = 'running'") << " running";
+    rescuer.stop();
+    EXPECT_EQ(count("status = 'succeeded'"), 8);
+    EXPECT_EQ(count("status = 'dead_letter'"), 1);
+    EXPECT_EQ(sql("SELECT count(*) FROM runs WHERE worker = 'doomed'").get_int64(0, 0), 1) << "only the running job ran";
+    EXPECT_EQ(sql("SELECT count(DISTINCT job_id) FROM runs WHERE worker = 'rescuer' AND attempt = 2").get_int64(0, 0), 8);
+}
+
+// A job whose handler kills its process every time still ends in the dead
+// letter queue, after exactly max_retries + 1 runs.
+TEST_F(DispatcherFaultTest, AJobThatKillsItsWorkerEveryTimeIsDeadLetteredAfterMaxRetriesPlusOneRuns) {
+    sql("CREATE TABLE runs (job_id uuid NOT NULL, worker text NOT NULL, attempt int NOT NULL)");
+    auto store = make_store({.lease_timeout = 1000ms, .retry_policy = RetryPolicy{.base = 10ms, .cap = 10ms}});
+    auto id = store.enqueue(Crash{1}, {.max_retries = 2});
+    int processes = 0;
+    while (store.get_job(id)->status != JobStatus::dead_letter && processes < 10) {
+        ++processes;
+        WorkerProcess worker({url_, schema_, "crasher-" + std::to_string(processes), "1", "1000", "4"});
+        int status = worker.wait();
+        ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "wait status " << status;
+        ASSERT_TRUE(poll_until([&] {
+            return sql("SELECT lease_expires_at < clock_timestamp() FROM jobs WHERE id = $1", {id.to_string()})
+                       .get(0, 0) == "t";
+        }));
+        EXPECT_EQ(store.reclaim_expired(), 1u);
+        // Due again after the backoff (10 ms).
+        ASSERT_TRUE(poll_until([&] {
+            return sql("SELECT run_at <= clock_timestamp() FROM jobs WHERE id = $1", {id.to_string()}).get(0, 0) == "t";
+        }));
+    }
+    EXPECT_EQ(processes, 3);
+    auto job = store.get_job(id);
+    EXPECT_EQ(job->status, JobStatus::dead_letter);
+    EXPECT_EQ(sql("SELECT count(*) FROM runs WHERE job_id = $1", {id.to_string()}).get_int64(0, 0), 3);
+    ASSERT_TRUE(job->error_message);
+    EXPECT_NE(job->error_message->find("run 3 of 3"), std::string::npos) << *job->error_message;
 }
 
 }  // namespace

@@ -258,5 +258,29 @@ TEST_F(DispatcherLifecycleTest, WithJobQueueGivesHandlersTheDependenciesAndShare
     EXPECT_TRUE(refused.load());
 }
 
+// Queue names and job types up to the limits work end to end, woken by
+// NOTIFY (whose payload carries the queue name); longer ones are refused
+// where they enter, naming the limit.
+TEST_F(DispatcherLifecycleTest, NamesAtTheLimitsRunAndLongerOnesAreRefused) {
+    const std::string queue(max_queue_name_bytes, 'q');
+    const std::string type(max_job_type_bytes, 't');
+    auto message = error_of<UsageError>([&] { Dispatcher(*store_, {.queues = {{queue + "q", 1}}}); });
+    EXPECT_NE(message.find("at most 128"), std::string::npos) << message;
+    {
+        Dispatcher refused(*store_);
+        message = error_of<UsageError>([&] { refused.on_raw(type + "t", [](std::string_view, JobContext&) {}); });
+        EXPECT_NE(message.find("at most 255"), std::string::npos) << message;
+    }
+
+    Dispatcher dispatcher(*store_, {.queues = {{queue, 1}}, .poll_interval = std::chrono::hours(1)});
+    dispatcher.on_raw(type, [](std::string_view, JobContext&) {});
+    EventLog log(dispatcher.events());
+    dispatcher.start();
+    ASSERT_TRUE(wait_until_listening(log, notify_ready(queue)));
+    auto id = store_->enqueue(NewJob{type, "{}", {.queue = queue}});
+    ASSERT_TRUE(log.wait_for([&](const Events& e) { return Events::count(e.succeeded, id) == 1; }));
+    dispatcher.stop();
+}
+
 }  // namespace
 }  // namespace seesaw::test

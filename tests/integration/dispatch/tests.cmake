@@ -10,6 +10,7 @@ seesaw_test(integration_dispatch_tests LABEL integration SOURCES
   integration/dispatch/wakeup_test.cpp
   integration/dispatch/failure_test.cpp
   integration/dispatch/lifecycle_test.cpp
+  integration/dispatch/crash_safety_test.cpp
   integration/dispatch/tsan_suppressions.cpp)
 
 seesaw_test(integration_dispatch_process_tests LABEL integration SOURCES

@@ -52,7 +52,7 @@ TEST_F(DispatcherWakeupTest, WithListenOffPollingAloneRunsEveryJob) {
         ASSERT_TRUE(log.wait_for([&](const Events& e) { return e.succeeded.size() == std::size_t((b + 1) * per_batch); }));
     }
     // No LISTEN connection: the notifications reached nobody.
-    auto listening = sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'seesaw-dispatcher'"
+    auto listening = sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'seesaw-dispatcher listen'"
                          " AND query LIKE 'LISTEN %' AND query LIKE '%' || notify_channel($1, 'ready') || '%'",
                          {schema_})
                          .get_int64(0, 0);

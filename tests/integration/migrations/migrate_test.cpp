@@ -67,7 +67,13 @@ TEST_F(SeedSchema, JobsTableHasEverySeedColumnWithItsType) {
     EXPECT_TRUE(columns["queue"].not_null);
     EXPECT_EQ(columns["queue"].default_value, "'default'::text");
     EXPECT_NE(columns["id"].default_value, "") << "id needs a database default for plain INSERTs";
-    EXPECT_EQ(columns.size(), seed.size() + 1) << "unexpected extra columns";
+    ASSERT_TRUE(columns.contains("lease_ticket"));
+    EXPECT_EQ(columns["lease_ticket"].type, "bigint");
+    EXPECT_FALSE(columns["lease_ticket"].not_null);
+    ASSERT_TRUE(columns.contains("uncounted_attempts"));
+    EXPECT_EQ(columns["uncounted_attempts"].type, "integer");
+    EXPECT_EQ(columns["uncounted_attempts"].default_value, "0");
+    EXPECT_EQ(columns.size(), seed.size() + 3) << "unexpected extra columns";
 
     auto key = sql("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
                    " AND a.attnum = ANY (i.indkey) WHERE i.indrelid = 'jobs'::regclass AND i.indisprimary");
@@ -278,6 +284,87 @@ TEST_F(Migrate, RefusesBadUse) {
     Transaction tx(conn);
     auto message = error_of<UsageError>([&] { migrate(conn, schema_); });
     EXPECT_NE(message.find("transaction"), std::string::npos) << message;
+}
+
+TEST_F(Migrate, AFailingMigrationLeavesTheSchemaAsItWas) {
+    ExtraSchema target(url_, schema_ + "_half");
+    auto conn = connect();
+    // An object in the way of migration 4 (its job_counts table): 1 to 3
+    // would apply, then 4 fails.
+    conn.execute("CREATE SCHEMA " + quote_identifier(target.name()));
+    conn.execute("CREATE TABLE " + quote_identifier(target.name()) + ".job_counts (x int)");
+    auto message = error_of<SqlError>([&] { migrate(conn, target.name()); });
+    EXPECT_NE(message.find("migration 4_job_counts failed"), std::string::npos) << message;
+    EXPECT_NE(message.find("nothing was changed"), std::string::npos) << message;
+    auto left = conn.execute("SELECT count(*) FROM pg_class WHERE relnamespace = $1::regnamespace",
+                             {quote_identifier(target.name())});
+    EXPECT_EQ(left.get_int64(0, 0), 1) << "only the table that was there before";
+    auto status = migration_status(conn, target.name());
+    for (const auto& m : status) EXPECT_FALSE(m.applied) << m.version;
+}
+
+TEST_F(Migrate, ASchemaMigratedByANewerSeesawIsReportedAndLeftAlone) {
+    sql("INSERT INTO seesaw_migrations (version, name) VALUES (900, 'from_the_future')");
+    auto conn = connect();
+    auto message = error_of<NewerSchemaError>([&] { migrate(conn, schema_); });
+    EXPECT_NE(message.find("900"), std::string::npos) << message;
+    EXPECT_NE(message.find("newer seesaw"), std::string::npos) << message;
+    EXPECT_THROW(migrate(conn, schema_, true), NewerSchemaError);
+    auto status = migration_status(conn, schema_);
+    ASSERT_FALSE(status.empty());
+    EXPECT_EQ(status.back().version, 900);
+    EXPECT_EQ(status.back().name, "from_the_future");
+    EXPECT_FALSE(status.back().known);
+    EXPECT_TRUE(status.front().known);
+}
+
+TEST_F(Migrate, UpgradingMendsRowsThatBrokeClaims) {
+    // A schema at version 5, with rows plain SQL could insert then.
+    ExtraSchema old(url_, schema_ + "_v5");
+    auto conn = connect();
+    ASSERT_EQ(migrate_to(conn, old.name(), 5).version, 5);
+    const auto jobs = quote_identifier(old.name()) + ".jobs";
+    conn.execute("INSERT INTO " + jobs + " (job_type, payload, run_at) VALUES ('t', '{}', '-infinity')");
+    conn.execute("INSERT INTO " + jobs + " (job_type, payload, created_at) VALUES ('t', '{}', 'infinity')");
+    conn.execute("INSERT INTO " + jobs + " (job_type, payload, queue) VALUES ('t', '{}', repeat('q', 200))");
+    conn.execute("INSERT INTO " + jobs + " (job_type, payload) VALUES ('ok', '{}')");
+    PgJobStore store(*pool_, PgJobStoreOptions{.schema = old.name()});
+    EXPECT_THROW(store.claim_ready("w", 10), SqlError) << "version 5 cannot claim past the -infinity row";
+
+    auto result = migrate(conn, old.name());
+    EXPECT_EQ(result.version, migrations().back().version);
+    auto claimed = store.claim_ready("w", 10);
+    EXPECT_EQ(claimed.size(), 3u) << "every job of the default queue";
+    auto dead = conn.execute("SELECT error_message FROM " + jobs + " WHERE status = 'dead_letter'");
+    ASSERT_EQ(dead.rows(), 1u);
+    EXPECT_NE(dead.get(0, 0).find("longer than 128 bytes"), std::string::npos) << dead.get(0, 0);
+}
+
+TEST_F(Migrate, RowsNoDispatcherCouldHandleAreRefusedByName) {
+    auto refused = [&](const std::string& values) {
+        return error_of<ConstraintError>([&] {
+            sql("INSERT INTO jobs (job_type, payload, queue, run_at, max_retries) VALUES " + values);
+        });
+    };
+    EXPECT_NE(refused("('t', '{}', 'default', '-infinity', 3)").find("jobs_run_at_finite_and_before_294247"),
+              std::string::npos);
+    EXPECT_NE(refused("('t', '{}', 'default', 'infinity', 3)").find("jobs_run_at_finite_and_before_294247"),
+              std::string::npos);
+    EXPECT_NE(refused("('t', '{}', repeat('q', 129), now(), 3)").find("jobs_queue_at_most_128_bytes"),
+              std::string::npos);
+    EXPECT_NE(refused("(repeat('t', 256), '{}', 'default', now(), 3)").find("jobs_job_type_at_most_255_bytes"),
+              std::string::npos);
+    EXPECT_NE(refused("('t', '{}', 'default', now(), 2000000000)").find("jobs_max_retries_at_most_1000000000"),
+              std::string::npos);
+    EXPECT_EQ(count(), 0);
+    // The limits themselves are accepted.
+    sql("INSERT INTO jobs (job_type, payload, queue, run_at) VALUES"
+        " (repeat('t', 255), '{}', repeat('q', 128), '294246-12-31 23:59:59+00'),"
+        " ('t', '{}', 'default', '0001-01-01 00:00:00+00')");
+    EXPECT_EQ(count(), 2);
+    auto claimed = store_->claim_ready("w", 10);
+    ASSERT_EQ(claimed.size(), 1u);
+    EXPECT_EQ(claimed[0].run_at, earliest_run_at);
 }
 
 }  // namespace

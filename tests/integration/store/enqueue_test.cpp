@@ -322,7 +322,7 @@ TEST_F(BadInput, EmptyJobTypeNegativeRetriesEmptyQueueNegativeDelay) {
 
     message = error_of<UsageError>([&] { store_->enqueue(job_of("send_email", {.max_retries = -1})); });
     EXPECT_NE(message.find("'send_email'"), std::string::npos) << message;
-    EXPECT_NE(message.find("max_retries must be 0 or more, got -1"), std::string::npos) << message;
+    EXPECT_NE(message.find("max_retries must be between 0 and 1000000000, got -1"), std::string::npos) << message;
 
     message = error_of<UsageError>([&] { store_->enqueue(job_of("send_email", {.queue = ""})); });
     EXPECT_NE(message.find("queue must not be empty"), std::string::npos) << message;
@@ -410,6 +410,61 @@ TEST_F(BadInput, ConstraintErrorCarriesTheSqlState) {
         EXPECT_EQ(e.sqlstate(), "42P01");
         EXPECT_NE(std::string(e.what()).find("no_such_table"), std::string::npos);
     }
+}
+
+// A NUL byte ends a text parameter: the rest would be dropped silently.
+TEST_F(BadInput, NulBytesInATypeQueueOrPayloadAreRefusedOnEveryPath) {
+    using namespace std::string_literals;
+    const std::vector<NewJob> bad = {
+        job_of("chaos\0evil"s),
+        job_of("chaos", {.queue = "q\0evil"s}),
+        job_of("chaos", {}, "{\"a\": 1}\0{\"b\": 2}"s),
+    };
+    const std::vector<std::string> named = {"job_type", "queue", "payload"};
+    for (std::size_t i = 0; i < bad.size(); ++i) {
+        SCOPED_TRACE(named[i]);
+        auto message = error_of<Error>([&] { store_->enqueue(bad[i]); });
+        EXPECT_NE(message.find(named[i]), std::string::npos) << message;
+        EXPECT_NE(message.find("NUL"), std::string::npos) << message;
+        std::vector<NewJob> batch = {job_of("fine"), bad[i]};
+        message = error_of<Error>([&] { store_->enqueue_batch(batch); });
+        EXPECT_NE(message.find("job 2 of 2"), std::string::npos) << message;
+        auto conn = connect();
+        EXPECT_THROW(store_->enqueue_in(conn, bad[i]), Error);
+        EXPECT_THROW(store_->enqueue_in(conn.native(), bad[i]), Error);
+    }
+    EXPECT_EQ(count(), 0);
+}
+
+TEST_F(BadInput, TimesThatOverflowAreRefusedNamingTheField) {
+    auto message = error_of<UsageError>([&] { store_->enqueue(job_of("t", {.run_at = Timestamp::min()})); });
+    EXPECT_NE(message.find("run_at must be between 0001-01-01 and 294247-01-01"), std::string::npos) << message;
+    message = error_of<UsageError>([&] { store_->enqueue(job_of("t", {.run_at = Timestamp::max()})); });
+    EXPECT_NE(message.find("run_at"), std::string::npos) << message;
+    message = error_of<UsageError>([&] { store_->enqueue(job_of("t", {.delay = std::chrono::milliseconds::max()})); });
+    EXPECT_NE(message.find("delay"), std::string::npos) << message;
+    EXPECT_NE(message.find("294247-01-01"), std::string::npos) << message;
+    std::vector<NewJob> batch = {job_of("t", {.run_at = Timestamp::min()})};
+    EXPECT_THROW(store_->enqueue_batch(batch), UsageError);
+    EXPECT_EQ(count(), 0);
+    // The edges are accepted and read back exactly.
+    auto first = store_->enqueue(job_of("t", {.run_at = earliest_run_at}));
+    auto last = store_->enqueue(job_of("t", {.run_at = latest_run_at - std::chrono::microseconds(1)}));
+    EXPECT_EQ(job(first).run_at, earliest_run_at);
+    EXPECT_EQ(job(last).run_at, latest_run_at - std::chrono::microseconds(1));
+}
+
+TEST_F(BadInput, NamesLongerThanTheLimitsAreRefusedAndTheLimitsWork) {
+    auto message =
+        error_of<UsageError>([&] { store_->enqueue(job_of("t", {.queue = std::string(max_queue_name_bytes + 1, 'q')})); });
+    EXPECT_NE(message.find("queue is 129 bytes long; at most 128"), std::string::npos) << message;
+    message = error_of<UsageError>([&] { store_->enqueue(job_of(std::string(max_job_type_bytes + 1, 't'))); });
+    EXPECT_NE(message.find("job_type is 256 bytes long; at most 255"), std::string::npos) << message;
+    message = error_of<UsageError>([&] { store_->enqueue(job_of("t", {.queue = "\xff\xfe"})); });
+    EXPECT_NE(message.find("not valid UTF-8"), std::string::npos) << message;
+    EXPECT_EQ(count(), 0);
+    store_->enqueue(job_of(std::string(max_job_type_bytes, 't'), {.queue = std::string(max_queue_name_bytes, 'q')}));
+    EXPECT_EQ(count(), 1);
 }
 
 }  // namespace

@@ -31,7 +31,8 @@ protected:
         conn.execute(settings);
         conn.execute("PREPARE claim_plan AS " + statements.claim);
         return std::string(
-            conn.execute("EXPLAIN (FORMAT JSON) EXECUTE claim_plan('w', 'default', 100, " + types + ", 60000)")
+            conn.execute("EXPLAIN (FORMAT JSON) EXECUTE claim_plan('w', 'default', 100, " + types +
+                         ", 60000, 8, 1000, 'on')")
                 .get(0, 0));
     }
 };
@@ -40,6 +41,11 @@ void expect_index_scan(const std::string& plan, const std::string& what) {
     EXPECT_EQ(plan.find("Seq Scan"), std::string::npos) << what << ":\n" << plan;
     EXPECT_NE(plan.find("idx_jobs_ready"), std::string::npos) << what << ":\n" << plan;
     EXPECT_NE(plan.find("jobs_pkey"), std::string::npos) << what << " (the update finds rows by id):\n" << plan;
+    // The locking scan runs once: a second copy would lock other rows than
+    // the ones the update takes.
+    auto first = plan.find("\"LockRows\"");
+    EXPECT_NE(first, std::string::npos) << what << ":\n" << plan;
+    EXPECT_EQ(plan.find("\"LockRows\"", first + 1), std::string::npos) << what << " locks twice:\n" << plan;
 }
 
 TEST_F(ClaimPlan, IsAnIndexScanAsTheStoreRunsIt) {

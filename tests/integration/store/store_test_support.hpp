@@ -51,33 +51,6 @@ inline std::string uuid_array(const std::vector<JobId>& ids) {
     return out + "}";
 }
 
-// Calls `done` until it returns true or the deadline passes; returns its
-// last answer. For conditions that only the database can tell.
-inline bool poll_until(const std::function<bool()>& done,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (true) {
-        if (done()) return true;
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-    }
-}
-
-// The message of the exception of type E that f throws (fails the test
-// otherwise).
-template <class E, class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const E& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        ADD_FAILURE() << "threw another exception: " << e.what();
-        return {};
-    }
-    ADD_FAILURE() << "did not throw";
-    return {};
-}
-
 struct Notification {
     std::string channel;
     std::string payload;

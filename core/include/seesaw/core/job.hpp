@@ -31,7 +31,8 @@ inline constexpr std::string_view default_queue = "default";
 struct EnqueueOptions {
     // Smaller runs first.
     std::int32_t priority = 0;
-    // Retries after the first run: a job runs at most max_retries + 1 times.
+    // Retries after the first run: a job runs at most max_retries + 1 times
+    // (0 to 1,000,000,000).
     std::int32_t max_retries = 3;
     std::string queue = std::string(default_queue);
     // When the job becomes runnable. Unset: the database's now() + delay.
@@ -95,6 +96,11 @@ struct Job {
     std::optional<ErrorKind> error_kind;
     Timestamp created_at{};
     Timestamp updated_at{};
+    // Attempts whose lease expired before their handler was known to have
+    // started (their dispatcher died holding them): they do not count toward
+    // max_retries. Runs so far: attempt - uncounted_attempts (minus one
+    // while the job waits for its next run).
+    std::int32_t uncounted_attempts = 0;
 };
 
 // The five counts of the seed's stats().

@@ -79,6 +79,13 @@ struct DispatcherOptions {
     // How often the leases of held jobs are extended; 0: a third of the
     // store's lease timeout.
     std::chrono::milliseconds heartbeat_interval{0};
+    // Claims commit durably (synchronous_commit = on for the claim's
+    // transaction) before any handler starts on them, so a server crash
+    // cannot undo a claim whose handler runs: the same attempt never runs
+    // twice. false: claims commit asynchronously (a WAL flush less on the
+    // latency path), and a server crash may hand an attempt that is already
+    // running to another worker.
+    bool durable_claims = true;
     // Backoff for handler failures of types registered without their own.
     RetryPolicy retry_policy = {};
     // Identifies this dispatcher's leases; empty: "<host>:<pid>:<random>".
