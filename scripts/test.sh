@@ -5,6 +5,8 @@
 #   scripts/test.sh --tsan     the suite under ThreadSanitizer
 #   scripts/test.sh --asan     the suite under AddressSanitizer + UBSan
 # Extra arguments after -- go to ctest (e.g. -- -L unit).
+# Then scripts/fuzz.sh runs each fuzz target for 15 s (a clang build of its
+# own), unless SEESAW_SKIP_FUZZ=1.
 # SEESAW_BUILD_DIR chooses the build directory (the server's data goes in it too).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -24,3 +26,6 @@ log "running the tests"
 cd "$build_dir"
 export SEESAW_TEST_DATABASE_URL=$SEESAW_DATABASE_URL
 ctest --output-on-failure -j "${SEESAW_JOBS:-2}" "$@"
+if [ "${SEESAW_SKIP_FUZZ:-0}" != 1 ]; then
+  "$SEESAW_ROOT/scripts/fuzz.sh" 15
+fi

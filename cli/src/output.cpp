@@ -1,7 +1,8 @@
 #include "output.hpp"
 
-#include <rapidjson/document.h>
+#include <rapidjson/memorystream.h>
 #include <rapidjson/prettywriter.h>
+#include <rapidjson/reader.h>
 
 #include <algorithm>
 #include <cmath>
@@ -15,6 +16,65 @@ std::size_t width_of(std::string_view text) {
     return static_cast<std::size_t>(
         std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
+
+// Streams a JSON document to a SAX handler (a writer) with no DOM and no
+// recursion, so that no nesting depth can overflow the stack. False when the
+// text is not JSON, or when the handler refuses a value; the handler has then
+// seen part of it.
+template <class Handler>
+bool parse_into(std::string_view json, Handler& handler) {
+    rapidjson::Reader reader;
+    rapidjson::MemoryStream stream(json.data(), json.size());
+    return !reader.Parse<rapidjson::kParseIterativeFlag>(stream, handler).IsError();
+}
+
+// Accepts what a Writer can write: JSON whose numbers are finite as doubles.
+// (jsonb stores any numeric; one just above the largest double reads as
+// infinity, which a Writer refuses.)
+struct Writable : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Writable> {
+    bool Double(double d) { return std::isfinite(d); }
+};
+
+// Deeper than this, pretty_json writes values on one line.
+constexpr std::size_t max_indented_depth = 32;
+
+// RapidJSON's PrettyWriter down to max_indented_depth levels of nesting and
+// its compact Writer below, so that indentation is at most 2 ×
+// max_indented_depth spaces a line and the output at most about 34 times the
+// input, however deep the input nests. (PrettyWriter's indentation grows with
+// depth: 50,000 nested arrays, 100 KB, would print 5 GB.) Both writers keep
+// the open containers on Writer's one level stack; Reader calls these
+// methods, which hide theirs.
+class DepthCappedPrettyWriter : public rapidjson::PrettyWriter<rapidjson::StringBuffer> {
+    using Pretty = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
+    using Compact = rapidjson::Writer<rapidjson::StringBuffer>;
+
+public:
+    using Pretty::Pretty;
+
+    bool Null() { return compact() ? Compact::Null() : Pretty::Null(); }
+    bool Bool(bool b) { return compact() ? Compact::Bool(b) : Pretty::Bool(b); }
+    bool Int(int i) { return compact() ? Compact::Int(i) : Pretty::Int(i); }
+    bool Uint(unsigned u) { return compact() ? Compact::Uint(u) : Pretty::Uint(u); }
+    bool Int64(std::int64_t i) { return compact() ? Compact::Int64(i) : Pretty::Int64(i); }
+    bool Uint64(std::uint64_t u) { return compact() ? Compact::Uint64(u) : Pretty::Uint64(u); }
+    bool Double(double d) { return compact() ? Compact::Double(d) : Pretty::Double(d); }
+    bool String(const char* s, rapidjson::SizeType n, bool copy) {
+        return compact() ? Compact::String(s, n, copy) : Pretty::String(s, n, copy);
+    }
+    bool Key(const char* s, rapidjson::SizeType n, bool copy) {
+        return compact() ? Compact::Key(s, n, copy) : Pretty::Key(s, n, copy);
+    }
+    bool StartObject() { return compact() ? Compact::StartObject() : Pretty::StartObject(); }
+    bool EndObject(rapidjson::SizeType n) { return compact() ? Compact::EndObject(n) : Pretty::EndObject(n); }
+    bool StartArray() { return compact() ? Compact::StartArray() : Pretty::StartArray(); }
+    bool EndArray(rapidjson::SizeType n) { return compact() ? Compact::EndArray(n) : Pretty::EndArray(n); }
+
+private:
+    // Open containers, counting the one an End closes: a container opened at
+    // the last indented depth is written on one line, and closed on it.
+    bool compact() const { return level_stack_.GetSize() / sizeof(Level) > max_indented_depth; }
+};
 
 }  // namespace
 
@@ -108,13 +168,13 @@ void write_job(JsonWriter& json, const Job& job) {
     write_key(json, "error_message");
     write_optional_string(json, job.error_message);
     write_key(json, "payload");
-    // Re-written rather than copied, so that it is as compact as the rest.
-    rapidjson::Document payload;
-    payload.Parse(job.payload.data(), job.payload.size());
-    if (payload.HasParseError())
-        write_string(json, job.payload);  // cannot happen for jsonb; never print broken JSON
+    // Re-written rather than copied, so that it is as compact as the rest;
+    // checked first, so that nothing half-written reaches the document.
+    Writable check;
+    if (parse_into(job.payload, check))
+        parse_into(job.payload, json);
     else
-        payload.Accept(json);
+        write_string(json, job.payload);  // a number beyond a double's range; never print broken JSON
     json.EndObject();
 }
 
@@ -198,13 +258,10 @@ std::string one_line(std::string_view text, std::size_t width) {
 }
 
 std::string pretty_json(std::string_view json) {
-    rapidjson::Document doc;
-    doc.Parse(json.data(), json.size());
-    if (doc.HasParseError()) return std::string(json);
     rapidjson::StringBuffer buffer;
-    rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buffer);
+    DepthCappedPrettyWriter writer(buffer);
     writer.SetIndent(' ', 2);
-    doc.Accept(writer);
+    if (!parse_into(json, writer)) return std::string(json);
     return std::string(buffer.GetString(), buffer.GetSize());
 }
 

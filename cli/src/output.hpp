@@ -74,7 +74,10 @@ std::string format_duration(std::int64_t ms);
 std::string format_attempts(const Job& job);
 // One line, at most `width` characters (UTF-8 aware), "…" when cut.
 std::string one_line(std::string_view text, std::size_t width);
-// Re-indents a JSON document for people (RapidJSON's PrettyWriter).
+// Re-indents a JSON document for people (RapidJSON's PrettyWriter, two
+// spaces a level); values nested more than 32 levels deep are written on one
+// line, so the output stays within a constant factor of the input's size.
+// Text that is not JSON is returned as it is.
 std::string pretty_json(std::string_view json);
 // "1 job", "3 jobs".
 std::string count_of(std::uint64_t n, std::string_view noun);

@@ -133,6 +133,11 @@ Timestamp parse_timestamp(std::string_view text, std::string_view option) {
     if (hour > 23 || minute > 59 || second > 59) return fail("no such time of day");
     auto t = std::chrono::sys_days(date) + std::chrono::hours(hour) + std::chrono::minutes(minute) +
              std::chrono::seconds(second) + std::chrono::microseconds(micros) - std::chrono::minutes(offset_minutes);
+    // An offset can carry a time out of the four-digit years, which the CLI
+    // would print as 10000-01-01 or -001-12-31 and could not read back.
+    constexpr std::chrono::sys_days earliest = std::chrono::year(1) / 1 / 1;
+    constexpr std::chrono::sys_days after_latest = std::chrono::year(10000) / 1 / 1;
+    if (t < earliest || t >= after_latest) return fail("the time is outside the years 0001 to 9999 in UTC");
     return std::chrono::time_point_cast<std::chrono::microseconds>(t);
 }
 

@@ -4,11 +4,15 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 
 #include "seesaw/core/error.hpp"
+#include "seesaw/core/limits.hpp"
 
 namespace seesaw {
 namespace {
@@ -55,6 +59,67 @@ struct ThreadDocument {
     PayloadDocument document{&value_allocator, 1024, &stack_allocator};
     std::string text;  // the payload, parsed in place
 };
+
+// Builds a payload document from the reader's events, converting numbers
+// itself: RapidJSON 1.1.0 reads many doubles one unit in the last place off
+// (one in seven of those in [0, 1): a double a job encodes would decode to
+// its neighbour), and its full-precision mode is wrong outright for some
+// (0.0e-95 does not read as 0). std::from_chars rounds correctly; integers
+// become the Int, Uint, Int64 or Uint64 values RapidJSON would make.
+class PayloadBuilder {
+public:
+    explicit PayloadBuilder(PayloadDocument& doc) noexcept : doc_(doc) {}
+
+    bool RawNumber(const char* text, rapidjson::SizeType length, bool);
+    // Just above the largest double: RapidJSON refuses larger numbers itself.
+    bool number_too_big() const noexcept { return number_too_big_; }
+
+    bool Null() { return doc_.Null(); }
+    bool Bool(bool b) { return doc_.Bool(b); }
+    bool String(const char* text, rapidjson::SizeType length, bool copy) { return doc_.String(text, length, copy); }
+    bool StartObject() { return doc_.StartObject(); }
+    bool Key(const char* text, rapidjson::SizeType length, bool copy) { return doc_.Key(text, length, copy); }
+    bool EndObject(rapidjson::SizeType members) { return doc_.EndObject(members); }
+    bool StartArray() { return doc_.StartArray(); }
+    bool EndArray(rapidjson::SizeType elements) { return doc_.EndArray(elements); }
+    // Never called: numbers all come to RawNumber (kParseNumbersAsStringsFlag).
+    bool Int(int i) { return doc_.Int(i); }
+    bool Uint(unsigned u) { return doc_.Uint(u); }
+    bool Int64(std::int64_t i) { return doc_.Int64(i); }
+    bool Uint64(std::uint64_t u) { return doc_.Uint64(u); }
+    bool Double(double d) { return doc_.Double(d); }
+
+private:
+    PayloadDocument& doc_;
+    bool number_too_big_ = false;
+};
+
+bool PayloadBuilder::RawNumber(const char* text, rapidjson::SizeType length, bool) {
+    const char* end = text + length;
+    if (std::none_of(text, end, [](char c) { return c == '.' || c == 'e' || c == 'E'; })) {
+        if (*text == '-') {
+            std::int64_t i = 0;
+            if (std::from_chars(text, end, i).ec == std::errc())
+                return i >= std::numeric_limits<std::int32_t>::min() ? doc_.Int(static_cast<int>(i)) : doc_.Int64(i);
+        } else {
+            std::uint64_t u = 0;
+            if (std::from_chars(text, end, u).ec == std::errc()) {
+                return u <= std::numeric_limits<std::uint32_t>::max() ? doc_.Uint(static_cast<unsigned>(u))
+                                                                      : doc_.Uint64(u);
+            }
+        }
+    }
+    double d = 0;
+    if (std::from_chars(text, end, d).ec == std::errc()) return doc_.Double(d);
+    // Out of a double's range. Below it, the number reads as zero, as it
+    // always has; above it, it is refused. A long double tells which (what it
+    // cannot hold either is below: RapidJSON lets nothing through above 1e309).
+    long double wide = 0;
+    if (std::from_chars(text, end, wide).ec != std::errc() || std::fabs(wide) < 1)
+        return doc_.Double(*text == '-' ? -0.0 : 0.0);
+    number_too_big_ = true;
+    return false;
+}
 
 }  // namespace
 
@@ -183,9 +248,20 @@ const rapidjson::Value& parse_payload(std::string_view json, std::string_view jo
     state->value_allocator.Clear();
     state->stack_allocator.Clear();
     state->text.assign(json);
-    // Iterative: a deeply nested payload is an error, never a stack overflow.
-    doc.ParseInsitu<rapidjson::kParseIterativeFlag>(state->text.data());
-    if (doc.HasParseError()) throw_parse_error(describe(job_type), doc.GetParseError(), doc.GetErrorOffset());
+    // Iterative: however deep a payload nests, it cannot overflow the stack.
+    constexpr unsigned flags =
+        rapidjson::kParseIterativeFlag | rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag;
+    rapidjson::ParseResult result;
+    auto build = [&](PayloadDocument& handler) {
+        rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>, Pool> reader(&state->stack_allocator);
+        rapidjson::InsituStringStream stream(state->text.data());
+        PayloadBuilder builder(handler);
+        result = reader.Parse<flags>(stream, builder);
+        if (builder.number_too_big()) result.Set(rapidjson::kParseErrorNumberTooBig, result.Offset());
+        return !result.IsError();
+    };
+    doc.Populate(build);
+    if (result.IsError()) throw_parse_error(describe(job_type), result.Code(), result.Offset());
     if (!doc.IsObject()) throw_not_object(describe(job_type), doc);
     return doc;
 }
@@ -194,10 +270,13 @@ const rapidjson::Value& parse_payload(std::string_view json, std::string_view jo
 
 namespace {
 // SAX validation: no DOM is built. Records what the root value is, and stops
-// at a string holding U+0000, which jsonb cannot store.
+// at a string jsonb cannot store: one holding U+0000, or a lone low surrogate
+// (an escape such as \udc00 that RapidJSON decodes to bytes that are not
+// UTF-8; a high surrogate without its pair is already a parse error).
 struct RootKind : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RootKind> {
     bool first = true;
     bool nul_in_string = false;
+    bool lone_surrogate = false;
     rapidjson::Type root = rapidjson::kNullType;
     bool note(rapidjson::Type type) {
         if (first) root = type;
@@ -214,6 +293,10 @@ struct RootKind : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RootKind> {
     bool String(const char* text, rapidjson::SizeType length, bool) {
         if (std::memchr(text, '\0', length) != nullptr) {
             nul_in_string = true;
+            return false;
+        }
+        if (!is_valid_utf8(std::string_view(text, length))) {
+            lone_surrogate = true;
             return false;
         }
         return note(rapidjson::kStringType);
@@ -234,6 +317,11 @@ void validate_json_object(std::string_view text, std::string_view what) {
     if (handler.nul_in_string) {
         throw PayloadError(std::string(what) + " has \\u0000 in a string (before byte " +
                            std::to_string(result.Offset()) + "), which PostgreSQL's jsonb cannot store");
+    }
+    if (handler.lone_surrogate) {
+        throw PayloadError(std::string(what) + " has an unpaired low surrogate (\\udc00 to \\udfff) in a string " +
+                           "(before byte " + std::to_string(result.Offset()) +
+                           "), which PostgreSQL's jsonb cannot store");
     }
     if (result.IsError()) throw_parse_error(what, result.Code(), result.Offset());
     if (handler.root != rapidjson::kObjectType) {

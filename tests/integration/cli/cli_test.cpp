@@ -796,6 +796,8 @@ TEST_F(CliTest, DemoExactlyOnceCheckHoldsWhenAWorkerIsKilled) {
 }
 #endif
 
+// libpq quotes the malformed part of a URL, password and all: the tool must
+// say what is wrong without printing it.
 TEST_F(CliTest, AMalformedDatabaseUrlIsReportedWithoutItsPassword) {
     auto cases = malformed_conninfos(url_);
     ASSERT_FALSE(cases.empty()) << "these cases need the test database as a postgresql:// URL";
@@ -813,5 +815,45 @@ TEST_F(CliTest, AMalformedDatabaseUrlIsReportedWithoutItsPassword) {
 // deep it nests. The deepest payload PostgreSQL stores is found by
 // bisection: jsonb's parser recurses, bounded by max_stack_depth (about
 // 14,500 levels with the default 2 MB).
+TEST_F(CliTest, JobsShowPrintsTheDeepestPayloadPostgresqlStoresInLinearSpace) {
+    auto payload_of = [](int depth) {
+        return "{\"a\":" + std::string(static_cast<std::size_t>(depth), '[') +
+               std::string(static_cast<std::size_t>(depth), ']') + "}";
+    };
+    int stored = 0;
+    int refused = 50'001;
+    std::string id;  // of the deepest payload stored
+    while (refused - stored > 1) {
+        const int depth = stored + (refused - stored) / 2;
+        try {
+            auto row = sql("INSERT INTO jobs (job_type, payload) VALUES ('deep', $1::jsonb) RETURNING id::text",
+                           {payload_of(depth)});
+            id = std::string(row.get(0, 0));
+            stored = depth;
+        } catch (const SqlError& e) {
+            ASSERT_EQ(e.sqlstate(), "54001") << e.what();  // stack depth limit exceeded
+            refused = depth;
+        }
+    }
+    ASSERT_GT(stored, 1000);
+    const auto payload = payload_of(stored);
+
+    auto r = seesaw({"jobs", "show", id});
+    ASSERT_EQ(r.status, 0) << r.err;
+    const auto at = r.out.find("payload:\n");
+    ASSERT_NE(at, std::string::npos) << r.out.substr(0, 2000);
+    const auto shown = r.out.substr(at + 9);
+    EXPECT_LT(shown.size(), 2 * payload.size()) << "depth " << stored;
+    std::string without_spaces;
+    std::copy_if(shown.begin(), shown.end(), std::back_inserter(without_spaces),
+                 [](char c) { return c != ' ' && c != '\n'; });
+    EXPECT_EQ(without_spaces, payload);
+    EXPECT_TRUE(shown.starts_with("{\n  \"a\": [\n    [\n")) << shown.substr(0, 200);
+
+    r = seesaw({"jobs", "show", id, "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("\"payload\":" + payload + "}"), std::string::npos) << "depth " << stored;
+}
+
 }  // namespace
 }  // namespace seesaw::test

@@ -14,6 +14,7 @@ if(TARGET seesaw_cli)
   endif()
 
   seesaw_test(unit_cli_tests LABEL unit SOURCES
+    unit/cli/output_test.cpp
     unit/cli/parse_test.cpp
     LIBS seesaw_cli_lib)
 

@@ -59,6 +59,22 @@ TEST(CliParse, Timestamps) {
               std::string::npos);
 }
 
+// Found by review, and reproduced by tests/fuzz/cli_parse_fuzz.cpp (its
+// parse(format(t)) == t check), which did not reach it in ten minutes: an
+// offset carried the time into year 10000 or year -1, which format_timestamp
+// prints as "10000-01-01T00:30:00.000000Z" or "-001-12-31T23:30:00.000000Z".
+TEST(CliParse, TimestampsStayWithinFourDigitYearsInUtc) {
+    auto at = [](std::string_view text) { return format_timestamp(parse_timestamp(text, "--run-at")); };
+    for (const char* bad : {"9999-12-31T23:30:00-01:00", "0000-01-01T00:30+01", "0000-06-01"})
+        EXPECT_EQ(message_of([&] { parse_timestamp(bad, "--run-at"); }),
+                  "--run-at '" + std::string(bad) + "': the time is outside the years 0001 to 9999 in UTC");
+    EXPECT_EQ(at("9999-12-31T23:59:59.999999Z"), "9999-12-31T23:59:59.999999Z");
+    EXPECT_EQ(at("9999-12-31T23:30:00+01:00"), "9999-12-31T22:30:00.000000Z");
+    EXPECT_EQ(at("0001-01-01T00:30:00+00:30"), "0001-01-01T00:00:00.000000Z");
+    for (const char* text : {"9999-12-31T23:59:59.999999Z", "0001-01-01T00:00:00.000000Z"})
+        EXPECT_EQ(at(at(text)), text);
+}
+
 TEST(CliParse, RunAtIsAbsoluteOrRelative) {
     auto relative = parse_run_at("+30s");
     EXPECT_FALSE(relative.at);

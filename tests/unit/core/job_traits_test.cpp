@@ -254,5 +254,68 @@ TEST(ValidateJsonObject, ReadsOnlyTheGivenBytes) {
     EXPECT_THROW(validate_json_object(std::string_view(buffer.data(), 6), "payload"), PayloadError);
 }
 
+// Found by tests/fuzz/enqueue_validation_fuzz.cpp: RapidJSON decodes an
+// escaped low surrogate with no high surrogate before it to bytes that are
+// not UTF-8, and PostgreSQL refuses the insert ("Unicode low surrogate must
+// follow a high surrogate").
+TEST(ValidateJsonObject, RefusesALoneLowSurrogate) {
+    auto message = payload_error([] { validate_json_object(R"({"s":"We\udc00lcome"})", "payload for job type 'x'"); });
+    EXPECT_EQ(message.rfind("payload for job type 'x' has an unpaired low surrogate (\\udc00 to \\udfff)", 0), 0u)
+        << message;
+    EXPECT_THROW(validate_json_object(R"({"\udfff":1})", "p"), PayloadError);
+    EXPECT_THROW(validate_json_object(R"({"a":["\ude00\ud83d"]})", "p"), PayloadError);
+    // A high surrogate alone was, and is, a parse error; a pair is a character.
+    EXPECT_THROW(validate_json_object(R"({"s":"\ud83d"})", "p"), PayloadError);
+    EXPECT_NO_THROW(validate_json_object(R"({"s":"\ud83d\ude00"})", "p"));
+}
+
+// Found by tests/fuzz/payload_reader_fuzz.cpp (with 118446744073709551616.5e-6):
+// RapidJSON's own conversion reads some doubles one unit in the last place
+// off, so a double a job encoded decoded to its neighbour (0.1 + 0.2, written
+// 0.30000000000000007, came back as 0.3000000000000001).
+TEST(PayloadReader, DoublesDecodeToTheDoublesEncoded) {
+    for (double value : {0.1 + 0.2, 0.1 * 3, 1.0 / 3, 0.7 + 0.1, 123456789.123456789, 1e23, 5e-324,
+                         2.2250738585072014e-308, 1.7976931348623157e308, -0.0, 0.0}) {
+        EXPECT_EQ(decode_payload<Ping>(encode_payload(Ping{value})).value, value) << encode_payload(Ping{value});
+    }
+    const auto found = decode_payload<Ping>(R"({"value":118446744073709551616.5e-6})");
+    EXPECT_EQ(decode_payload<Ping>(encode_payload(found)).value, found.value) << encode_payload(found);
+    // Correctly rounded from any text, not only from what the writer writes.
+    EXPECT_EQ(decode_payload<Ping>(R"({"value":0.30000000000000004})").value, 0.1 + 0.2);
+    EXPECT_EQ(decode_payload<Ping>(R"({"value":123456789012345678901234567890})").value, 1.2345678901234568e29);
+}
+
+TEST(PayloadReader, NumbersAtTheEdgesOfADouble) {
+    // Below the smallest double: zero, as before.
+    EXPECT_EQ(decode_payload<Ping>(R"({"value":1e-400})").value, 0.0);
+    EXPECT_TRUE(std::signbit(decode_payload<Ping>(R"({"value":-1e-400})").value));
+    EXPECT_EQ(decode_payload<Ping>(R"({"value":0.0e-95})").value, 0.0);
+    EXPECT_EQ(decode_payload<Ping>(R"({"value":1e-99999999999})").value, 0.0);
+    // Above the largest: refused (it read as infinity, which no job can encode).
+    for (const char* json : {R"({"value":1.7976931348623159e308})", R"({"value":1e309})"}) {
+        auto message = payload_error([&] { decode_payload<Ping>(json); });
+        EXPECT_NE(message.find("is not valid JSON: Number too big to be stored in double"), std::string::npos)
+            << message;
+    }
+    // Integers keep their widths.
+    auto v = [](const char* json) -> const rapidjson::Value& { return detail::parse_payload(json, "t")["n"]; };
+    EXPECT_TRUE(v(R"({"n":-2147483648})").IsInt());
+    EXPECT_TRUE(!v(R"({"n":-2147483649})").IsInt() && v(R"({"n":-2147483649})").IsInt64());
+    EXPECT_TRUE(v(R"({"n":4294967295})").IsUint() && !v(R"({"n":4294967295})").IsInt());
+    EXPECT_TRUE(v(R"({"n":18446744073709551615})").IsUint64());
+    EXPECT_EQ(v(R"({"n":-9223372036854775808})").GetInt64(), std::numeric_limits<std::int64_t>::min());
+    EXPECT_TRUE(v(R"({"n":18446744073709551616})").IsDouble());
+    EXPECT_TRUE(v(R"({"n":-0})").IsInt());
+    EXPECT_TRUE(v(R"({"n":1E+2})").IsDouble());
+}
+
+TEST(PayloadReader, A50000DeepPayloadDecodesAndValidates) {
+    const std::string deep = R"({"a":)" + std::string(50'000, '[') + std::string(50'000, ']') + "}";
+    EXPECT_NO_THROW(validate_json_object(deep, "payload"));
+    EXPECT_EQ(payload_error([&] { decode_payload<SendEmail>(deep); }),
+              "payload for job type 'send_email' is missing field 'to'");
+    EXPECT_TRUE(detail::parse_payload(deep, "deep")["a"].IsArray());
+}
+
 }  // namespace
 }  // namespace seesaw::test

@@ -151,9 +151,10 @@ T decode_payload(std::string_view json) {
 }
 
 // Checks that text is one JSON object, in valid UTF-8, that PostgreSQL's
-// jsonb can store (no \u0000 in strings); throws PayloadError with the
-// parser's message and the byte offset otherwise. `what` names the payload
-// in the message (e.g. "payload for job type 'send_email'").
+// jsonb can store (no \u0000, no unpaired \udc00 to \udfff in strings);
+// throws PayloadError with the parser's message and the byte offset
+// otherwise. `what` names the payload in the message (e.g. "payload for job
+// type 'send_email'").
 void validate_json_object(std::string_view text, std::string_view what);
 
 }  // namespace seesaw
