@@ -8,6 +8,8 @@
 # (build-fuzz/tests/fuzz/<target>_fuzz <file>) to see it again. Run by
 # scripts/test.sh (15 s per target) unless SEESAW_SKIP_FUZZ=1.
 # SEESAW_FUZZ_BUILD_DIR chooses the build directory (default build-fuzz).
+# SEESAW_FUZZ_SEED fixes libFuzzer's seed (scripts/test.sh sets 1, so CI
+# explores the same inputs every run); unset, each run draws its own.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -51,6 +53,7 @@ for entry in "${targets[@]}"; do
   args=(-max_total_time="$seconds" -max_len="$max_len" -timeout=10 -print_final_stats=1
     -artifact_prefix="$work/artifacts/")
   [ "$dict" = - ] || args+=(-dict="$fuzz_dir/$dict")
+  [ -z "${SEESAW_FUZZ_SEED:-}" ] || args+=(-seed="$SEESAW_FUZZ_SEED")
   log "fuzzing $name for ${seconds}s"
   if "$build_dir/tests/fuzz/${name}_fuzz" "${args[@]}" "$work/corpus" >"$work/log" 2>&1; then
     grep -E "^#[0-9]+[[:space:]]+DONE" "$work/log" | tail -n 1 || true

@@ -27,5 +27,5 @@ cd "$build_dir"
 export SEESAW_TEST_DATABASE_URL=$SEESAW_DATABASE_URL
 ctest --output-on-failure -j "${SEESAW_JOBS:-2}" "$@"
 if [ "${SEESAW_SKIP_FUZZ:-0}" != 1 ]; then
-  "$SEESAW_ROOT/scripts/fuzz.sh" 15
+  SEESAW_FUZZ_SEED=${SEESAW_FUZZ_SEED:-1} "$SEESAW_ROOT/scripts/fuzz.sh" 15
 fi

@@ -94,6 +94,17 @@ private:
     bool number_too_big_ = false;
 };
 
+// A JSON number beyond a double's range, as the payload reader refuses it.
+// Below the range a number reads as zero, as it always has; above it, it is
+// refused. A long double tells which (what it cannot hold either is below:
+// RapidJSON lets nothing through above 1e309).
+bool above_double_range(const char* text, const char* end) {
+    double d = 0;
+    if (std::from_chars(text, end, d).ec == std::errc()) return false;
+    long double wide = 0;
+    return std::from_chars(text, end, wide).ec == std::errc() && std::fabs(wide) >= 1;
+}
+
 bool PayloadBuilder::RawNumber(const char* text, rapidjson::SizeType length, bool) {
     const char* end = text + length;
     if (std::none_of(text, end, [](char c) { return c == '.' || c == 'e' || c == 'E'; })) {
@@ -111,12 +122,7 @@ bool PayloadBuilder::RawNumber(const char* text, rapidjson::SizeType length, boo
     }
     double d = 0;
     if (std::from_chars(text, end, d).ec == std::errc()) return doc_.Double(d);
-    // Out of a double's range. Below it, the number reads as zero, as it
-    // always has; above it, it is refused. A long double tells which (what it
-    // cannot hold either is below: RapidJSON lets nothing through above 1e309).
-    long double wide = 0;
-    if (std::from_chars(text, end, wide).ec != std::errc() || std::fabs(wide) < 1)
-        return doc_.Double(*text == '-' ? -0.0 : 0.0);
+    if (!above_double_range(text, end)) return doc_.Double(*text == '-' ? -0.0 : 0.0);
     number_too_big_ = true;
     return false;
 }
@@ -277,6 +283,7 @@ struct RootKind : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RootKind> {
     bool first = true;
     bool nul_in_string = false;
     bool lone_surrogate = false;
+    bool number_too_big = false;
     rapidjson::Type root = rapidjson::kNullType;
     bool note(rapidjson::Type type) {
         if (first) root = type;
@@ -290,6 +297,15 @@ struct RootKind : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RootKind> {
     bool Int64(std::int64_t) { return note(rapidjson::kNumberType); }
     bool Uint64(std::uint64_t) { return note(rapidjson::kNumberType); }
     bool Double(double) { return note(rapidjson::kNumberType); }
+    // Numbers come as text (kParseNumbersAsStringsFlag): refused where the
+    // payload reader would refuse them, so an accepted payload decodes.
+    bool RawNumber(const char* text, rapidjson::SizeType length, bool) {
+        if (above_double_range(text, text + length)) {
+            number_too_big = true;
+            return false;
+        }
+        return note(rapidjson::kNumberType);
+    }
     bool String(const char* text, rapidjson::SizeType length, bool) {
         if (std::memchr(text, '\0', length) != nullptr) {
             nul_in_string = true;
@@ -312,8 +328,10 @@ void validate_json_object(std::string_view text, std::string_view what) {
     rapidjson::MemoryStream stream(text.data(), text.size());
     // Iterative: deep nesting cannot overflow the stack. Invalid UTF-8 is
     // refused here, with its offset, as PostgreSQL would refuse it.
-    constexpr unsigned flags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+    constexpr unsigned flags =
+        rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag | rapidjson::kParseNumbersAsStringsFlag;
     auto result = reader.Parse<flags>(stream, handler);
+    if (handler.number_too_big) throw_parse_error(what, rapidjson::kParseErrorNumberTooBig, result.Offset());
     if (handler.nul_in_string) {
         throw PayloadError(std::string(what) + " has \\u0000 in a string (before byte " +
                            std::to_string(result.Offset()) + "), which PostgreSQL's jsonb cannot store");

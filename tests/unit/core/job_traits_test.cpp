@@ -319,3 +319,21 @@ TEST(PayloadReader, A50000DeepPayloadDecodesAndValidates) {
 
 }  // namespace
 }  // namespace seesaw::test
+
+namespace seesaw {
+namespace {
+
+// Found by the enqueue_validation fuzz target: validation accepted a number
+// the payload reader refuses, so an accepted job could not be decoded.
+TEST(ValidateJsonObject, RefusesANumberThePayloadReaderWouldRefuse) {
+    try {
+        validate_json_object(R"({"image_id": 1.7976931348666623157e308})", "payload");
+        FAIL() << "accepted";
+    } catch (const PayloadError& e) {
+        EXPECT_NE(std::string(e.what()).find("Number too big"), std::string::npos) << e.what();
+    }
+    EXPECT_NO_THROW(validate_json_object(R"({"image_id": 1.7976931348623157e308, "tiny": 1e-400})", "payload"));
+}
+
+}  // namespace
+}  // namespace seesaw
