@@ -1,124 +1,117 @@
-// The lock-free hand-off alone, the way dispatch/src does it: the claimer
-// enqueue_bulk's Task* into a BlockingConcurrentQueue; workers wait_dequeue
-// (ConsumerToken), push a Completion into a ConcurrentQueue (ProducerToken)
-// and uv_async_send the loop, which drains completions with try_dequeue_bulk.
-// No work per job: this is the cost of moving a job and its result.
+// The hand-off alone, through the engine's own Executor (dispatch/src/
+// executor.hpp): Executor::hand_over gives Task* to N worker threads (here
+// the benchmark's thread calls it and waits for the batch; in the dispatcher
+// the loop does); each worker checks the task's start deadline, runs it
+// (Executor::run: the clock, a JobContext, a handler that does nothing; no
+// one listens on the bus) and reports through the executor's queue and the
+// engine's Waker; the loop, on its own thread, takes the reports with
+// Executor::drain. No work per job: the cost of moving a job to a worker
+// and its report back. The last three measure the platform
+// alone: libuv (a bare uv_async_t) and the steady clock.
 #include <algorithm>
 #include <chrono>
-#include <string>
-#include <thread>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <span>
 #include <vector>
 
-#include "handoff.hpp"
+#include "executor.hpp"
+#include "loop_thread.hpp"
 #include "micro_support.hpp"
+#include "seesaw/core/event_bus.hpp"
+#include "seesaw/dispatch/dispatcher.hpp"
 
 namespace seesaw::bench {
 namespace {
 
-struct Task {
-    std::int64_t n = 0;
-};
-
-// Same layout as dispatch/src/engine.hpp's Completion.
-struct Completion {
-    Task* task = nullptr;
-    int outcome = 0;
-    std::string error;
-    std::chrono::nanoseconds duration{};
-};
-
-// Workers, their queue, the completion queue and the loop that drains it.
-class Pipeline {
+// Tasks a worker runs: a handler that does nothing, a start deadline that
+// never passes.
+class IdleTasks {
 public:
-    explicit Pipeline(int workers) : loop_([this] { drain(); }) {
-        for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { work(); });
+    explicit IdleTasks(std::size_t count) : tasks_(count) {
+        for (auto& task : tasks_) {
+            task.handler = &handler_;
+            task.start_deadline_ns.store(std::numeric_limits<std::int64_t>::max());
+            pointers_.push_back(&task);
+        }
     }
-    Pipeline(const Pipeline&) = delete;
-    Pipeline& operator=(const Pipeline&) = delete;
-    ~Pipeline() {
-        for (std::size_t i = 0; i < threads_.size(); ++i) tasks_.enqueue(nullptr);
-        for (auto& t : threads_) t.join();
-    }
-
-    // Hands `count` jobs over and waits until the loop drained their completions.
-    void run_batch(Task* const* first, std::size_t count) {
-        submitted_ += static_cast<std::int64_t>(count);
-        target_.store(submitted_, std::memory_order_release);
-        tasks_.enqueue_bulk(first, count);
-        done_.wait_for(submitted_);
-    }
-    // Loop wake-ups so far; read after the workers are idle.
-    std::int64_t wakeups() const noexcept { return wakeups_; }
+    std::span<detail::Task* const> all() const noexcept { return pointers_; }
 
 private:
-    // Worker threads: executor.cpp's worker_main with nothing to run.
-    void work() {
-        moodycamel::ProducerToken token(completions_);
-        moodycamel::ConsumerToken consumer(tasks_);
-        Task* task = nullptr;
-        while (true) {
-            tasks_.wait_dequeue(consumer, task);
-            if (task == nullptr) break;
-            Completion completion;
-            completion.task = task;
-            completions_.enqueue(token, std::move(completion));
-            uv_async_send(loop_.wake());
-        }
+    HandlerEntry handler_{"idle", {}, [](std::string_view, JobContext&) {}};
+    std::vector<detail::Task> tasks_;
+    std::vector<detail::Task*> pointers_;
+};
+
+// An Executor with N workers, and the loop that drains their reports.
+class Handoff {
+public:
+    explicit Handoff(std::size_t workers)
+        : loop_([this] { drain(); }), executor_(environment_, [this] { loop_.waker().send(); }) {
+        loop_.start();
+        executor_.start({workers});
+    }
+    Handoff(const Handoff&) = delete;
+    Handoff& operator=(const Handoff&) = delete;
+    ~Handoff() {
+        executor_.finish();
+        executor_.join();
+        loop_.stop();
     }
 
-    // Loop thread: completer.cpp's drain_completions.
+    // Hands the tasks over and waits until the loop drained their reports.
+    void run_batch(std::span<detail::Task* const> tasks) {
+        submitted_ += static_cast<std::int64_t>(tasks.size());
+        target_.store(submitted_, std::memory_order_release);
+        executor_.hand_over(0, tasks);
+        done_.wait_for(submitted_);
+    }
+    // Loop wake-ups so far.
+    std::int64_t wakeups() const noexcept { return wakeups_.load(std::memory_order_relaxed); }
+
+private:
+    // Loop thread.
     void drain() {
-        Completion batch[256];
-        while (true) {
-            std::size_t n = completions_.try_dequeue_bulk(batch, std::size(batch));
-            for (std::size_t i = 0; i < n; ++i) {
-                benchmark::DoNotOptimize(batch[i].task);
-                batch[i] = Completion{};
-            }
-            drained_ += static_cast<std::int64_t>(n);
-            if (n < std::size(batch)) break;
-        }
-        ++wakeups_;
-        // The producer waits for whole batches: wake it once per batch.
+        executor_.drain([this](detail::Report& report) {
+            benchmark::DoNotOptimize(report.task);
+            ++drained_;
+        });
+        wakeups_.fetch_add(1, std::memory_order_relaxed);
+        // The benchmark waits for whole batches: wake it once per batch.
         if (drained_ >= target_.load(std::memory_order_acquire)) done_.reach(drained_);
     }
 
-    moodycamel::BlockingConcurrentQueue<Task*> tasks_;
-    moodycamel::ConcurrentQueue<Completion> completions_;
-    std::int64_t submitted_ = 0;           // producer thread
-    std::atomic<std::int64_t> target_{0};  // producer → loop
-    DoneCounter done_;                     // loop → producer
+    EventBus bus_;
+    detail::RunEnvironment environment_{"bench", nullptr, &bus_, nullptr, std::type_index(typeid(void))};
+    std::int64_t submitted_ = 0;           // benchmark thread
+    std::atomic<std::int64_t> target_{0};  // benchmark thread → loop
+    DoneCounter done_;                     // loop → benchmark thread
     std::int64_t drained_ = 0;             // loop thread
-    std::int64_t wakeups_ = 0;             // loop thread
-    // After what its callback uses; ~Pipeline joins the workers before the
-    // loop stops, so no uv_async_send reaches a closed handle.
+    std::atomic<std::int64_t> wakeups_{0};  // loop thread → benchmark thread
     LoopThread loop_;
-    std::vector<std::thread> threads_;
+    detail::Executor executor_;  // after the loop: its workers wake it
 };
 
-// Each iteration hands `batch` jobs over in one enqueue_bulk and waits until
-// the loop has drained all their completions.
-void BM_Handoff(benchmark::State& state) {
-    const auto workers = static_cast<int>(state.range(0));
-    const auto batch = static_cast<std::size_t>(state.range(1));
-    std::vector<Task> tasks(batch);
-    std::vector<Task*> pointers;
-    for (auto& t : tasks) pointers.push_back(&t);
+// Each iteration hands `batch` jobs over in one hand_over and waits until
+// the loop has drained all their reports. Returns the loop's wake-ups per job.
+double hand_over_batches(benchmark::State& state, std::size_t workers, std::size_t batch) {
+    const IdleTasks tasks(batch);
     std::int64_t jobs = 0;
-    std::int64_t wakeups = 0;
-    {
-        Pipeline pipeline(workers);
-        PerJob per_job(state);
-        per_job.start();
-        for (auto _ : state) {
-            pipeline.run_batch(pointers.data(), batch);
-            jobs += static_cast<std::int64_t>(batch);
-        }
-        per_job.stop(jobs);
-        wakeups = pipeline.wakeups();
+    Handoff handoff(workers);
+    PerJob per_job(state);
+    per_job.start();
+    for (auto _ : state) {
+        handoff.run_batch(tasks.all());
+        jobs += static_cast<std::int64_t>(batch);
     }
+    per_job.stop(jobs);
+    return static_cast<double>(handoff.wakeups()) / static_cast<double>(std::max<std::int64_t>(jobs, 1));
+}
+
+void BM_Handoff(benchmark::State& state) {
     state.counters["loop_wakeups_per_job"] =
-        static_cast<double>(wakeups) / static_cast<double>(std::max<std::int64_t>(jobs, 1));
+        hand_over_batches(state, static_cast<std::size_t>(state.range(0)), static_cast<std::size_t>(state.range(1)));
 }
 BENCHMARK(BM_Handoff)
     ->ArgNames({"workers", "batch"})
@@ -128,23 +121,11 @@ BENCHMARK(BM_Handoff)
     ->UseRealTime()
     ->MeasureProcessCPUTime();
 
-// One job at a time: producer → worker → loop → producer. The hand-off's
-// contribution to latency (three thread wake-ups), not its throughput.
+// One job at a time: benchmark thread → worker → loop → benchmark thread.
+// The hand-off's contribution to latency (three thread wake-ups), not its
+// throughput.
 void BM_HandoffRoundTrip(benchmark::State& state) {
-    const auto workers = static_cast<int>(state.range(0));
-    Task task;
-    Task* pointer = &task;
-    std::int64_t jobs = 0;
-    {
-        Pipeline pipeline(workers);
-        PerJob per_job(state);
-        per_job.start();
-        for (auto _ : state) {
-            pipeline.run_batch(&pointer, 1);
-            ++jobs;
-        }
-        per_job.stop(jobs);
-    }
+    hand_over_batches(state, static_cast<std::size_t>(state.range(0)), 1);
 }
 BENCHMARK(BM_HandoffRoundTrip)->ArgName("workers")->Arg(1)->Arg(2)->Arg(8)->UseRealTime()->MeasureProcessCPUTime();
 
@@ -156,8 +137,9 @@ void BM_UvAsyncSend(benchmark::State& state) {
     std::int64_t sends = 0;
     {
         LoopThread loop([&] { wakeups.fetch_add(1, std::memory_order_relaxed); });
+        loop.start();
         for (auto _ : state) {
-            uv_async_send(loop.wake());
+            uv_async_send(loop.async());
             ++sends;
         }
     }
@@ -176,13 +158,21 @@ void BM_UvAsyncWakeRoundTrip(benchmark::State& state) {
     std::int64_t sent = 0;
     {
         LoopThread loop([&] { done.reach(++wakeups); });
+        loop.start();
         for (auto _ : state) {
-            uv_async_send(loop.wake());
+            uv_async_send(loop.async());
             done.wait_for(++sent);
         }
     }
 }
 BENCHMARK(BM_UvAsyncWakeRoundTrip)->UseRealTime()->MeasureProcessCPUTime();
+
+// One read of the steady clock (on a VM, the hypervisor's clock page): a
+// worker reads it three times per job (the start deadline, the start, the end).
+void BM_SteadyClockNow(benchmark::State& state) {
+    for (auto _ : state) benchmark::DoNotOptimize(std::chrono::steady_clock::now());
+}
+BENCHMARK(BM_SteadyClockNow);
 
 }  // namespace
 }  // namespace seesaw::bench

@@ -1,450 +1,400 @@
-// The dispatcher's per-job hot path with the database taken out: everything
-// the loop thread and a worker do for one job between the claim's result
-// arriving and its success leaving, as dispatch/src does it:
+// The dispatcher's per-job hot path with the database taken out, through the
+// engine's own parts (dispatch/src). For claims of N rows (N = workers +
+// prefetch: what a claim brings while there is a backlog), everything the
+// loop and a worker do for a job between the claim's result arriving and the
+// answer to its success's write:
 //
-//   loop:   try_claim (statement parameters) → on_claimed per row:
-//           JobId::parse, handler lookup, payload copy, integer and time
-//           fields, in_flight_ insert; sort; ClaimFinished and JobClaimed;
-//           enqueue_bulk to the workers
-//   worker: wait_dequeue → run_task (clock, JobStarted, decode of the
-//           SendEmail payload, no-op handler) → completion enqueue →
-//           uv_async_send
-//   loop:   drain_completions → on_completion → flush (the success
-//           statement's id/attempt arrays) → the write's answer (RETURNING
-//           ids parsed into a set) → JobSucceeded → retire (in_flight_ erase)
+//   loop:    Producer::on_claimed (decode_claim; a Task per row in the
+//            TaskRegistry; the handler lookup; ClaimFinished, JobClaimed)
+//            → Executor::hand_over
+//   worker:  the executor's worker: a start notice for a job held ahead of
+//            the workers, Executor::run (JobStarted; a JobContext; the typed
+//            handler: decode_payload<SendEmail> through JobTraits, then a
+//            body that does nothing), its report, the engine's Waker
+//   loop:    Executor::drain → the engine's report step (below) → Completer:
+//            the fenced success write's parameters (lease_params) → its
+//            answer, RETURNING every id → JobSucceeded → Producer::settled,
+//            TaskRegistry::retire
 //
-// Events go to an EventBus on which the dispatcher's own MetricsRegistry
-// (dispatch/src/metrics.hpp) listens, as in every running dispatcher.
-//
-// The claim is answered at once from a prepared result laid out like a
-// PGresult, so claims are as large as the free slots allow (workers +
-// prefetch), as in backlog mode. The types below mirror engine.hpp's
-// Task/Completion/HandlerEntry/JobContext field for field: JobContext needs a
-// real Engine, and an Engine needs a database.
+// Events go to an EventBus on which the dispatcher's MetricsRegistry
+// listens, as in every running dispatcher. The claim connection answers each
+// claim at once from results built once; the result connection is a
+// FakeStatements (tests/support), answered at once: every write wrote all
+// its rows. The loop claims again when the workers have returned every job
+// of the last claim, so each claim brings N rows and the workers wait for
+// the next (one loop and one worker wake-up per claim).
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <optional>
-#include <unordered_map>
-#include <unordered_set>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
-#include "handoff.hpp"
+#include "completer.hpp"
+#include "executor.hpp"
+#include "fake_statements.hpp"
+#include "loop_thread.hpp"
 #include "metrics.hpp"
 #include "micro_support.hpp"
-#include "pg.hpp"
+#include "producer.hpp"
+#include "report_step.hpp"
 #include "seesaw/core/event_bus.hpp"
-#include "seesaw/core/events.hpp"
-#include "seesaw/core/job.hpp"
 #include "seesaw/dispatch/dispatcher.hpp"
 #include "store_sql.hpp"
+#include "task_registry.hpp"
+#include "worker_protocol.hpp"
 
 namespace seesaw::bench {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+using detail::Report;
+using detail::Task;
 
-std::int64_t steady_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch()).count();
+const std::string worker_id = "bench-host:12345:0badc0de";
+const std::string queue_name = "default";
+
+// What Dispatcher::on<T> registers for a typed handler.
+template <TypedJob T, class F>
+std::unique_ptr<HandlerEntry> typed_handler(F handler) {
+    return std::make_unique<HandlerEntry>(HandlerEntry{
+        std::string(job_type_name<T>()), {}, [fn = std::move(handler)](std::string_view payload, JobContext& ctx) mutable {
+            fn(decode_payload<T>(payload), ctx);
+        }});
 }
 
-struct Task;
-
-struct Context {  // JobContext: two references
-    const Task& task;
-    const void* engine;
-};
-
-struct Handler {  // HandlerEntry
-    std::string job_type;
-    HandlerOptions options;
-    std::function<void(std::string_view payload, Context& ctx)> invoke;
-};
-
-struct Task {  // engine.hpp's Task
-    JobId id;
-    std::string payload;
-    const Handler* handler = nullptr;
-    const std::string* queue = nullptr;
-    std::int32_t attempt = 1;
-    std::int32_t max_retries = 0;
-    std::int32_t version = 1;
-    std::int32_t priority = 0;
-    Timestamp run_at{};
-    Timestamp created_at{};
-    std::atomic<bool> cancelled{false};
-    std::atomic<bool> lease_lost{false};
-    std::atomic<std::int64_t> started_ns{0};
-    std::chrono::nanoseconds run_time{};
-    bool handler_done = false;
-    bool settled = false;
-    bool abandoned = false;
-
-    JobRef ref() const { return {id, handler->job_type, *queue, attempt}; }
-};
-
-enum class Outcome { succeeded, retryable, permanent, skipped };
-
-struct Completion {
-    Task* task = nullptr;
-    Outcome outcome = Outcome::skipped;
-    std::string error;
-    std::chrono::nanoseconds duration{};
-};
-
-// `Dispatcher::on<SendEmail>` with a handler that does nothing.
-std::unordered_map<std::string, std::unique_ptr<Handler>> make_handlers() {
-    std::unordered_map<std::string, std::unique_ptr<Handler>> handlers;
+// Ten job types, as the engine keeps them; every claimed row is a SendEmail,
+// whose handler decodes it and does nothing else.
+detail::StringMap<std::unique_ptr<HandlerEntry>> make_handlers() {
+    detail::StringMap<std::unique_ptr<HandlerEntry>> handlers;
+    auto send_email = typed_handler<SendEmail>([](const SendEmail& job, JobContext&) { benchmark::DoNotOptimize(job); });
     for (const auto& type : short_job_types(10)) {
-        auto fn = [](const SendEmail& job, Context&) { benchmark::DoNotOptimize(job.user_id); };
-        handlers.emplace(type, std::make_unique<Handler>(Handler{
-                                   type, {}, [fn](std::string_view payload, Context& ctx) mutable {
-                                       fn(decode_payload<SendEmail>(payload), ctx);
-                                   }}));
+        if (type == send_email->job_type) continue;
+        handlers.emplace(type, std::make_unique<HandlerEntry>(HandlerEntry{type, {}, [](std::string_view, JobContext&) {}}));
     }
+    auto name = send_email->job_type;
+    handlers.emplace(std::move(name), std::move(send_email));
     return handlers;
 }
 
-// 1024 claimed rows of send_email jobs, columns as store_sql.hpp's ClaimColumn.
-FakeResult make_claim_rows() {
-    FakeResult rows(detail::claim_column_count);
-    const std::int64_t base_us = 1'717'171'717'000'000;
-    for (int i = 0; i < 1024; ++i) {
-        // Move-assigned strings: assigning a literal trips GCC 12's false
-        // -Wrestrict (PR 105329) in Release.
-        std::vector<std::string> cells(detail::claim_column_count);
+// The claim connection of a database with a backlog: every claim asks for N
+// rows (the loop claims when the queue is empty) and gets them at once. The
+// results are built once, 1,024 different rows in turn, with FakeAnswer's
+// libpq calls; their columns are store_sql.hpp's ClaimColumns.
+class BacklogClaims final : public detail::Statements {
+public:
+    BacklogClaims(const detail::StoreSql& sql, std::size_t rows, std::size_t free_workers)
+        : sql_(sql), limit_(std::to_string(rows)), free_workers_(std::to_string(std::min(rows, free_workers))) {
+        const std::size_t results = (1024 + rows - 1) / rows;
+        for (std::size_t r = 0; r < results; ++r) {
+            std::vector<test::FakeRow> cells;
+            for (std::size_t i = 0; i < rows; ++i) cells.push_back(row(r * rows + i, i, rows, free_workers));
+            results_.push_back(test::FakeAnswer::rows(columns(), std::move(cells)).make_result());
+        }
+    }
+
+    void send(detail::Statement statement) override {
+        // Anything else (a check for the next due job, a progress record)
+        // would mean the path is not the one this measures.
+        if (statement.sql != &sql_.claim)
+            throw std::logic_error("the hot path sent a statement other than a claim: " + statement.prepared_name);
+        if (statement.params.at(2) != limit_ || statement.params.at(5) != free_workers_)
+            throw std::logic_error("a claim for " + statement.params.at(2) + " rows (" + statement.params.at(5) +
+                                   " to free workers), not " + limit_ + " (" + free_workers_ + ")");
+        waiting_.emplace(std::move(statement));
+    }
+    bool waiting() const noexcept { return waiting_.has_value(); }
+    // Answers the claim that waits: Producer::on_claimed runs.
+    void answer() {
+        auto claim = std::move(*waiting_);
+        waiting_.reset();
+        claim.done(results_[next_].get(), nullptr);
+        next_ = (next_ + 1) % results_.size();
+    }
+
+private:
+    static std::vector<std::string> columns() {
+        std::vector<std::string> names(detail::claim_column_count);
+        names[detail::claim_id] = "id";
+        names[detail::claim_job_type] = "job_type";
+        names[detail::claim_queue] = "queue";
+        names[detail::claim_payload] = "payload";
+        names[detail::claim_version] = "version";
+        names[detail::claim_attempt] = "attempt";
+        names[detail::claim_max_retries] = "max_retries";
+        names[detail::claim_priority] = "priority";
+        names[detail::claim_run_at_us] = "run_at_us";
+        names[detail::claim_created_at_us] = "created_at_us";
+        names[detail::claim_lease_expires_at_us] = "lease_expires_at_us";
+        names[detail::claim_order] = "order";
+        names[detail::claim_lease_ticket] = "lease_ticket";
+        names[detail::claim_found_count] = "found_count";
+        return names;
+    }
+
+    // Row `place` of a claim of `rows`: the first free_workers go straight
+    // to a worker (no ticket); the others wait ahead of the workers with a
+    // ticket, and a worker sends a start notice for each. The server numbers
+    // tickets from the claim's ticket base; a result built once cannot, so
+    // these lie below the start watermark's first ticket and it skips them
+    // (its deque push and pop per job are left out).
+    static test::FakeRow row(std::size_t n, std::size_t place, std::size_t rows, std::size_t free_workers) {
+        const std::int64_t base_us = 1'717'171'717'000'000 + static_cast<std::int64_t>(n);
+        test::FakeRow cells(detail::claim_column_count);
         cells[detail::claim_id] = JobId::generate().to_string();
-        cells[detail::claim_job_type] = std::string("send_email");
-        cells[detail::claim_queue] = std::string("default");
-        cells[detail::claim_payload] = claimed_payload(i);
+        cells[detail::claim_job_type] = std::string(job_type_name<SendEmail>());
+        cells[detail::claim_queue] = queue_name;
+        cells[detail::claim_payload] = claimed_payload(static_cast<std::int64_t>(n));
         cells[detail::claim_version] = std::string("1");
         cells[detail::claim_attempt] = std::string("1");
         cells[detail::claim_max_retries] = std::string("3");
         cells[detail::claim_priority] = std::string("0");
-        cells[detail::claim_run_at_us] = std::to_string(base_us + i);
-        cells[detail::claim_created_at_us] = std::to_string(base_us + i - 1000);
-        cells[detail::claim_lease_expires_at_us] = std::to_string(base_us + i + 60'000'000);
-        rows.add_row(cells);
+        cells[detail::claim_run_at_us] = std::to_string(base_us);
+        cells[detail::claim_created_at_us] = std::to_string(base_us - 1000);
+        cells[detail::claim_lease_expires_at_us] = std::to_string(base_us + 60'000'000);
+        cells[detail::claim_order] = std::to_string(place + 1);
+        if (place >= free_workers) cells[detail::claim_lease_ticket] = std::to_string(place + 1);
+        cells[detail::claim_found_count] = std::to_string(rows);
+        return cells;
     }
-    return rows;
-}
+
+    const detail::StoreSql& sql_;
+    const std::string limit_, free_workers_;
+    std::vector<std::unique_ptr<PGresult, void (*)(PGresult*)>> results_;
+    std::size_t next_ = 0;
+    std::optional<detail::Statement> waiting_;
+};
+
+// The result connection: a FakeStatements whose every write is answered at
+// once with all the ids it sent (the fence let every row through). A
+// FakeStatements keeps every statement and looks through all of them per
+// answer, so a fresh one takes over once in a while.
+class ResultConnection final : public detail::Statements {
+public:
+    void send(detail::Statement statement) override { fake_->send(std::move(statement)); }
+
+    void answer_all() {
+        for (; answered_ < fake_->size(); ++answered_) {
+            auto rows = returned_rows(fake_->sent(answered_).params.at(0));
+            fake_->answer(answered_, test::FakeAnswer::rows({"id"}, std::move(rows)));
+        }
+        if (answered_ >= renew_after) {
+            fake_ = std::make_unique<test::FakeStatements>();
+            answered_ = 0;
+        }
+    }
+
+private:
+    static constexpr std::size_t renew_after = 64;
+
+    // The rows of `RETURNING j.id` for the ids of the write's $1 ({id,id,...}).
+    static std::vector<test::FakeRow> returned_rows(std::string_view ids) {
+        std::vector<test::FakeRow> rows;
+        ids = ids.substr(1, ids.size() - 2);
+        while (!ids.empty()) {
+            const auto comma = std::min(ids.find(','), ids.size());
+            rows.push_back({std::string(ids.substr(0, comma))});
+            ids.remove_prefix(std::min(comma + 1, ids.size()));
+        }
+        return rows;
+    }
+
+    std::unique_ptr<test::FakeStatements> fake_ = std::make_unique<test::FakeStatements>();
+    std::size_t answered_ = 0;
+};
 
 class HotPath {
 public:
-    // workers == 0: everything on the calling thread, no hand-off (the
-    // path's CPU work alone). with_metrics: the dispatcher's metrics registry
-    // listens on the bus, as it always does in Engine::start.
-    HotPath(int workers, std::size_t slots, bool with_metrics)
-        : slots_(slots), handlers_(make_handlers()), rows_(make_claim_rows()) {
-        pg::ArrayLiteral types;
-        std::vector<std::string> type_names;
-        for (const auto& entry : handlers_) {
-            types.add(entry.first);
-            type_names.push_back(entry.first);
-        }
-        job_types_literal_ = std::move(types).finish();
-        if (with_metrics) metrics_.emplace(worker_id_, std::vector<std::string>{queue_name_}, type_names, bus_);
-        if (workers == 0) return;
-        loop_.emplace([this] { guarded([this] { wake(); }); }, [this] { guarded([this] { start_round(); }); });
-        for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { worker_main(); });
+    // workers == 0: no worker threads; the calling thread runs every job
+    // (Executor::run) as the one worker of a queue of `slots`.
+    HotPath(std::size_t workers, std::size_t slots)
+        : workers_(workers),
+          slots_(slots),
+          metrics_(worker_id, {queue_name}, type_names(), bus_),
+          sql_("bench"),
+          claims_(sql_, slots, std::max<std::size_t>(workers, 1)),
+          loop_([this] { wake(); }, [this] { start_round(); }) {
+        const std::size_t queue_workers = std::max<std::size_t>(workers, 1);
+        executor_ = std::make_unique<detail::Executor>(environment_, [this] { loop_.waker().send(); });
+        completer_ = std::make_unique<detail::Completer>(
+            results_, sql_, environment_.worker_id, detail::Publisher(bus_),
+            detail::Completer::Hooks{[this](Task& task) { settle(task); }, [](Task&, std::chrono::milliseconds) {}});
+        completer_->set_ready(true);
+        detail::Producer::Settings settings;
+        settings.worker_id = worker_id;
+        settings.schema = "bench";
+        settings.job_types_literal = detail::job_types_literal(type_names());
+        settings.lease = 60s;
+        settings.listen = false;
+        settings.poll_interval = 2s;
+        settings.busy_poll_interval = 1ms;
+        producer_ = std::make_unique<detail::Producer>(
+            loop_.get(), claims_, sql_, tasks_, *executor_, *completer_, detail::Publisher(bus_),
+            std::vector<QueueOptions>{QueueOptions(queue_name, queue_workers, slots - queue_workers)},
+            std::move(settings),
+            detail::Producer::Hooks{[this](std::string_view type) -> const HandlerEntry* {
+                                        auto found = handlers_.find(type);
+                                        return found != handlers_.end() ? found->second.get() : nullptr;
+                                    },
+                                    [] { return true; }, [] {}});
+        queue_ = producer_->queues().front().get();
+        producer_->set_claiming(true, false);  // sends the first claim
+        executor_->start({workers});
+        if (workers > 0) loop_.start();
     }
     HotPath(const HotPath&) = delete;
     HotPath& operator=(const HotPath&) = delete;
     ~HotPath() {
-        for (std::size_t i = 0; i < threads_.size(); ++i) tasks_.enqueue(nullptr);
-        for (auto& t : threads_) t.join();
-        loop_.reset();
+        executor_->finish();
+        executor_->join();
+        loop_.stop();  // closes the producer's timers: it outlives the loop
     }
 
-    // Runs `jobs` jobs through the path and returns when all are retired.
-    void run_round(std::int64_t jobs) {
-        submitted_ += jobs;
-        round_jobs_.store(jobs, std::memory_order_release);
-        if (!loop_) {
-            start_round();
-            while (to_claim_ > 0) try_claim();
+    std::size_t jobs_per_claim() const noexcept { return slots_; }
+
+    // What the dispatcher's metrics counted, if it is not `jobs` claimed,
+    // started and succeeded: the path measured was not the one described.
+    std::optional<std::string> miscounted(std::int64_t jobs) const {
+        const auto expected = static_cast<std::uint64_t>(jobs);
+        for (const auto& series : metrics_.snapshot().job_types) {
+            if (series.job_type != job_type_name<SendEmail>()) continue;
+            if (series.claimed == expected && series.started == expected && series.succeeded == expected) return {};
+            return "the metrics counted " + std::to_string(series.claimed) + " claimed, " +
+                   std::to_string(series.started) + " started and " + std::to_string(series.succeeded) +
+                   " succeeded of " + std::to_string(jobs) + " jobs";
+        }
+        return "the metrics have no series for send_email";
+    }
+
+    // Runs `claims` claims through the path; returns when all their jobs are retired.
+    void run_round(std::int64_t claims) {
+        target_ += claims * static_cast<std::int64_t>(slots_);
+        round_claims_.store(claims, std::memory_order_release);
+        if (workers_ > 0) {
+            loop_.kick();
+            done_.wait_for(target_);
             return;
         }
-        loop_->kick();
-        done_.wait_for(submitted_);
+        start_round();
+        while (claims_left_ > 0 || !tasks_.empty()) {
+            for (Task* task : executor_->take_back(0)) {
+                Report report;
+                report.task = task;
+                executor_->run(*task, report);
+                on_report(report);
+            }
+            completer_->flush();
+            results_.answer_all();
+            claim_if_empty();
+        }
     }
 
 private:
-    static void guarded(const std::function<void()>& f) noexcept {
-        try {
-            f();
-        } catch (...) {
-            std::terminate();
-        }
-    }
+    static std::vector<std::string> type_names() { return short_job_types(10); }
 
-    // --- loop thread -------------------------------------------------------
+    // --- loop thread ---------------------------------------------------------
     void start_round() {
-        to_claim_ = round_jobs_.load(std::memory_order_acquire);
-        retired_in_round_ = 0;
-        round_size_ = to_claim_;
-        try_claim();
+        claims_left_ += round_claims_.load(std::memory_order_acquire);
+        claim_if_empty();
     }
 
-    void try_claim() {  // producer.cpp's try_claim, answered at once
-        if (to_claim_ == 0 || held_ >= slots_) return;
-        const std::size_t limit = std::min<std::size_t>(slots_ - held_, static_cast<std::size_t>(to_claim_));
-        std::vector<std::string> params = {worker_id_, queue_name_, std::to_string(limit), job_types_literal_,
-                                           lease_ms_};
-        benchmark::DoNotOptimize(params.data());
-        std::function<void(const FakeResult*, std::exception_ptr)> done =
-            [this, queue = &queue_name_, limit](const FakeResult*, std::exception_ptr) {
-                benchmark::DoNotOptimize(queue);
-                on_claimed(limit);
-            };
-        done(&rows_, nullptr);
+    // Engine::wake (dispatcher.cpp), the database answering at once, and
+    // claiming only when the queue is empty (see the top of this file).
+    void wake() {
+        executor_->drain([this](Report& report) { on_report(report); });
+        completer_->flush();
+        results_.answer_all();
+        claim_if_empty();
+        if (claims_left_ == 0 && tasks_.empty()) done_.reach(retired_);
     }
 
-    void on_claimed(std::size_t limit) {  // producer.cpp's on_claimed
-        const auto rows = static_cast<int>(limit);
-        std::vector<Task*> batch;
-        batch.reserve(limit);
-        for (int n = 0; n < rows; ++n) {
-            const int row = cursor_;
-            cursor_ = (cursor_ + 1) & 1023;
-            if (cursor_ == 0) new_ids();
-            auto task = std::make_unique<Task>();
-            task->id = JobId::parse(rows_.value(row, detail::claim_id));
-            auto handler = handlers_.find(std::string(rows_.value(row, detail::claim_job_type)));
-            task->handler = handler != handlers_.end() ? handler->second.get() : nullptr;
-            task->queue = &queue_name_;
-            task->payload.assign(rows_.value(row, detail::claim_payload));
-            task->version = pg::to_int<std::int32_t>(rows_.value(row, detail::claim_version));
-            task->attempt = pg::to_int<std::int32_t>(rows_.value(row, detail::claim_attempt));
-            task->max_retries = pg::to_int<std::int32_t>(rows_.value(row, detail::claim_max_retries));
-            task->priority = pg::to_int<std::int32_t>(rows_.value(row, detail::claim_priority));
-            task->run_at = pg::to_timestamp_us(rows_.value(row, detail::claim_run_at_us));
-            task->created_at = pg::to_timestamp_us(rows_.value(row, detail::claim_created_at_us));
-            batch.push_back(task.get());
-            auto* raw = task.get();
-            in_flight_.emplace(raw->id, std::move(task));
-        }
-        std::sort(batch.begin(), batch.end(), [](const Task* a, const Task* b) {
-            if (a->priority != b->priority) return a->priority < b->priority;
-            if (a->run_at != b->run_at) return a->run_at < b->run_at;
-            return a->id < b->id;
-        });
-        held_ += batch.size();
-        to_claim_ -= rows;
-        publish(ClaimFinished{queue_name_, limit, static_cast<std::size_t>(rows)});
-        if (bus_.has_subscribers<JobClaimed>()) {
-            for (const auto* task : batch) publish(JobClaimed{task->ref()});
-        }
-        if (!loop_) {
-            // No hand-off: run each job here, as a worker would.
-            for (Task* task : batch) {
-                Completion completion;
-                completion.task = task;
-                run_task(*task, completion);
-                on_completion(completion);
-            }
-            flush_completions();
-            return;  // run_round claims again
-        }
-        if (!batch.empty()) tasks_.enqueue_bulk(batch.begin(), batch.size());
+    void claim_if_empty() {
+        if (claims_left_ == 0 || queue_->held > 0) return;
+        --claims_left_;
+        if (!claims_.waiting()) producer_->claim_where_wanted();
+        claims_.answer();
     }
 
-    // The rows are claimed over and over; a preempted worker may still hold
-    // a job from 1024 rows back, so each pass gives the rows new ids (the
-    // last 8 hex digits count the passes): ids in flight stay unique.
-    void new_ids() {
-        static constexpr char digits[] = "0123456789abcdef";
-        ++pass_;
-        for (int row = 0; row < rows_.rows(); ++row) {
-            char* id = rows_.mutable_value(row, detail::claim_id);
-            for (int i = 0; i < 8; ++i) id[35 - i] = digits[(pass_ >> (4 * i)) & 0xf];
-        }
+    // Engine::on_report: the engine's report step.
+    void on_report(Report& report) {
+        if (report.outcome != detail::Outcome::succeeded && !report.started)
+            throw std::logic_error("the bench's handler failed: " + report.error);
+        if (detail::take_report(report, *producer_, *completer_, false, policy_)) settle(*report.task);
     }
 
-    void wake() {  // dispatcher.cpp's wake
-        drain_completions();
-        flush_completions();
-        try_claim();
-    }
-
-    void drain_completions() {
-        Completion batch[256];
-        while (true) {
-            std::size_t n = completions_.try_dequeue_bulk(batch, std::size(batch));
-            for (std::size_t i = 0; i < n; ++i) {
-                on_completion(batch[i]);
-                batch[i] = Completion{};
-            }
-            if (n < std::size(batch)) return;
-        }
-    }
-
-    void on_completion(Completion& completion) {
-        Task* task = completion.task;
-        --held_;
-        task->handler_done = true;
-        task->run_time = completion.duration;
-        if (completion.outcome == Outcome::succeeded) succeed_pending_.push_back(task);
-    }
-
-    void flush_completions() {  // completer.cpp: the success statement
-        if (succeed_pending_.empty()) return;
-        auto batch = std::move(succeed_pending_);
-        succeed_pending_.clear();
-        pg::ArrayLiteral ids, attempts;
-        ids.reserve(batch.size() * 37 + 2);
-        for (const Task* task : batch) {
-            ids.add(task->id);
-            attempts.add(std::int64_t{task->attempt});
-        }
-        std::vector<std::string> params = {std::move(ids).finish(), std::move(attempts).finish(), worker_id_};
-        std::function<void(std::string_view)> done = [this, batch = std::move(batch)](std::string_view rows) mutable {
-            on_succeed_written(std::move(batch), rows);
-        };
-        // The write's answer: RETURNING lists every id (read from the array text).
-        done(params[0]);
-    }
-
-    void on_succeed_written(std::vector<Task*> batch, std::string_view returned_ids) {
-        std::unordered_set<JobId> written;
-        written.reserve(batch.size());
-        for (std::size_t row = 0; row < batch.size(); ++row)
-            written.insert(JobId::parse(returned_ids.substr(1 + row * 37, 36)));
-        for (Task* task : batch) {
-            if (written.contains(task->id)) publish(JobSucceeded{task->ref(), task->run_time});
-            task->settled = true;
-            retire_if_done(task);
-        }
-        if (retired_in_round_ == round_size_ && round_size_ > 0) {
-            reached_ += round_size_;
-            round_size_ = 0;
-            done_.reach(reached_);
-        }
-    }
-
-    void retire_if_done(Task* task) {
-        if (task->handler_done && task->settled) {
-            in_flight_.erase(task->id);
-            ++retired_in_round_;
-        }
-    }
-
-    template <class E>
-    void publish(const E& event) const {
-        if (bus_.has_subscribers<E>()) bus_.publish(event);
-    }
-
-    // --- worker threads ------------------------------------------------------
-    void worker_main() {  // executor.cpp's worker_main
-        moodycamel::ProducerToken token(completions_);
-        moodycamel::ConsumerToken consumer(tasks_);
-        Task* task = nullptr;
-        while (true) {
-            tasks_.wait_dequeue(consumer, task);
-            if (task == nullptr) break;
-            Completion completion;
-            completion.task = task;
-            if (task->cancelled.load(std::memory_order_acquire)) {
-                completion.outcome = Outcome::skipped;
-            } else {
-                run_task(*task, completion);
-            }
-            completions_.enqueue(token, std::move(completion));
-            uv_async_send(loop_->wake());
-        }
-    }
-
-    void run_task(Task& task, Completion& completion) {  // executor.cpp's run_task
-        auto started = steady_ns();
-        task.started_ns.store(started, std::memory_order_release);
-        publish(JobStarted{task.ref(), task.created_at, task.run_at});
-        Context ctx{task, this};
-        try {
-            task.handler->invoke(task.payload, ctx);
-            completion.outcome = Outcome::succeeded;
-        } catch (const std::exception& e) {
-            completion.outcome = Outcome::retryable;
-            completion.error = e.what();
-        }
-        completion.duration = std::chrono::nanoseconds(steady_ns() - started);
+    // Engine::settle, counted. The completer calls it when a write settled
+    // a task; take_report returns true when the report itself settled it.
+    void settle(Task& task) {
+        producer_->settled(task);
+        tasks_.retire(task);
+        ++retired_;
     }
 
     // Set up before the threads start; read-only after.
+    const std::size_t workers_;
     const std::size_t slots_;  // workers + prefetch
-    const std::unordered_map<std::string, std::unique_ptr<Handler>> handlers_;
-    FakeResult rows_;  // the loop's after start
-    std::string job_types_literal_;
-    const std::string worker_id_ = "bench-host:12345:0badc0de";
-    const std::string queue_name_ = "default";
-    const std::string lease_ms_ = "60000";
     EventBus bus_;
-    std::optional<detail::MetricsRegistry> metrics_;  // subscribed to bus_
+    detail::MetricsRegistry metrics_;  // subscribed to bus_
+    const detail::StringMap<std::unique_ptr<HandlerEntry>> handlers_ = make_handlers();
+    const detail::StoreSql sql_;
+    const RetryPolicy policy_{};
+    const detail::RunEnvironment environment_{worker_id, nullptr, &bus_, nullptr, std::type_index(typeid(void))};
 
     // Loop thread only.
-    std::unordered_map<JobId, std::unique_ptr<Task>> in_flight_;
-    std::vector<Task*> succeed_pending_;
-    std::size_t held_ = 0;
-    std::int64_t to_claim_ = 0;
-    std::int64_t round_size_ = 0;
-    std::int64_t retired_in_round_ = 0;
-    int cursor_ = 0;
-    std::uint32_t pass_ = 0;
-    std::int64_t reached_ = 0;  // jobs retired in finished rounds
-
-    // Loop → workers and back.
-    moodycamel::BlockingConcurrentQueue<Task*> tasks_;
-    moodycamel::ConcurrentQueue<Completion> completions_;
+    detail::TaskRegistry tasks_;
+    BacklogClaims claims_;
+    ResultConnection results_;
+    std::int64_t claims_left_ = 0;
+    std::int64_t retired_ = 0;
 
     // Benchmark thread ↔ loop.
-    std::int64_t submitted_ = 0;  // benchmark thread
-    std::atomic<std::int64_t> round_jobs_{0};
+    std::int64_t target_ = 0;  // benchmark thread
+    std::atomic<std::int64_t> round_claims_{0};
     DoneCounter done_;
 
-    std::optional<LoopThread> loop_;
-    std::vector<std::thread> threads_;
+    LoopThread loop_;
+    std::unique_ptr<detail::Executor> executor_;    // wakes loop_
+    std::unique_ptr<detail::Completer> completer_;  // writes through results_
+    std::unique_ptr<detail::Producer> producer_;    // claims through claims_; its timers are loop_'s
+    detail::QueueState* queue_ = nullptr;           // the producer's one queue
 };
 
 constexpr std::int64_t round_jobs = 10'000;
 
-// Each iteration runs 10,000 jobs through the path. Arguments: worker
-// threads; slots (workers + prefetch: the most a claim may take); metrics
-// (1: the dispatcher's metrics registry on the bus, as in a real dispatcher).
-void BM_HotPath(benchmark::State& state) {
-    HotPath path(static_cast<int>(state.range(0)), static_cast<std::size_t>(state.range(1)), state.range(2) != 0);
+void run(benchmark::State& state, std::size_t workers, std::size_t slots) {
+    HotPath path(workers, slots);
+    const auto claims = (round_jobs + static_cast<std::int64_t>(slots) - 1) / static_cast<std::int64_t>(slots);
     PerJob per_job(state);
     per_job.start();
-    for (auto _ : state) path.run_round(round_jobs);
-    per_job.stop(state.iterations() * round_jobs);
+    for (auto _ : state) path.run_round(claims);
+    const auto jobs = state.iterations() * claims * static_cast<std::int64_t>(path.jobs_per_claim());
+    per_job.stop(jobs);
+    if (auto problem = path.miscounted(jobs)) state.SkipWithError(problem->c_str());
+}
+
+// Each iteration runs about 10,000 jobs (whole claims) through the path.
+// Arguments: worker threads; slots (workers + prefetch: the rows of a claim).
+void BM_HotPath(benchmark::State& state) {
+    run(state, static_cast<std::size_t>(state.range(0)), static_cast<std::size_t>(state.range(1)));
 }
 BENCHMARK(BM_HotPath)
-    ->ArgNames({"workers", "slots", "metrics"})
-    ->Args({1, 1, 1})
-    ->Args({2, 2, 1})
-    ->Args({8, 8, 1})
-    ->Args({1, 100, 1})
-    ->Args({2, 100, 1})
-    ->Args({8, 100, 1})
-    ->Args({2, 100, 0})
-    ->Args({8, 100, 0})
+    ->ArgNames({"workers", "slots"})
+    ->Args({1, 1})
+    ->Args({2, 2})
+    ->Args({8, 8})
+    ->Args({1, 100})
+    ->Args({2, 100})
+    ->Args({8, 100})
     ->UseRealTime()
     ->MeasureProcessCPUTime()
     ->Unit(benchmark::kMillisecond);
 
-// The same work on one thread, no hand-off: the path's CPU cost alone.
-void BM_HotPathInline(benchmark::State& state) {
-    HotPath path(0, static_cast<std::size_t>(state.range(0)), state.range(1) != 0);
-    PerJob per_job(state);
-    per_job.start();
-    for (auto _ : state) path.run_round(round_jobs);
-    per_job.stop(state.iterations() * round_jobs);
-}
-BENCHMARK(BM_HotPathInline)
-    ->ArgNames({"slots", "metrics"})
-    ->Args({8, 1})
-    ->Args({100, 1})
-    ->Args({100, 0})
-    ->Unit(benchmark::kMillisecond);
+// The same work on one thread: no worker threads, no hand-off to them, no
+// wake-ups, no start notices (Executor::run called by the loop itself). The
+// path's CPU cost without any synchronisation.
+void BM_HotPathInline(benchmark::State& state) { run(state, 0, static_cast<std::size_t>(state.range(0))); }
+BENCHMARK(BM_HotPathInline)->ArgName("slots")->Arg(8)->Arg(100)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace seesaw::bench

@@ -1,6 +1,7 @@
 // seesaw dead-letter list [--json]
 // seesaw dead-letter retry (ID... | --all [--type T])
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -20,7 +21,9 @@ struct RetryArgs {
 
 void run_list(const ConnectionOptions& connection, bool json_output) {
     Database db(connection);
-    auto jobs = list_dead_letters(db);
+    auto jobs = db.store().list_jobs(JobQuery{.status = JobStatus::dead_letter,
+                                              .limit = std::numeric_limits<std::size_t>::max(),
+                                              .order_by = JobOrder::updated_at});
     if (json_output) {
         print_jobs_json(std::cout, "dead_letters", jobs);
         return;
@@ -50,7 +53,7 @@ void run_retry(const ConnectionOptions& connection, const RetryArgs& args) {
     ids.reserve(args.ids.size());
     for (const auto& text : args.ids) ids.push_back(parse_job_id(text));
     Database db(connection);
-    const auto n = retry_dead_letters(db, ids);
+    const auto n = db.store().retry_dead_letters(ids);
     std::cout << "retried " << count_of(n, "job") << '\n';
 }
 

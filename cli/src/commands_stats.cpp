@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <ctime>
 #include <iostream>
@@ -48,7 +49,7 @@ struct Snapshot {
 
 Snapshot take_snapshot(Database& db, const std::optional<std::string>& queue) {
     auto counts = db.store().stats_by_queue();
-    auto ages = oldest_pending_ages(db, queue ? &*queue : nullptr);
+    auto ages = db.store().oldest_pending_ages(queue ? std::optional<std::string_view>(*queue) : std::nullopt);
     Snapshot snapshot;
     if (queue) {
         // The queue asked for is shown even when it holds no job.
@@ -56,7 +57,8 @@ Snapshot take_snapshot(Database& db, const std::optional<std::string>& queue) {
     } else {
         for (const auto& [name, c] : counts) snapshot.queues[name].counts = c;
     }
-    for (const auto& [name, age] : ages) snapshot.queues[name].oldest_pending_age_s = age;
+    for (const auto& [name, age] : ages)
+        snapshot.queues[name].oldest_pending_age_s = std::chrono::duration<double>(age).count();
     for (const auto& [name, row] : snapshot.queues) {
         for (auto status : all_statuses) snapshot.total.counts[status] += count_in(row.counts, status);
         snapshot.total.oldest_pending_age_s = std::max(snapshot.total.oldest_pending_age_s, row.oldest_pending_age_s);

@@ -1,7 +1,11 @@
 #include "seesaw/core/event_bus.hpp"
 
+#include <exception>
 #include <memory>
+#include <string>
 #include <vector>
+
+#include "seesaw/core/log.hpp"
 
 namespace seesaw {
 
@@ -37,6 +41,21 @@ struct EventBus::State {
         publish_list(type, std::move(next));
     }
 };
+
+namespace {
+
+// One subscriber's exception must not reach the publisher (on a worker
+// thread it would end the process) nor keep the event from the others.
+void subscriber_failed(const char* what) noexcept {
+    try {
+        log(LogLevel::error, std::string("an event subscriber threw: ") + what +
+                                 "; the other subscribers still got the event");
+    } catch (...) {
+        // The logger itself failed: nothing left to tell.
+    }
+}
+
+}  // namespace
 
 namespace detail {
 std::size_t next_event_type_index() noexcept {
@@ -91,10 +110,18 @@ bool EventBus::has_subscribers(std::size_t type) const noexcept {
     return type < State::max_types && state_->any[type].load(std::memory_order_acquire);
 }
 
-void EventBus::dispatch(std::size_t type, const void* event) const {
+void EventBus::dispatch(std::size_t type, const void* event) const noexcept {
     const auto* list = state_->handlers[type].load(std::memory_order_acquire);
     if (list == nullptr) return;
-    for (const auto& handler : *list) handler.call(event);
+    for (const auto& handler : *list) {
+        try {
+            handler.call(event);
+        } catch (const std::exception& e) {
+            subscriber_failed(e.what());
+        } catch (...) {
+            subscriber_failed("unknown exception");
+        }
+    }
 }
 
 }  // namespace seesaw

@@ -1,279 +1,214 @@
-// The completer: results come back from the workers through a lock-free queue
-// and are written in batches, one fenced statement per kind per flush, on a
-// connection that commits durably. While one flush is in flight, results pile
-// up for the next: the batch grows with the load. A result that cannot be
-// written (the connection is down) is kept and written after the reconnect.
-#include <algorithm>
+#include "completer.hpp"
 
-#include "engine.hpp"
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "pg.hpp"
+#include "seesaw/core/events.hpp"
 #include "seesaw/core/log.hpp"
+#include "store_sql.hpp"
+#include "worker_protocol.hpp"
 
 namespace seesaw::detail {
 namespace {
 
-bool is_connection_error(const std::exception_ptr& error) {
-    try {
-        std::rethrow_exception(error);
-    } catch (const ConnectionError&) {
-        return true;
-    } catch (...) {
-        return false;
-    }
-}
-
-std::string describe(const std::exception_ptr& error) {
-    try {
-        std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-        return e.what();
-    } catch (...) {
-        return "unknown error";
-    }
-}
-
-// $1 ids, $2 attempts of a batch of tasks. Sorts the batch by id first:
-// every statement that updates held jobs (results, heartbeats, releases, on
-// two connections) then locks rows in the same order and none can deadlock
-// with another.
-template <class Range, class TaskOf>
-std::vector<std::string> lease_params(Range& items, TaskOf task_of, const std::string& worker_id) {
-    std::sort(items.begin(), items.end(),
-              [&](const auto& a, const auto& b) { return task_of(a)->id < task_of(b)->id; });
-    pg::ArrayLiteral ids, attempts;
-    ids.reserve(items.size() * 37 + 2);
-    for (const auto& item : items) {
-        const Task* task = task_of(item);
-        ids.add(task->id);
-        attempts.add(std::int64_t{task->attempt});
-    }
-    return {std::move(ids).finish(), std::move(attempts).finish(), worker_id};
+std::vector<LeaseRef> leases_of(const std::vector<Task*>& tasks) {
+    std::vector<LeaseRef> leases;
+    leases.reserve(tasks.size());
+    for (const Task* task : tasks) leases.push_back(LeaseRef{task->id, task->attempt});
+    return leases;
 }
 
 }  // namespace
 
-void Engine::open_complete_connection() {
-    PgConnection::Callbacks callbacks;
-    callbacks.connected = [this] {
-        complete_->send({"", &generic_plans, {}, {}, [this](PGresult*, std::exception_ptr error) {
-                             if (error) return;  // lost again; it reconnects
-                             complete_ready_ = true;
-                             announce_if_reconnected(*complete_, "result");
-                             flush_completions();
-                             flush_releases();
-                         }});
-    };
-    callbacks.lost = [this](const std::string& error) {
-        complete_ready_ = false;
-        publish(Disconnected{complete_->name(), error});
-    };
-    complete_ = std::make_unique<PgConnection>(&loop_, "complete", store_.pool().conninfo(), std::move(callbacks));
-    complete_->open();
+Completer::Completer(Statements& database, const StoreSql& sql, const std::string& worker_id, Publisher publish,
+                     Hooks hooks)
+    : database_(database), sql_(sql), worker_id_(worker_id), publish_(publish), hooks_(std::move(hooks)) {}
+
+void Completer::set_ready(bool ready) {
+    ready_ = ready;
+    if (ready) flush();
 }
 
-void Engine::drain_completions() {
-    Completion batch[256];
-    while (true) {
-        std::size_t n = completions_.try_dequeue_bulk(batch, std::size(batch));
-        for (std::size_t i = 0; i < n; ++i) {
-            on_completion(batch[i]);
-            batch[i] = Completion{};
-        }
-        if (n < std::size(batch)) return;
-    }
+void Completer::succeeded(Task& task) { successes_.push_back(&task); }
+
+void Completer::failed(Task& task, std::string error, ErrorKind kind, std::chrono::milliseconds delay,
+                       std::chrono::nanoseconds duration, bool reported) {
+    failures_.push_back(Failure{&task, std::move(error), kind, delay, duration, reported});
 }
 
-void Engine::on_completion(Completion& completion) {
-    Task* task = completion.task;
-    if (completion.outcome == Outcome::started) {
-        task->queue->progress.pass(task->ticket);
-        return;
-    }
-    --task->queue->held;
-    ++task->queue->completed_in_window;
-    task->handler_done = true;
-    task->run_time = completion.duration;
-    if (completion.outcome == Outcome::skipped && !task->abandoned && !task->settled && phase_ != Phase::closing) {
-        // Not started (its lease may have run out while it waited): hand it back.
-        release_pending_.push_back(task);
-        flush_releases();
-        return;
-    }
-    if (phase_ == Phase::closing || task->abandoned || completion.outcome == Outcome::skipped) {
-        // Lost, timed out or interrupted: the late result is not written. A
-        // lost lease settled the task already; a timeout or an interrupted
-        // stop settles it once its failure is written (that write still
-        // refers to the task).
-        if (phase_ == Phase::closing) task->settled = true;
-        retire_if_done(task);
-        return;
-    }
-    switch (completion.outcome) {
-        case Outcome::succeeded: succeed_pending_.push_back(task); break;
-        case Outcome::retryable:
-        case Outcome::permanent:
-            fail_pending_.push_back(FailRecord{
-                task, std::move(completion.error),
-                completion.outcome == Outcome::permanent ? ErrorKind::non_retryable : ErrorKind::retryable,
-                retry_delay(*task), completion.duration, false});
-            break;
-        case Outcome::skipped:
-        case Outcome::started: break;
-    }
+void Completer::release(Task& task) { releases_.push_back(&task); }
+
+bool Completer::idle() const noexcept {
+    return successes_.empty() && failures_.empty() && releases_.empty() && results_in_flight_ == 0 &&
+           !releases_in_flight_;
 }
 
-std::chrono::milliseconds Engine::retry_delay(const Task& task) const {
-    const auto& policy = task.handler->options.retry_policy ? *task.handler->options.retry_policy
-                                                            : options_.retry_policy;
-    return policy.delay(task.attempt);
+void Completer::flush() {
+    flush_results();
+    flush_releases();
 }
 
-void Engine::flush_completions() {
-    if (writes_in_flight_ > 0 || !complete_ready_) return;
-    if (!succeed_pending_.empty()) {
-        auto batch = std::move(succeed_pending_);
-        succeed_pending_.clear();
-        PgConnection::Statement write;
+void Completer::retry_refused() {
+    if (!refused_) return;
+    refused_ = false;
+    flush();
+}
+
+void Completer::drop_waiting() {
+    auto drop = [](Task* task) { task->apply(TaskEvent::dropped); };
+    for (Task* task : successes_) drop(task);
+    for (auto& f : failures_) drop(f.task);
+    for (Task* task : releases_) drop(task);
+    successes_.clear();
+    failures_.clear();
+    releases_.clear();
+}
+
+void Completer::flush_results() {
+    if (!ready_ || refused_ || results_in_flight_ > 0) return;
+    if (!successes_.empty()) {
+        auto batch = std::move(successes_);
+        successes_.clear();
+        auto leases = leases_of(batch);
         // A result whose earlier write was cut off may be in already: write it idempotently.
-        const bool again = std::any_of(batch.begin(), batch.end(), [](const Task* t) { return t->write_unknown; });
+        const bool again = std::any_of(batch.begin(), batch.end(), [](const Task* t) { return t->in_doubt; });
+        Statement write;
         write.prepared_name = again ? "seesaw_succeed_again" : "seesaw_succeed";
-        write.sql = again ? &sql_->worker_succeed_again : &sql_->worker_succeed;
-        write.params = lease_params(batch, [](const Task* t) { return t; }, worker_id_);
-        write.done = [this, batch = std::move(batch)](PGresult* result, std::exception_ptr error) mutable {
-            on_succeed_written(std::move(batch), result, error);
+        write.sql = again ? &sql_.succeed_again : &sql_.succeed;
+        write.params = lease_params(leases, worker_id_);
+        write.done = [this, batch = std::move(batch)](const PGresult* result, const StatementFailure* failure) mutable {
+            on_successes_written(std::move(batch), result, failure);
         };
-        ++writes_in_flight_;
-        complete_->send(std::move(write));
+        ++results_in_flight_;
+        database_.send(std::move(write));
     }
-    if (!fail_pending_.empty() && complete_ready_) {
-        auto batch = std::move(fail_pending_);
-        fail_pending_.clear();
-        PgConnection::Statement write;
-        const bool again = std::any_of(batch.begin(), batch.end(), [](const FailRecord& f) { return f.task->write_unknown; });
+    if (!failures_.empty() && ready_) {
+        auto batch = std::move(failures_);
+        failures_.clear();
+        const bool again = std::any_of(batch.begin(), batch.end(), [](const Failure& f) { return f.task->in_doubt; });
+        Statement write;
         write.prepared_name = again ? "seesaw_fail_again" : "seesaw_fail";
-        write.sql = again ? &sql_->worker_fail_again : &sql_->worker_fail;
-        write.params = lease_params(batch, [](const FailRecord& f) { return f.task; }, worker_id_);
-        pg::ArrayLiteral errors, kinds, delays;
-        for (const auto& f : batch) {
-            errors.add(f.error);
-            kinds.add(to_string(f.kind));
-            delays.add(static_cast<std::int64_t>(f.delay.count()));
-        }
-        write.params.push_back(std::move(errors).finish());
-        write.params.push_back(std::move(kinds).finish());
-        write.params.push_back(std::move(delays).finish());
-        write.done = [this, batch = std::move(batch)](PGresult* result, std::exception_ptr error) mutable {
-            on_fail_written(std::move(batch), result, error);
+        write.sql = again ? &sql_.fail_again : &sql_.fail;
+        std::vector<FailureRef> refs;
+        refs.reserve(batch.size());
+        for (const auto& f : batch) refs.push_back(FailureRef{f.task->id, f.task->attempt, f.error, f.kind, f.delay});
+        write.params = fail_params(refs, worker_id_);
+        write.done = [this, batch = std::move(batch)](const PGresult* result, const StatementFailure* failure) mutable {
+            on_failures_written(std::move(batch), result, failure);
         };
-        ++writes_in_flight_;
-        complete_->send(std::move(write));
+        ++results_in_flight_;
+        database_.send(std::move(write));
     }
 }
 
-void Engine::on_succeed_written(std::vector<Task*> batch, PGresult* result, std::exception_ptr error) {
-    --writes_in_flight_;
-    if (error) {
-        // Keep them; a connection loss is retried idempotently after the
-        // reconnect, anything else at the next heartbeat.
-        if (is_connection_error(error)) {
-            for (Task* task : batch) task->write_unknown = true;
-        } else {
-            log(LogLevel::error, "dispatcher " + worker_id_ + ": writing " + std::to_string(batch.size()) +
-                                     " success(es) failed: " + describe(error));
+void Completer::flush_releases() {
+    if (!ready_ || refused_ || releases_in_flight_ || releases_.empty()) return;
+    auto batch = std::move(releases_);
+    releases_.clear();
+    auto leases = leases_of(batch);
+    Statement release;
+    release.prepared_name = "seesaw_release";
+    release.sql = &sql_.release;
+    release.params = lease_params(leases, worker_id_);
+    release.done = [this, batch = std::move(batch)](const PGresult* result, const StatementFailure* failure) mutable {
+        on_releases_written(std::move(batch), result, failure);
+    };
+    releases_in_flight_ = true;  // before send(): a send that fails answers at once
+    database_.send(std::move(release));
+}
+
+bool Completer::keep_after(const StatementFailure& failure, const char* what, std::size_t count) {
+    if (failure.kind != FailureKind::rejected) return true;
+    refused_ = true;
+    log(LogLevel::error, "dispatcher " + worker_id_ + ": writing " + std::to_string(count) + " " + what +
+                             " failed (tried again at the next heartbeat): " + failure.message);
+    return false;
+}
+
+void Completer::written(Task& task) {
+    task.in_doubt = false;
+    task.apply(TaskEvent::written);
+    if (task.settled()) hooks_.settled(task);
+}
+
+void Completer::on_successes_written(std::vector<Task*> batch, const PGresult* result,
+                                     const StatementFailure* failure) {
+    --results_in_flight_;
+    if (failure != nullptr) {
+        keep_after(*failure, "success(es)", batch.size());
+        if (failure->kind == FailureKind::in_doubt) {
+            for (Task* task : batch) task->in_doubt = true;
         }
-        succeed_pending_.insert(succeed_pending_.begin(), batch.begin(), batch.end());
-        return;
+        successes_.insert(successes_.begin(), batch.begin(), batch.end());
+        return;  // written again when the connection is back, or at retry_refused()
     }
     // The fence makes the returned ids a subset of the batch: when all came
     // back, all were written, and there is nothing to look up.
     const bool all_written = static_cast<std::size_t>(PQntuples(result)) == batch.size();
-    std::unordered_set<JobId> written;
+    std::unordered_set<JobId> written_ids;
     if (!all_written) {
-        written.reserve(static_cast<std::size_t>(PQntuples(result)));
-        for (int row = 0; row < PQntuples(result); ++row) written.insert(JobId::parse(pg::value(result, row, 0)));
+        for (const auto& id : returned_ids(result)) written_ids.insert(id);
     }
     for (Task* task : batch) {
-        if (all_written || written.contains(task->id)) {
-            publish(JobSucceeded{task->ref(), task->run_time});
+        if (all_written || written_ids.contains(task->id)) {
+            publish_(JobSucceeded{task->ref(), task->run_time});
         } else {
             task->lease_lost.store(true, std::memory_order_release);
-            publish(LeaseLost{task->ref(), "the job finished after its lease was lost; the success was not written"});
+            publish_(LeaseLost{task->ref(), "the job finished after its lease was lost; the success was not written"});
         }
-        task->settled = true;
-        retire_if_done(task);
+        written(*task);
     }
-    flush_completions();
-    maybe_finish_stop();
+    flush();
 }
 
-void Engine::on_fail_written(std::vector<FailRecord> batch, PGresult* result, std::exception_ptr error) {
-    --writes_in_flight_;
-    if (error) {
-        if (is_connection_error(error)) {
-            for (auto& f : batch) f.task->write_unknown = true;
-        } else {
-            log(LogLevel::error, "dispatcher " + worker_id_ + ": writing " + std::to_string(batch.size()) +
-                                     " failure(s) failed: " + describe(error));
+void Completer::on_failures_written(std::vector<Failure> batch, const PGresult* result,
+                                    const StatementFailure* failure) {
+    --results_in_flight_;
+    if (failure != nullptr) {
+        keep_after(*failure, "failure(s)", batch.size());
+        if (failure->kind == FailureKind::in_doubt) {
+            for (auto& f : batch) f.task->in_doubt = true;
         }
-        fail_pending_.insert(fail_pending_.begin(), std::make_move_iterator(batch.begin()),
-                             std::make_move_iterator(batch.end()));
+        failures_.insert(failures_.begin(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
         return;
     }
-    std::unordered_map<JobId, int> rows;
-    for (int row = 0; row < PQntuples(result); ++row) rows.emplace(JobId::parse(pg::value(result, row, 0)), row);
+    const auto rows = decode_fail(result);
+    std::unordered_map<JobId, const FailWritten*> by_id;
+    by_id.reserve(rows.size());
+    for (const auto& row : rows) by_id.emplace(row.id, &row);
     for (auto& f : batch) {
-        Task* task = f.task;
-        auto found = rows.find(task->id);
-        if (found == rows.end()) {
-            if (!f.published) {
-                task->lease_lost.store(true, std::memory_order_release);
-                publish(LeaseLost{task->ref(), "the job failed after its lease was lost; the failure was not written"});
+        Task& task = *f.task;
+        auto found = by_id.find(task.id);
+        if (found == by_id.end()) {
+            if (!f.reported) {
+                task.lease_lost.store(true, std::memory_order_release);
+                publish_(LeaseLost{task.ref(), "the job failed after its lease was lost; the failure was not written"});
             }
-        } else if (pg::value(result, found->second, 1) == "failed") {
-            auto delay = std::chrono::milliseconds(pg::to_int<std::int64_t>(pg::value(result, found->second, 3)));
-            publish(JobRetried{task->ref(), f.error, delay, f.duration});
-            // This dispatcher knows when the retry is due: wake up then.
-            arm_due_timer(*task->queue, delay);
+        } else if (found->second->retried) {
+            publish_(JobRetried{task.ref(), f.error, found->second->retry_in, f.duration});
+            hooks_.retry_due(task, found->second->retry_in);
         } else {
-            publish(JobDeadLettered{task->ref(), f.error, f.duration});
+            publish_(JobDeadLettered{task.ref(), f.error, f.duration});
         }
-        task->settled = true;
-        retire_if_done(task);
+        written(task);
     }
-    flush_completions();
-    maybe_finish_stop();
+    flush();
 }
 
-void Engine::flush_releases() {
-    if (release_in_flight_ || release_pending_.empty() || !complete_ready_) return;
-    auto batch = std::move(release_pending_);
-    release_pending_.clear();
-    PgConnection::Statement release;
-    release.prepared_name = "seesaw_release";
-    release.sql = &sql_->worker_release;
-    release.params = lease_params(batch, [](const Task* t) { return t; }, worker_id_);
-    release.done = [this, batch = std::move(batch)](PGresult* result, std::exception_ptr error) mutable {
-        release_in_flight_ = false;
-        if (error) {
-            release_pending_.insert(release_pending_.begin(), batch.begin(), batch.end());
-            return;
-        }
-        released_ += static_cast<std::size_t>(PQntuples(result));
-        for (Task* task : batch) {
-            task->settled = true;
-            retire_if_done(task);
-        }
-        flush_releases();
-        maybe_finish_stop();
-    };
-    release_in_flight_ = true;  // before send(): a failed send answers at once
-    complete_->send(std::move(release));
-}
-
-void Engine::retire_if_done(Task* task) {
-    if (!task->handler_done || !task->settled) return;
-    // Started, or no longer ours: either way the watermark may pass it.
-    if (task->ticket != 0) task->queue->progress.pass(task->ticket);
-    in_flight_.erase(task->serial);
+void Completer::on_releases_written(std::vector<Task*> batch, const PGresult* result,
+                                    const StatementFailure* failure) {
+    releases_in_flight_ = false;
+    if (failure != nullptr) {
+        keep_after(*failure, "hand-back(s)", batch.size());
+        releases_.insert(releases_.begin(), batch.begin(), batch.end());
+        return;
+    }
+    // A hand-back that found the job no longer ours is settled all the same.
+    released_ += static_cast<std::size_t>(PQntuples(result));
+    for (Task* task : batch) written(*task);
+    flush();
 }
 
 }  // namespace seesaw::detail

@@ -1,56 +1,89 @@
-// The public API and the dispatcher's lifecycle: start, the loop thread,
-// graceful stop.
+// The engine's wiring and lifecycle (engine.hpp), and the public Dispatcher.
 #include <csignal>
 #include <random>
 
 #include "engine.hpp"
+#include "report_step.hpp"
+#include "pg.hpp"
 #include "seesaw/core/limits.hpp"
 #include "seesaw/core/log.hpp"
+#include "timing.hpp"
 
 namespace seesaw {
 namespace detail {
+namespace {
 
-std::uint64_t jittered_ms(std::chrono::milliseconds base) {
+// A delay drawn uniformly from ±20 % around base (at least 1 ms).
+std::chrono::milliseconds jittered(std::chrono::milliseconds base) {
     thread_local std::mt19937 generator{std::random_device{}()};
     std::uniform_int_distribution<std::int64_t> spread(base.count() * 8 / 10, base.count() * 12 / 10);
-    return static_cast<std::uint64_t>(std::max<std::int64_t>(1, spread(generator)));
+    return std::chrono::milliseconds(std::max<std::int64_t>(1, spread(generator)));
 }
 
-void guarded(const char* what, const std::function<void()>& f) noexcept {
-    try {
-        f();
-    } catch (const std::exception& e) {
-        log(LogLevel::error, std::string("dispatcher ") + what + ": " + e.what());
-    } catch (...) {
-        log(LogLevel::error, std::string("dispatcher ") + what + ": unknown exception");
-    }
+// Generic plans, no sequential scans, no JIT: the planning settings of the
+// dispatcher's connections. The same few statements run thousands of times,
+// so they are planned once; a generic plan made while the table was tiny
+// would scan it sequentially forever after, and every statement here has an
+// index to use, so sequential scans are ruled out. The penalty that rules
+// them out inflates the cost of the few statements that must scan (a
+// one-row sequence) past jit_above_cost, and compiling them took 5-90 ms on
+// the connection that claims: JIT never pays for statements this short.
+const std::string generic_plans =
+    "SELECT set_config('plan_cache_mode', 'force_generic_plan', false), set_config('enable_seqscan', 'off', false),"
+    " set_config('jit', 'off', false)";
+// Heartbeats, progress records and the wake-up protocol's writes only ever
+// lose time if a crash loses them (the dispatcher writes them again):
+// asynchronous commits. Claims set their own (DispatcherOptions::durable_claims).
+const std::string async_commit = "SET synchronous_commit = off";
+
+void ignore(const PGresult*, const StatementFailure*) {}
+
+}  // namespace
+
+// --- Waker ------------------------------------------------------------------------
+
+void Waker::init(uv_loop_t* loop, void (*on_wake)(uv_async_t*), void* data) {
+    uv_check(uv_async_init(loop, &async_, on_wake), "uv_async_init");
+    async_.data = data;
+    open_.store(true);
 }
 
-JobRef Task::ref() const { return JobRef{id, handler->job_type, queue->name, attempt}; }
+void Waker::send() noexcept {
+    // A sender counts itself in before it looks, so close() can wait it out.
+    senders_.fetch_add(1);
+    if (open_.load()) uv_async_send(&async_);
+    senders_.fetch_sub(1);
+}
+
+void Waker::close() noexcept {
+    if (!open_.exchange(false)) return;
+    while (senders_.load() != 0) std::this_thread::yield();
+    uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+}
+
+// --- Engine -----------------------------------------------------------------------
 
 Engine::Engine(PgJobStore& store, DispatcherOptions options, std::shared_ptr<void> deps, std::type_index deps_type,
                std::shared_ptr<EventBus> bus, std::shared_ptr<PgJobStore> store_owner)
     : store_(store),
       options_(std::move(options)),
-      worker_id_(options_.worker_id.empty() ? make_worker_id() : options_.worker_id),
-      deps_(std::move(deps)),
-      deps_type_(deps_type),
       bus_(bus ? std::move(bus) : std::make_shared<EventBus>()),
+      deps_(std::move(deps)),
       store_owner_(std::move(store_owner)),
-      sql_(std::make_shared<const StoreSql>(store.schema())),
-      lease_ms_(std::to_string(store.lease_timeout().count())) {
+      sql_(std::make_shared<const StoreSql>(store.schema())) {
+    environment_.worker_id = options_.worker_id.empty() ? make_worker_id() : options_.worker_id;
+    environment_.store = &store_;
+    environment_.bus = bus_.get();
+    environment_.deps = deps_.get();
+    environment_.deps_type = deps_type;
     if (options_.queues.empty()) throw UsageError("DispatcherOptions::queues must name at least one queue");
-    // Tickets above any an earlier process with the same worker id handed out
-    // (it could not have handed out a million a second).
-    const auto first_ticket =
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    for (const auto& q : options_.queues) {
+    for (std::size_t i = 0; i < options_.queues.size(); ++i) {
+        const auto& q = options_.queues[i];
         validate_queue_name(q.name, "a queue name in DispatcherOptions::queues");
         if (q.workers == 0) throw UsageError("queue '" + q.name + "' needs at least one worker");
-        for (const auto& other : queues_) {
-            if (other->name == q.name) throw UsageError("queue '" + q.name + "' is listed twice");
+        for (std::size_t j = 0; j < i; ++j) {
+            if (options_.queues[j].name == q.name) throw UsageError("queue '" + q.name + "' is listed twice");
         }
-        queues_.push_back(std::make_unique<QueueState>(q, first_ticket));
     }
     if (options_.poll_interval.count() <= 0) throw UsageError("DispatcherOptions::poll_interval must be positive");
     if (options_.reclaim_interval.count() <= 0) {
@@ -88,102 +121,201 @@ void Engine::start() {
         types.add(name);
         type_names.push_back(name);
     }
-    job_types_literal_ = std::move(types).finish();
     std::vector<std::string> queue_names;
-    for (const auto& q : queues_) queue_names.push_back(q->name);
-    metrics_ = std::make_unique<MetricsRegistry>(worker_id_, queue_names, type_names, *bus_);
+    std::vector<std::size_t> workers;
+    for (const auto& q : options_.queues) {
+        queue_names.push_back(q.name);
+        workers.push_back(q.workers);
+    }
+    metrics_owner_ = std::make_unique<MetricsRegistry>(environment_.worker_id, queue_names, type_names, *bus_);
 
-    if (int rc = uv_loop_init(&loop_); rc != 0) throw Error(std::string("uv_loop_init: ") + uv_strerror(rc));
+    uv_check(uv_loop_init(&loop_), "uv_loop_init");
     loop_.data = this;
-    uv_async_init(&loop_, &wake_, &Engine::on_wake);
-    wake_.data = this;
-    for (auto* timer : {&poll_timer_, &heartbeat_timer_, &reclaim_timer_, &grace_timer_, &give_up_timer_, &rate_timer_}) {
-        uv_timer_init(&loop_, timer);
-        timer->data = this;
-    }
-    for (auto& q : queues_) {
-        for (auto* timer : {&q->due_timer, &q->busy_timer}) {
-            uv_timer_init(&loop_, timer);
-            timer->data = q.get();
+    try {
+        waker_.init(&loop_, &Engine::on_wake, this);
+        poll_timer_.init(&loop_, [this] {
+            producer_->poll();
+            poll_timer_.start(jittered(options_.poll_interval));
+        }, "poll timer");
+        reclaim_timer_.init(&loop_, [this] {
+            maintainer_->reclaim_tick();
+            reclaim_timer_.start(jittered(options_.reclaim_interval));
+        }, "reclaim timer");
+        heartbeat_timer_.init(&loop_, [this] { maintainer_->heartbeat(); }, "heartbeat timer");
+        rate_timer_.init(&loop_, [this] {
+            // Start notices of long jobs come without a wake-up of their
+            // own: take them (and whatever else the workers sent) now.
+            wake();
+            producer_->tick();
+        }, "rate timer");
+        grace_timer_.init(&loop_, [this] { maintainer_->interrupt_running(grace_); }, "grace timer");
+        give_up_timer_.init(&loop_, [this] {
+            log(LogLevel::error, "dispatcher " + worker_id() + ": could not write " +
+                                     std::to_string(completer_->waiting_results()) + " result(s) and " +
+                                     std::to_string(completer_->waiting_releases()) +
+                                     " hand-back(s) before giving up; their leases will expire and the jobs run again");
+            completer_->drop_waiting();
+            finish();
+        }, "give-up timer");
+        if (options_.handle_signals) {
+            for (auto* signal : {&sigint_, &sigterm_}) {
+                uv_check(uv_signal_init(&loop_, signal), "uv_signal_init");
+                signal->data = this;
+            }
+            auto on_signal = [](uv_signal_t* handle, int signum) {
+                auto* self = static_cast<Engine*>(handle->data);
+                log(LogLevel::info, "dispatcher " + self->worker_id() + " stopping on " +
+                                        (signum == SIGINT ? "SIGINT" : "SIGTERM"));
+                self->request_stop();
+            };
+            uv_check(uv_signal_start(&sigint_, on_signal, SIGINT), "uv_signal_start");
+            uv_check(uv_signal_start(&sigterm_, on_signal, SIGTERM), "uv_signal_start");
         }
-    }
-    if (options_.handle_signals) {
-        for (auto* signal : {&sigint_, &sigterm_}) {
-            uv_signal_init(&loop_, signal);
-            signal->data = this;
-        }
-        auto on_signal = [](uv_signal_t* handle, int signum) {
-            auto* self = static_cast<Engine*>(handle->data);
-            log(LogLevel::info, std::string("dispatcher ") + self->worker_id_ + " stopping on " +
-                                    (signum == SIGINT ? "SIGINT" : "SIGTERM"));
-            self->request_stop();
-        };
-        uv_signal_start(&sigint_, on_signal, SIGINT);
-        uv_signal_start(&sigterm_, on_signal, SIGTERM);
-    }
-    if (!options_.metrics_listen.empty()) {
-        metrics_server_ = std::make_unique<MetricsServer>(&loop_, [this] { return metrics_->snapshot().to_prometheus(); });
-        try {
+        if (!options_.metrics_listen.empty()) {
+            metrics_server_ =
+                std::make_unique<MetricsServer>(&loop_, [this] { return metrics_owner_->snapshot().to_prometheus(); });
             metrics_port_ = metrics_server_->listen(options_.metrics_listen);
-        } catch (...) {
-            // Nothing runs yet: close what start() opened, then report.
-            metrics_server_->close();
-            uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
-            for (auto* h : {&poll_timer_, &heartbeat_timer_, &reclaim_timer_, &grace_timer_, &give_up_timer_, &rate_timer_})
-                uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
-            for (auto& q : queues_) {
-                uv_close(reinterpret_cast<uv_handle_t*>(&q->due_timer), nullptr);
-                uv_close(reinterpret_cast<uv_handle_t*>(&q->busy_timer), nullptr);
-            }
-            if (options_.handle_signals) {
-                uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
-                uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
-            }
-            uv_run(&loop_, UV_RUN_DEFAULT);
-            uv_loop_close(&loop_);
-            metrics_.reset();
-            throw;
+            log(LogLevel::info, "dispatcher " + worker_id() + " serves metrics on port " + std::to_string(metrics_port_));
         }
-        log(LogLevel::info, "dispatcher " + worker_id_ + " serves metrics on port " + std::to_string(metrics_port_));
+
+        const Publisher publish(*bus_);
+        const auto& conninfo = store_.pool().conninfo();
+        auto reconnected = [](const PgConnection& c) { return c.reconnects() > 0; };
+        PgConnection::Callbacks work;
+        work.connected = [this, reconnected] {
+            work_->send({"", &generic_plans, {}, {}, ignore});
+            work_->send({"", &async_commit, {}, {}, [this, reconnected](const PGresult*, const StatementFailure* failure) {
+                             if (failure != nullptr) return;  // lost again; it reconnects
+                             announce_if_reconnected(*work_, "claim");
+                             producer_->set_claiming(true, reconnected(*work_));
+                             maintainer_->set_ready(true, reconnected(*work_));
+                         }});
+        };
+        work.lost = [this, publish](const std::string& error) {
+            producer_->set_claiming(false, false);
+            maintainer_->set_ready(false, false);
+            publish(Disconnected{work_->name(), error});
+        };
+        work_ = std::make_unique<PgConnection>(&loop_, "claim", conninfo, std::move(work));
+        PgConnection::Callbacks complete;
+        complete.connected = [this] {
+            complete_->send({"", &generic_plans, {}, {}, [this](const PGresult*, const StatementFailure* failure) {
+                                 if (failure != nullptr) return;
+                                 announce_if_reconnected(*complete_, "result");
+                                 completer_->set_ready(true);
+                             }});
+        };
+        complete.lost = [this, publish](const std::string& error) {
+            completer_->set_ready(false);
+            publish(Disconnected{complete_->name(), error});
+        };
+        complete_ = std::make_unique<PgConnection>(&loop_, "complete", conninfo, std::move(complete));
+        if (options_.listen) {
+            PgConnection::Callbacks listen;
+            listen.connected = [this] { notifier_->connected(); };
+            listen.lost = [this, publish](const std::string& error) {
+                notifier_->lost();
+                publish(Disconnected{listen_->name(), error});
+            };
+            listen.notified = [this](PGnotify* notification) { notifier_->notified(*notification); };
+            listen_ = std::make_unique<PgConnection>(&loop_, "listen", conninfo, std::move(listen));
+        }
+
+        executor_ = std::make_unique<Executor>(environment_, [this] { waker_.send(); });
+        completer_ = std::make_unique<Completer>(
+            *complete_, *sql_, environment_.worker_id, publish,
+            Completer::Hooks{[this](Task& task) {
+                                 settle(task);
+                                 maybe_finish_stop();
+                             },
+                             [this](Task& task, std::chrono::milliseconds delay) { producer_->due_in(*task.queue, delay); }});
+        Producer::Settings producing;
+        producing.worker_id = environment_.worker_id;
+        producing.schema = store_.schema();
+        producing.job_types_literal = std::move(types).finish();
+        producing.lease = store_.lease_timeout();
+        producing.durable_claims = options_.durable_claims;
+        producing.listen = options_.listen;
+        producing.poll_interval = options_.poll_interval;
+        producing.busy_poll_interval = options_.busy_poll_interval;
+        producer_ = std::make_unique<Producer>(
+            &loop_, *work_, *sql_, tasks_, *executor_, *completer_, publish, options_.queues, std::move(producing),
+            Producer::Hooks{[this](std::string_view type) -> const HandlerEntry* {
+                                auto found = handlers_.find(type);
+                                return found != handlers_.end() ? found->second.get() : nullptr;
+                            },
+                            [this] { return phase_ == Phase::running; }, [this] { maybe_finish_stop(); }});
+        if (listen_) notifier_ = std::make_unique<Notifier>(
+            *listen_, *sql_, store_.schema(), environment_.worker_id,
+            Notifier::Hooks{[this](bool listening) {
+                                if (listening) announce_if_reconnected(*listen_, "listen");
+                                producer_->set_listening(listening);
+                            },
+                            [this, publish](std::string_view queue) {
+                                if (auto* q = producer_->find(queue)) {
+                                    publish(NotificationReceived{q->name});
+                                    producer_->wake(*q);
+                                }
+                            },
+                            [this](std::string_view queue, std::chrono::milliseconds delay) {
+                                if (auto* q = producer_->find(queue)) producer_->due_in(*q, delay);
+                            }});
+        Maintainer::Settings maintaining;
+        maintaining.worker_id = environment_.worker_id;
+        maintaining.schema = store_.schema();
+        maintaining.lease = store_.lease_timeout();
+        maintaining.reclaim_backoff = store_.options().retry_policy;
+        maintaining.reclaim_interval = options_.reclaim_interval;
+        maintainer_ = std::make_unique<Maintainer>(
+            *work_, *sql_, tasks_, *completer_, publish, std::move(maintaining),
+            Maintainer::Hooks{[this](const Task& task) { return retry_delay(task, options_.retry_policy); },
+                              [this] { producer_->look_for_due(); }});
+    } catch (...) {
+        // Nothing runs yet: close what start() opened (the objects that own
+        // handles first, so their close callbacks free them), then report.
+        for (auto* connection : {listen_.get(), work_.get(), complete_.get()}) {
+            if (connection != nullptr) connection->close(nullptr);
+        }
+        if (metrics_server_) metrics_server_->close();
+        if (!close_all(&loop_)) log(LogLevel::error, "dispatcher: the loop closed with handles still open");
+        metrics_owner_.reset();
+        throw;
     }
+    metrics_.store(metrics_owner_.get(), std::memory_order_release);
     phase_ = Phase::running;
     started_ = true;
     running_.store(true, std::memory_order_release);
-    {
-        std::lock_guard lock(wake_mutex_);
-        wake_open_ = true;
-    }
-    start_workers();
+    executor_->start(workers);
     loop_thread_ = std::thread([this] { loop_main(); });
 }
 
 void Engine::loop_main() {
     try {
-        if (options_.listen) open_listen_connection();
-        open_work_connection();
-        open_complete_connection();
-
+        if (listen_) listen_->open();
+        work_->open();
+        complete_->open();
         // Poll and reclaim re-arm themselves with fresh jitter each time.
-        uv_timer_start(&poll_timer_, &Engine::on_timer<&Engine::on_poll_tick>, jittered_ms(options_.poll_interval), 0);
-        uv_timer_start(&reclaim_timer_, &Engine::on_timer<&Engine::on_reclaim_tick>,
-                       jittered_ms(options_.reclaim_interval), 0);
-        auto heartbeat = options_.heartbeat_interval.count() > 0 ? options_.heartbeat_interval
-                                                                 : store_.lease_timeout() / 3;
+        poll_timer_.start(jittered(options_.poll_interval));
+        reclaim_timer_.start(jittered(options_.reclaim_interval));
+        auto heartbeat = options_.heartbeat_interval.count() > 0
+                             ? options_.heartbeat_interval
+                             : store_.lease_timeout() / timing::heartbeats_per_lease;
         heartbeat = std::max(heartbeat, std::chrono::milliseconds(10));
-        uv_timer_start(&heartbeat_timer_, &Engine::on_timer<&Engine::on_heartbeat_tick>,
-                       static_cast<std::uint64_t>(heartbeat.count()), static_cast<std::uint64_t>(heartbeat.count()));
-        uv_timer_start(&rate_timer_, &Engine::on_timer<&Engine::on_rate_tick>, 100, 100);
+        heartbeat_timer_.start(heartbeat, heartbeat);
+        rate_timer_.start(timing::rate_tick, timing::rate_tick);
         // A stop requested before the loop ran.
-        if (stop_requested_.load()) uv_async_send(&wake_);
-        log(LogLevel::info, "dispatcher " + worker_id_ + " started: " + std::to_string(queues_.size()) +
+        if (stop_requested_.load()) waker_.send();
+        log(LogLevel::info, "dispatcher " + worker_id() + " started: " + std::to_string(options_.queues.size()) +
                                 " queue(s), schema " + store_.schema() + (options_.listen ? "" : ", poll only"));
-
-        uv_run(&loop_, UV_RUN_DEFAULT);
+        uv_check(uv_run(&loop_, UV_RUN_DEFAULT), "uv_run");
     } catch (const std::exception& e) {
+        // The loop cannot go on: stop the workers (they exit once their
+        // queues are empty; wait() joins them) and close everything.
         log(LogLevel::error, std::string("dispatcher loop failed: ") + e.what());
+        guarded("stop after a failure", [this] { finish(); });
+        uv_run(&loop_, UV_RUN_DEFAULT);
     }
-    int rc = uv_loop_close(&loop_);
-    if (rc != 0) log(LogLevel::error, std::string("dispatcher loop closed with open handles: ") + uv_strerror(rc));
+    if (!close_all(&loop_)) log(LogLevel::error, "dispatcher loop closed with handles still open");
     phase_ = Phase::stopped;
 }
 
@@ -194,52 +326,51 @@ void Engine::on_wake(uv_async_t* handle) {
 
 void Engine::wake() {
     if (stop_requested_.load(std::memory_order_acquire) && phase_ == Phase::running) begin_stop();
-    if (phase_ == Phase::closing) {
-        drain_completions();  // late results of handlers that outlived the give-up deadline: dropped
-        close_wake_when_workers_gone();
+    executor_->drain([this](Report& report) { on_report(report); });
+    if (phase_ == Phase::closing || phase_ == Phase::stopped) {
+        close_waker_when_workers_gone();
         return;
     }
-    drain_completions();
-    flush_completions();
-    flush_progress();
-    if (phase_ == Phase::running) {
-        for (auto& q : queues_) try_claim(*q);
-    }
+    completer_->flush();
+    producer_->claim_where_wanted();
     maybe_finish_stop();
 }
 
+void Engine::on_report(Report& report) {
+    const bool closing = phase_ == Phase::closing || phase_ == Phase::stopped;
+    if (take_report(report, *producer_, *completer_, closing, options_.retry_policy)) settle(*report.task);
+}
+
+void Engine::settle(Task& task) {
+    producer_->settled(task);
+    tasks_.retire(task);
+}
+
 MetricsSnapshot Engine::metrics() const {
-    if (!metrics_) return MetricsSnapshot{worker_id_, {}, {}, {}, {}};
-    return metrics_->snapshot();
+    const auto* metrics = metrics_.load(std::memory_order_acquire);
+    if (metrics == nullptr) return MetricsSnapshot{worker_id(), {}, {}, {}, {}};
+    return metrics->snapshot();
 }
 
 void Engine::request_stop() noexcept {
     stop_requested_.store(true, std::memory_order_release);
-    std::lock_guard lock(wake_mutex_);
-    if (wake_open_) uv_async_send(&wake_);
+    waker_.send();
 }
 
 void Engine::wait() {
-    std::lock_guard lock(join_mutex_);
-    if (joined_ || !loop_thread_.joinable()) return;
+    if (!loop_thread_.joinable() || joined_.exchange(true)) return;
     loop_thread_.join();
-    for (auto& q : queues_)
-        for (auto& t : q->threads) t.join();
-    joined_ = true;
+    executor_->join();
     running_.store(false, std::memory_order_release);
-    publish(DispatcherStopped{released_});
-    log(LogLevel::info, "dispatcher " + worker_id_ + " stopped");
+    const Publisher publish(*bus_);
+    publish(DispatcherStopped{completer_->released()});
+    log(LogLevel::info, "dispatcher " + worker_id() + " stopped");
 }
 
 void Engine::stop(std::optional<std::chrono::milliseconds> grace) {
     if (!loop_thread_.joinable()) return;
-    for (auto& q : queues_) {
-        for (auto& t : q->threads) {
-            if (t.get_id() == std::this_thread::get_id()) {
-                throw UsageError("stop() was called from a handler; use request_stop() there");
-            }
-        }
-    }
+    if (executor_ && executor_->on_worker_thread())
+        throw UsageError("stop() was called from a handler; use request_stop() there");
     if (grace) stop_grace_ms_.store(std::max<std::int64_t>(0, grace->count()), std::memory_order_relaxed);
     request_stop();
     wait();
@@ -249,93 +380,46 @@ void Engine::stop(std::optional<std::chrono::milliseconds> grace) {
 
 void Engine::begin_stop() {
     phase_ = Phase::draining;
-    auto requested = stop_grace_ms_.load(std::memory_order_relaxed);
-    auto grace = requested >= 0 ? std::chrono::milliseconds(requested) : options_.stop_grace;
-    stop_grace_ms_.store(grace.count(), std::memory_order_relaxed);
-    log(LogLevel::info, "dispatcher " + worker_id_ + " stopping: " + std::to_string(in_flight_.size()) +
-                            " job(s) held, grace " + std::to_string(grace.count()) + " ms");
-    uv_timer_stop(&poll_timer_);
-    uv_timer_stop(&reclaim_timer_);
-    uv_timer_stop(&rate_timer_);
-    // Producers need not wake us any more.
-    if (work_ready_ && options_.listen) {
-        work_->send({"", &sql_->remove_listener, {worker_id_}, {}, [](PGresult*, std::exception_ptr) {}});
-    }
-    for (auto& q : queues_) {
-        uv_timer_stop(&q->due_timer);
-        uv_timer_stop(&q->busy_timer);
-        q->wake = WakeMode::unregistered;
-        // Jobs not started yet go back to the queue at once.
-        Task* task = nullptr;
-        while (q->tasks.try_dequeue(task)) {
-            if (task == nullptr) continue;
-            --q->held;
-            task->handler_done = true;
-            if (task->abandoned) {
-                task->settled = true;
-                retire_if_done(task);
-            } else {
-                release_pending_.push_back(task);
-            }
+    const auto requested = stop_grace_ms_.load(std::memory_order_relaxed);
+    grace_ = requested >= 0 ? std::chrono::milliseconds(requested) : options_.stop_grace;
+    log(LogLevel::info, "dispatcher " + worker_id() + " stopping: " + std::to_string(tasks_.size()) +
+                            " job(s) held, grace " + std::to_string(grace_.count()) + " ms");
+    poll_timer_.stop();
+    reclaim_timer_.stop();
+    rate_timer_.stop();
+    producer_->stop();
+    // Jobs no worker has taken go back to the queue at once.
+    for (const auto& q : producer_->queues()) {
+        for (Task* task : executor_->take_back(q->index)) {
+            producer_->returned(*task);
+            task->apply(TaskEvent::skipped);
+            if (task->state == TaskState::releasing)
+                completer_->release(*task);
+            else if (task->settled())
+                settle(*task);
         }
     }
-    flush_releases();
-    uv_timer_start(&grace_timer_, &Engine::on_timer<&Engine::on_grace_expired>,
-                   static_cast<std::uint64_t>(grace.count()), 0);
+    completer_->flush();
+    grace_timer_.start(grace_);
     // If the database stays away, give up on unwritten results after another
     // grace period (their leases expire and the jobs are retried).
-    auto give_up = grace + std::max(grace, std::chrono::milliseconds(5000));
-    uv_timer_start(&give_up_timer_, &Engine::on_timer<&Engine::give_up>, static_cast<std::uint64_t>(give_up.count()),
-                   0);
+    give_up_timer_.start(grace_ + std::max(grace_, std::chrono::milliseconds(5000)));
     maybe_finish_stop();
-}
-
-void Engine::on_grace_expired() {
-    // Handlers still running lose their job: it counts as a failed attempt.
-    std::size_t interrupted = 0;
-    for (auto& [id, task] : in_flight_) {
-        if (task->handler_done || task->abandoned) continue;
-        if (task->started_ns.load(std::memory_order_acquire) == 0) continue;
-        task->abandoned = true;
-        task->cancelled.store(true, std::memory_order_release);
-        fail_pending_.push_back(FailRecord{task.get(),
-                                           "interrupted: the dispatcher stopped and the handler did not finish within "
-                                           "the grace period of " +
-                                               std::to_string(stop_grace_ms_.load()) + " ms",
-                                           ErrorKind::retryable, retry_delay(*task), {}, false});
-        ++interrupted;
-    }
-    if (interrupted > 0) {
-        log(LogLevel::warn, "dispatcher " + worker_id_ + ": " + std::to_string(interrupted) +
-                                " handler(s) still running after the grace period; their jobs are failed as "
-                                "retryable and the handlers see ctx.cancelled()");
-    }
-    flush_completions();
-}
-
-void Engine::give_up() {
-    log(LogLevel::error, "dispatcher " + worker_id_ + ": could not write " +
-                             std::to_string(succeed_pending_.size() + fail_pending_.size()) + " result(s) and " +
-                             std::to_string(release_pending_.size()) +
-                             " release(s) before giving up; their leases will expire and the jobs run again");
-    finish();
 }
 
 void Engine::maybe_finish_stop() {
     if (phase_ != Phase::draining) return;
-    for (auto& q : queues_) {
-        if (q->held > 0) return;          // a handler is still running
-        if (q->claim_in_flight) return;  // its jobs are handed back when it returns
+    for (const auto& q : producer_->queues()) {
+        if (q->held > 0) return;  // a handler is still running
     }
-    if (!succeed_pending_.empty() || !fail_pending_.empty() || !release_pending_.empty()) return;
-    if (writes_in_flight_ > 0 || release_in_flight_) return;
-    if (work_ready_ && !progress_forgotten_) {
+    if (producer_->claim_in_flight()) return;  // its jobs are handed back when it returns
+    if (!completer_->idle()) return;
+    if (producer_->claiming() && !progress_forgotten_) {
         // Everything is settled: nothing of ours is held, so our progress
         // rows tell reclaim nothing any more.
         progress_forgotten_ = true;
-        work_->send({"", &sql_->forget_progress, {worker_id_}, {}, [this](PGresult*, std::exception_ptr) {
-                         maybe_finish_stop();
-                     }});
+        work_->send({"", &sql_->forget_progress, {worker_id()}, {},
+                     [this](const PGresult*, const StatementFailure*) { maybe_finish_stop(); }});
         return;
     }
     finish();
@@ -344,48 +428,30 @@ void Engine::maybe_finish_stop() {
 void Engine::finish() {
     if (phase_ == Phase::closing || phase_ == Phase::stopped) return;
     phase_ = Phase::closing;
-    for (auto& q : queues_)
-        for (std::size_t i = 0; i < q->threads.size(); ++i) q->tasks.enqueue(nullptr);
-
-    auto closed = [](uv_handle_t* handle) { --static_cast<Engine*>(handle->data)->open_handles_; };
-    auto close = [&](auto* handle) {
-        auto* h = reinterpret_cast<uv_handle_t*>(handle);
-        if (uv_is_closing(h)) return;
-        h->data = this;
-        ++open_handles_;
-        uv_close(h, closed);
-    };
-    for (auto* timer : {&poll_timer_, &heartbeat_timer_, &reclaim_timer_, &grace_timer_, &give_up_timer_, &rate_timer_}) {
-        uv_timer_stop(timer);
-        close(timer);
-    }
-    for (auto& q : queues_) {
-        close(&q->due_timer);
-        close(&q->busy_timer);
-    }
+    executor_->finish();  // workers exit once their queues are empty
+    for (auto* timer : {&poll_timer_, &heartbeat_timer_, &reclaim_timer_, &rate_timer_, &grace_timer_, &give_up_timer_})
+        timer->stop();
     if (options_.handle_signals) {
-        close(&sigint_);
-        close(&sigterm_);
+        uv_signal_stop(&sigint_);
+        uv_signal_stop(&sigterm_);
     }
-    for (auto* conn : {listen_.get(), work_.get(), complete_.get()}) {
-        if (conn != nullptr) conn->close(nullptr);
+    for (auto* connection : {listen_.get(), work_.get(), complete_.get()}) {
+        if (connection != nullptr) connection->close(nullptr);
     }
     if (metrics_server_) metrics_server_->close();
-    listen_ready_ = work_ready_ = complete_ready_ = false;
-    close_wake_when_workers_gone();
+    close_waker_when_workers_gone();
+}
+
+void Engine::close_waker_when_workers_gone() {
+    // Each exiting worker wakes the loop again.
+    if (executor_->live_workers() == 0) waker_.close();
 }
 
 void Engine::announce_if_reconnected(const PgConnection& connection, std::string_view what) {
     if (connection.reconnects() == 0) return;
+    const Publisher publish(*bus_);
     publish(Reconnected{connection.name(), connection.last_attempts(), connection.last_downtime()});
-    log(LogLevel::info, "dispatcher " + worker_id_ + ": " + std::string(what) + " connection is back");
-}
-
-void Engine::close_wake_when_workers_gone() {
-    std::lock_guard lock(wake_mutex_);
-    if (!wake_open_ || live_workers_ > 0) return;  // each exiting worker wakes us again
-    wake_open_ = false;
-    uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
+    log(LogLevel::info, "dispatcher " + worker_id() + ": " + std::string(what) + " connection is back");
 }
 
 }  // namespace detail
@@ -426,10 +492,10 @@ void Dispatcher::run() {
 void Dispatcher::stop(std::optional<std::chrono::milliseconds> grace) { engine_->stop(grace); }
 void Dispatcher::request_stop() noexcept { engine_->request_stop(); }
 bool Dispatcher::running() const noexcept { return engine_ && engine_->running(); }
-EventBus& Dispatcher::events() noexcept { return *engine_->bus_; }
+EventBus& Dispatcher::events() noexcept { return engine_->events(); }
 MetricsSnapshot Dispatcher::metrics() const { return engine_->metrics(); }
 int Dispatcher::metrics_port() const noexcept { return engine_->metrics_port(); }
-const std::string& Dispatcher::worker_id() const noexcept { return engine_->worker_id_; }
-PgJobStore& Dispatcher::store() noexcept { return engine_->store_; }
+const std::string& Dispatcher::worker_id() const noexcept { return engine_->worker_id(); }
+PgJobStore& Dispatcher::store() noexcept { return engine_->store(); }
 
 }  // namespace seesaw

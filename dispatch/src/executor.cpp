@@ -1,115 +1,157 @@
-// The executor: worker threads take claimed jobs from their queue's lock-free
-// hand-off, decode the payload and call the typed handler, then report the
-// outcome to the loop (lock-free queue + uv_async_send). Workers never touch
-// a connection or a uv handle other than uv_async_send on wake_.
-#include <string>
+#include "executor.hpp"
 
-#include "engine.hpp"
-#include "seesaw/core/log.hpp"
+#include "seesaw/core/error.hpp"
+#include "seesaw/core/events.hpp"
+#include "seesaw/dispatch/dispatcher.hpp"
 
-namespace seesaw {
-namespace detail {
+namespace seesaw::detail {
 namespace {
 
 std::int64_t steady_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
 }
 
 }  // namespace
 
-void Engine::start_workers() {
+Executor::Executor(const RunEnvironment& environment, std::function<void()> wake)
+    : environment_(environment), wake_(std::move(wake)) {}
+
+Executor::~Executor() {
+    finish();
+    join();
+}
+
+void Executor::start(const std::vector<std::size_t>& workers) {
     std::size_t total = 0;
-    for (auto& q : queues_) total += q->workers;
-    {
-        std::lock_guard lock(wake_mutex_);
-        live_workers_ = static_cast<int>(total);
-    }
-    for (auto& q : queues_) {
-        for (std::size_t i = 0; i < q->workers; ++i) q->threads.emplace_back([this, queue = q.get()] { worker_main(*queue); });
+    for (auto n : workers) total += n;
+    live_.store(static_cast<int>(total), std::memory_order_release);
+    for (std::size_t q = 0; q < workers.size(); ++q) pools_.push_back(std::make_unique<Pool>());
+    for (std::size_t q = 0; q < workers.size(); ++q) {
+        for (std::size_t i = 0; i < workers[q]; ++i)
+            pools_[q]->threads.emplace_back([this, pool = pools_[q].get()] { worker_main(*pool); });
     }
 }
 
-void Engine::worker_main(QueueState& queue) {
-    moodycamel::ProducerToken token(completions_);
-    moodycamel::ConsumerToken consumer(queue.tasks);
+void Executor::hand_over(std::size_t queue, std::span<Task* const> tasks) {
+    if (!tasks.empty()) pools_.at(queue)->tasks.enqueue_bulk(tasks.begin(), tasks.size());
+}
+
+std::vector<Task*> Executor::take_back(std::size_t queue) {
+    std::vector<Task*> taken;
+    Task* task = nullptr;
+    while (pools_.at(queue)->tasks.try_dequeue(task)) {
+        if (task != nullptr) taken.push_back(task);
+    }
+    return taken;
+}
+
+bool Executor::on_worker_thread() const noexcept {
+    const auto me = std::this_thread::get_id();
+    for (const auto& pool : pools_) {
+        for (const auto& thread : pool->threads) {
+            if (thread.get_id() == me) return true;
+        }
+    }
+    return false;
+}
+
+void Executor::finish() {
+    for (auto& pool : pools_) {
+        for (std::size_t i = 0; i < pool->threads.size(); ++i) pool->tasks.enqueue(nullptr);
+    }
+}
+
+void Executor::join() {
+    for (auto& pool : pools_) {
+        for (auto& thread : pool->threads) {
+            if (thread.joinable()) thread.join();
+        }
+    }
+}
+
+void Executor::worker_main(Pool& pool) {
+    moodycamel::ProducerToken token(reports_);
+    moodycamel::ConsumerToken consumer(pool.tasks);
     Task* task = nullptr;
     while (true) {
-        queue.tasks.wait_dequeue(consumer, task);
+        pool.tasks.wait_dequeue(consumer, task);
         if (task == nullptr) break;
-        Completion completion;
-        completion.task = task;
+        Report report;
+        report.task = task;
         if (task->cancelled.load(std::memory_order_acquire) ||
             steady_ns() > task->start_deadline_ns.load(std::memory_order_acquire)) {
             // Lost while it waited, or it waited so long (the dispatcher was
-            // stopped or cut off) that its lease may have expired: do not run it.
-            completion.outcome = Outcome::skipped;
+            // stopped or cut off) that its lease may have expired: do not
+            // start it.
+            report.outcome = Outcome::skipped;
         } else {
             if (task->ticket != 0) {
                 // Held ahead of the workers: tell the loop it started (see
                 // StartWatermark) before it runs. No wake-up of its own: the
-                // loop reads it with the job's outcome, or at its next rate
-                // tick if the job runs long.
-                completions_.enqueue(token, Completion{task, Outcome::started, {}, {}});
+                // loop reads it with the outcome, or at its next rate tick.
+                reports_.enqueue(token, Report{task, true, Outcome::skipped, {}, {}});
             }
-            run_task(*task, completion);
+            run(*task, report);
         }
-        completions_.enqueue(token, std::move(completion));
-        uv_async_send(&wake_);
+        reports_.enqueue(token, std::move(report));
+        wake_();
     }
-    // The goodbye: the loop closes wake_ after the last one.
-    std::lock_guard lock(wake_mutex_);
-    --live_workers_;
-    uv_async_send(&wake_);
+    // The goodbye: the loop closes its wake-up once every worker is gone.
+    live_.fetch_sub(1, std::memory_order_acq_rel);
+    wake_();
 }
 
-void Engine::run_task(Task& task, Completion& completion) {
-    auto started = steady_ns();
+void Executor::run(Task& task, Report& report) const {
+    const auto started = steady_ns();
     task.started_ns.store(started, std::memory_order_release);
-    publish(JobStarted{task.ref(), task.created_at, task.run_at});
-    JobContext ctx(task, *this);
+    if (environment_.bus != nullptr && environment_.bus->has_subscribers<JobStarted>())
+        environment_.bus->publish(JobStarted{task.ref(), task.created_at, task.run_at});
+    JobContext ctx(task, environment_);
     try {
         task.handler->invoke(task.payload, ctx);
-        completion.outcome = Outcome::succeeded;
+        report.outcome = Outcome::succeeded;
     } catch (const PermanentError& e) {
-        completion.outcome = Outcome::permanent;
-        completion.error = e.what();
+        report.outcome = Outcome::permanent;
+        report.error = e.what();
     } catch (const PayloadError& e) {
         // A payload that does not decode will never decode: dead letter.
-        completion.outcome = Outcome::permanent;
-        completion.error = e.what();
+        report.outcome = Outcome::permanent;
+        report.error = e.what();
     } catch (const std::exception& e) {
-        completion.outcome = Outcome::retryable;
-        completion.error = e.what();
+        report.outcome = Outcome::retryable;
+        report.error = e.what();
     } catch (...) {
-        completion.outcome = Outcome::retryable;
-        completion.error = "the handler threw an exception that is not a std::exception";
+        report.outcome = Outcome::retryable;
+        report.error = "the handler threw an exception that is not a std::exception";
     }
-    if (completion.outcome != Outcome::succeeded && completion.error.empty()) {
-        completion.error = "the handler failed without a message";
-    }
-    completion.duration = std::chrono::nanoseconds(steady_ns() - started);
+    if (report.outcome != Outcome::succeeded && report.error.empty()) report.error = "the handler failed without a message";
+    report.duration = std::chrono::nanoseconds(steady_ns() - started);
 }
 
-}  // namespace detail
+}  // namespace seesaw::detail
+
+namespace seesaw {
 
 // --- JobContext ---------------------------------------------------------------
 
 const JobId& JobContext::id() const noexcept { return task_.id; }
 std::string_view JobContext::job_type() const noexcept { return task_.handler->job_type; }
-std::string_view JobContext::queue() const noexcept { return task_.queue->name; }
+std::string_view JobContext::queue() const noexcept { return task_.queue_name(); }
 std::int32_t JobContext::attempt() const noexcept { return task_.attempt; }
 std::int32_t JobContext::max_retries() const noexcept { return task_.max_retries; }
 std::int32_t JobContext::version() const noexcept { return task_.version; }
 Timestamp JobContext::created_at() const noexcept { return task_.created_at; }
 Timestamp JobContext::run_at() const noexcept { return task_.run_at; }
 std::string_view JobContext::payload() const noexcept { return task_.payload; }
-const std::string& JobContext::worker_id() const noexcept { return engine_.worker_id_; }
+const std::string& JobContext::worker_id() const noexcept { return environment_.worker_id; }
 bool JobContext::cancelled() const noexcept { return task_.cancelled.load(std::memory_order_acquire); }
 bool JobContext::lease_lost() const noexcept { return task_.lease_lost.load(std::memory_order_acquire); }
-PgJobStore& JobContext::store() const noexcept { return engine_.store_; }
-EventBus& JobContext::events() const noexcept { return *engine_.bus_; }
+PgJobStore& JobContext::store() const noexcept { return *environment_.store; }
+EventBus& JobContext::events() const noexcept { return *environment_.bus; }
 std::pair<void*, std::type_index> JobContext::deps_any() const noexcept {
-    return {engine_.deps_.get(), engine_.deps_type_};
+    return {environment_.deps, environment_.deps_type};
 }
 
 }  // namespace seesaw

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "seesaw/core/events.hpp"
 
@@ -123,24 +124,45 @@ std::string MetricsSnapshot::to_prometheus() const {
 
 namespace detail {
 
-Histogram::Histogram(std::vector<double> bounds)
-    : bounds_(std::move(bounds)), buckets_(new std::atomic<std::uint64_t>[bounds_.size() + 1]) {
-    for (std::size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0, std::memory_order_relaxed);
+Histogram::Counts::Counts(std::size_t size) : buckets(new std::atomic<std::uint64_t>[size]) {
+    for (std::size_t i = 0; i < size; ++i) buckets[i].store(0, std::memory_order_relaxed);
 }
+
+Histogram::Histogram(std::vector<double> bounds)
+    : bounds_(std::move(bounds)), counts_{Counts(bounds_.size() + 1), Counts(bounds_.size() + 1)} {}
 
 void Histogram::observe(double value) noexcept {
     auto at = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin());
-    buckets_[at].fetch_add(1, std::memory_order_relaxed);
-    count_.fetch_add(1, std::memory_order_relaxed);
-    sum_.fetch_add(value, std::memory_order_relaxed);
+    // Acquire: a snapshot zeroed this set before it made it hot again.
+    const auto begun = begun_and_hot_.fetch_add(1, std::memory_order_acquire);
+    auto& hot = counts_[begun >> 63];
+    hot.buckets[at].fetch_add(1, std::memory_order_relaxed);
+    hot.sum.fetch_add(value, std::memory_order_relaxed);
+    hot.finished.fetch_add(1, std::memory_order_release);  // publishes the two adds above
 }
 
 HistogramSnapshot Histogram::snapshot() const {
+    std::lock_guard lock(snapshot_mutex_);
+    const auto before = begun_and_hot_.fetch_add(hot_bit, std::memory_order_acq_rel);
+    const auto begun = before & ~hot_bit;
+    auto& cold = counts_[before >> 63];
+    auto& hot = counts_[(before >> 63) ^ 1];
+    // Observers that took the cold set before the flip finish in a few
+    // instructions (unless the scheduler parks one).
+    while (cold.finished.load(std::memory_order_acquire) != begun) std::this_thread::yield();
+
     HistogramSnapshot s;
     s.bounds = bounds_;
-    for (std::size_t i = 0; i <= bounds_.size(); ++i) s.buckets.push_back(buckets_[i].load(std::memory_order_relaxed));
-    s.count = count_.load(std::memory_order_relaxed);
-    s.sum = sum_.load(std::memory_order_relaxed);
+    s.buckets.reserve(bounds_.size() + 1);
+    for (std::size_t i = 0; i <= bounds_.size(); ++i) {
+        const auto n = cold.buckets[i].exchange(0, std::memory_order_relaxed);
+        s.buckets.push_back(n);
+        hot.buckets[i].fetch_add(n, std::memory_order_relaxed);
+    }
+    s.count = begun;
+    s.sum = cold.sum.exchange(0, std::memory_order_relaxed);
+    hot.sum.fetch_add(s.sum, std::memory_order_relaxed);
+    hot.finished.fetch_add(cold.finished.exchange(0, std::memory_order_relaxed), std::memory_order_relaxed);
     return s;
 }
 
@@ -168,7 +190,7 @@ MetricsRegistry::MetricsRegistry(std::string worker_id, const std::vector<std::s
     for (const char* c : {"listen", "claim", "complete"}) connections_.emplace(c, std::make_unique<ConnectionSeries>());
 
     auto count = [this](const JobRef& job, std::atomic<std::uint64_t> TypeSeries::*field) {
-        if (auto* s = find(job.queue, job.job_type)) (s->*field).fetch_add(1, std::memory_order_relaxed);
+        if (auto* s = find(job.queue, job.job_type)) (s->*field).fetch_add(1, std::memory_order_release);
     };
     subscriptions_.push_back(bus.subscribe<JobClaimed>([count](const JobClaimed& e) { count(e.job, &TypeSeries::claimed); }));
     subscriptions_.push_back(bus.subscribe<JobStarted>([this, count](const JobStarted& e) {
@@ -200,11 +222,11 @@ MetricsRegistry::MetricsRegistry(std::string worker_id, const std::vector<std::s
     }));
     subscriptions_.push_back(bus.subscribe<Reconnected>([this](const Reconnected& e) {
         if (auto it = connections_.find(e.connection); it != connections_.end())
-            it->second->reconnects.fetch_add(1, std::memory_order_relaxed);
+            it->second->reconnects.fetch_add(1, std::memory_order_release);
     }));
     subscriptions_.push_back(bus.subscribe<Disconnected>([this](const Disconnected& e) {
         if (auto it = connections_.find(e.connection); it != connections_.end())
-            it->second->disconnects.fetch_add(1, std::memory_order_relaxed);
+            it->second->disconnects.fetch_add(1, std::memory_order_release);
     }));
 }
 
@@ -225,20 +247,29 @@ MetricsSnapshot MetricsRegistry::snapshot() const {
     out.worker_id = worker_id_;
     for (const auto& name : queue_order_) {
         const auto& q = *queues_.find(name)->second;
-        out.queues.push_back(QueueMetrics{q.name, q.notifications.load(), q.claim_batch_size.snapshot(),
-                                          q.enqueue_to_start_seconds.snapshot()});
+        out.queues.push_back(QueueMetrics{q.name, q.notifications.load(std::memory_order_relaxed),
+                                          q.claim_batch_size.snapshot(), q.enqueue_to_start_seconds.snapshot()});
         std::vector<const TypeSeries*> types;
         for (const auto& [t, s] : q.types) types.push_back(s.get());
         std::sort(types.begin(), types.end(), [](auto* a, auto* b) { return a->job_type < b->job_type; });
         for (const auto* s : types) {
-            out.job_types.push_back(JobTypeMetrics{s->queue, s->job_type, s->claimed.load(), s->started.load(),
-                                                   s->succeeded.load(), s->retried.load(), s->dead_lettered.load(),
-                                                   s->lease_lost.load(), s->handler_seconds.snapshot()});
+            // The reverse of a job's life (see the top of metrics.hpp).
+            JobTypeMetrics m;
+            m.queue = s->queue;
+            m.job_type = s->job_type;
+            m.succeeded = s->succeeded.load(std::memory_order_acquire);
+            m.retried = s->retried.load(std::memory_order_acquire);
+            m.dead_lettered = s->dead_lettered.load(std::memory_order_acquire);
+            m.lease_lost = s->lease_lost.load(std::memory_order_acquire);
+            m.started = s->started.load(std::memory_order_acquire);
+            m.claimed = s->claimed.load(std::memory_order_acquire);
+            m.handler_seconds = s->handler_seconds.snapshot();
+            out.job_types.push_back(std::move(m));
         }
     }
     for (const auto& [name, c] : connections_) {
-        out.reconnects[name] = c->reconnects.load();
-        out.disconnects[name] = c->disconnects.load();
+        out.reconnects[name] = c->reconnects.load(std::memory_order_acquire);
+        out.disconnects[name] = c->disconnects.load(std::memory_order_acquire);
     }
     return out;
 }

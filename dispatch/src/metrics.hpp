@@ -1,10 +1,22 @@
 #pragma once
 // The metrics registry: every series is created up front (the dispatcher's
 // queues × its job types), so event handlers only look up an immutable map
-// and bump atomics, on whatever thread published the event.
+// and bump atomics, on whatever thread published the event (workers, the
+// loop). snapshot() may be called from any thread at the same time; what it
+// returns is what a reader takes for granted:
+//  - each histogram is one consistent cut (Histogram): its buckets, _count
+//    and _sum cover the same observations;
+//  - counters are bumped with release adds and read with acquire loads in
+//    the reverse order of a job's life (finished, then started, then
+//    claimed): as long as each event of a job is published after the one
+//    before it, no snapshot shows more jobs finished than started, or
+//    started than claimed; the same for reconnects and disconnects;
+//  - counters never go back from one snapshot to the next.
+// On x86 the release adds cost what relaxed ones do.
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -22,17 +34,37 @@ struct StringHash {
 template <class V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
+// Observed by any number of threads without a lock while others take
+// snapshots. Two sets of counts (the scheme of Prometheus' Go client):
+// observers write to the hot one; a snapshot makes the other one hot, waits
+// for the observations already under way in the now cold one to finish,
+// reads it, and folds it into the hot one, which then holds everything again.
+//
+//   observe: begun_and_hot_ += 1 → counts_[hot]: bucket, sum, then finished
+//   snapshot: flip the hot bit → wait until cold.finished == begun → read
+//             cold → add cold to hot, zero cold
 class Histogram {
 public:
     explicit Histogram(std::vector<double> bounds);
     void observe(double value) noexcept;
+    // A consistent cut; one snapshot at a time (a mutex), any thread.
     HistogramSnapshot snapshot() const;
 
 private:
+    struct Counts {
+        explicit Counts(std::size_t size);
+        std::unique_ptr<std::atomic<std::uint64_t>[]> buckets;  // bounds_.size() + 1
+        std::atomic<double> sum{0};
+        std::atomic<std::uint64_t> finished{0};  // observations written in full (bumped last)
+    };
+    static constexpr std::uint64_t hot_bit = std::uint64_t{1} << 63;
+
     std::vector<double> bounds_;
-    std::unique_ptr<std::atomic<std::uint64_t>[]> buckets_;  // bounds_.size() + 1
-    std::atomic<std::uint64_t> count_{0};
-    std::atomic<double> sum_{0};
+    // Observers add 1 (observations begun, in the low 63 bits); a snapshot
+    // adds hot_bit, which flips the top bit: which of counts_ is hot.
+    mutable std::atomic<std::uint64_t> begun_and_hot_{0};
+    mutable Counts counts_[2];
+    mutable std::mutex snapshot_mutex_;
 };
 
 class MetricsRegistry {

@@ -1,5 +1,6 @@
 #include "metrics_server.hpp"
 
+#include <array>
 #include <cstring>
 
 #include "seesaw/core/error.hpp"
@@ -8,20 +9,24 @@
 namespace seesaw::detail {
 
 struct MetricsServer::Client {
-    uv_tcp_t handle{};
+    uv_tcp_t handle{};  // data: this Client
     uv_write_t write{};
-    MetricsServer* server = nullptr;
+    MetricsServer* server = nullptr;  // null once dropped: a cancelled write's callback does nothing more
     std::string request;
     std::string response;
-    bool closing = false;
+    std::array<char, 4096> buffer{};  // each read lands here, then is appended to request
 };
 
 namespace {
 constexpr std::size_t max_request_bytes = 8192;
-}
+
+uv_stream_t* stream_of(uv_tcp_t* handle) noexcept { return reinterpret_cast<uv_stream_t*>(handle); }
+}  // namespace
 
 MetricsServer::MetricsServer(uv_loop_t* loop, std::function<std::string()> render)
     : loop_(loop), render_(std::move(render)) {}
+
+MetricsServer::~MetricsServer() { close(); }
 
 int MetricsServer::listen(const std::string& address) {
     auto colon = address.rfind(':');
@@ -46,65 +51,117 @@ int MetricsServer::listen(const std::string& address) {
     }
     if (rc != 0) throw UsageError("metrics_listen '" + address + "': '" + host + "' is not an IP address");
 
-    uv_tcp_init(loop_, &server_);
-    server_.data = this;
-    open_ = true;
-    rc = uv_tcp_bind(&server_, reinterpret_cast<const sockaddr*>(&storage), 0);
-    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&server_), 64, &MetricsServer::on_connection);
-    if (rc != 0) {
-        close();
-        throw UsageError("metrics_listen '" + address + "': cannot listen: " + uv_strerror(rc));
-    }
+    auto cannot_listen = [&](int error) {
+        server_.close();
+        return UsageError("metrics_listen '" + address + "': cannot listen: " + uv_strerror(error));
+    };
+    rc = server_.open([this](uv_tcp_t* handle) { return uv_tcp_init(loop_, handle); });
+    if (rc != 0) throw cannot_listen(rc);
+    server_.get()->data = this;
+    address_ = address;
+    rc = uv_tcp_bind(server_.get(), reinterpret_cast<const sockaddr*>(&storage), 0);
+    if (rc == 0) rc = uv_listen(stream_of(server_.get()), 64, &MetricsServer::on_connection);
+    if (rc != 0) throw cannot_listen(rc);
     sockaddr_storage bound{};
     int length = sizeof bound;
-    uv_tcp_getsockname(&server_, reinterpret_cast<sockaddr*>(&bound), &length);
+    rc = uv_tcp_getsockname(server_.get(), reinterpret_cast<sockaddr*>(&bound), &length);
+    if (rc != 0) throw cannot_listen(rc);
     return bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
                                        : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
 }
 
 void MetricsServer::close() {
-    if (open_) {
-        open_ = false;
-        uv_close(reinterpret_cast<uv_handle_t*>(&server_), nullptr);
-    }
-    auto clients = clients_;
-    for (auto* c : clients) drop(c);
+    server_.close();
+    while (!clients_.empty()) drop(*clients_.begin()->first);
+}
+
+void MetricsServer::warn(const std::string& what) const {
+    log(LogLevel::warn, "metrics endpoint " + address_ + ": " + what);
 }
 
 void MetricsServer::on_connection(uv_stream_t* stream, int status) {
     auto* self = static_cast<MetricsServer*>(stream->data);
-    if (status < 0) return;
-    auto* client = new Client;
-    client->server = self;
-    uv_tcp_init(self->loop_, &client->handle);
-    client->handle.data = client;
-    self->clients_.insert(client);
-    if (uv_accept(stream, reinterpret_cast<uv_stream_t*>(&client->handle)) != 0) {
-        self->drop(client);
-        return;
+    try {
+        if (status < 0) {
+            self->warn(std::string("accepting a client failed: ") + uv_strerror(status));
+            return;
+        }
+        self->accept();
+    } catch (const std::exception& e) {
+        log(LogLevel::error, std::string("metrics endpoint: accepting a client failed: ") + e.what());
     }
-    uv_read_start(
-        reinterpret_cast<uv_stream_t*>(&client->handle),
-        [](uv_handle_t*, std::size_t suggested, uv_buf_t* buf) {
-            buf->base = new char[suggested];
-            buf->len = suggested;
-        },
-        [](uv_stream_t* client_stream, ssize_t n, const uv_buf_t* buf) {
-            auto* c = static_cast<Client*>(client_stream->data);
-            if (n > 0) c->request.append(buf->base, static_cast<std::size_t>(n));
-            delete[] buf->base;
-            if (n < 0 || c->request.size() > max_request_bytes) {
-                c->server->drop(c);
-                return;
-            }
-            if (c->request.find("\r\n\r\n") != std::string::npos) c->server->respond(c);
-        });
 }
 
-void MetricsServer::respond(Client* client) {
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&client->handle));
-    auto line_end = client->request.find("\r\n");
-    std::string line = client->request.substr(0, line_end);
+void MetricsServer::accept() {
+    auto owned = std::make_unique<Client>();
+    Client& client = *owned;
+    client.server = this;
+    auto slot = clients_.emplace(&client, nullptr).first;  // the allocation that may throw, before any handle
+    if (int rc = uv_tcp_init(loop_, &client.handle); rc != 0) {
+        clients_.erase(slot);
+        warn(std::string("accepting a client failed: ") + uv_strerror(rc));
+        return;
+    }
+    client.handle.data = &client;
+    slot->second = std::move(owned);  // from here on, drop() closes and frees it
+    if (int rc = uv_accept(stream_of(server_.get()), stream_of(&client.handle)); rc != 0) {
+        warn(std::string("accepting a client failed: ") + uv_strerror(rc));
+        drop(client);
+        return;
+    }
+    int rc = uv_read_start(
+        stream_of(&client.handle),
+        [](uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
+            auto* c = static_cast<Client*>(handle->data);
+            *buf = uv_buf_init(c->buffer.data(), static_cast<unsigned>(c->buffer.size()));
+        },
+        [](uv_stream_t* stream, ssize_t n, const uv_buf_t*) {
+            auto* c = static_cast<Client*>(stream->data);
+            auto* server = c->server;
+            try {
+                server->on_read(*c, n);
+            } catch (const std::exception& e) {
+                server->warn(std::string("serving a client failed: ") + e.what());
+                server->drop(*c);
+            } catch (...) {
+                server->warn("serving a client failed: unknown exception");
+                server->drop(*c);
+            }
+        });
+    if (rc != 0) {
+        warn(std::string("reading from a client failed: ") + uv_strerror(rc));
+        drop(client);
+    }
+}
+
+void MetricsServer::on_read(Client& client, ssize_t n) {
+    if (n == UV_EOF) {
+        log(LogLevel::debug, "metrics endpoint " + address_ + ": a client closed before its request ended");
+        drop(client);
+        return;
+    }
+    if (n < 0) {
+        warn(std::string("reading a client's request failed (") + uv_strerror(static_cast<int>(n)) +
+             "); closed it");
+        drop(client);
+        return;
+    }
+    client.request.append(client.buffer.data(), static_cast<std::size_t>(n));
+    if (client.request.size() > max_request_bytes) {
+        warn("a client sent more than " + std::to_string(max_request_bytes) +
+             " bytes without ending its request; closed it");
+        drop(client);
+        return;
+    }
+    if (client.request.find("\r\n\r\n") != std::string::npos) respond(client);
+}
+
+void MetricsServer::respond(Client& client) {
+    if (int rc = uv_read_stop(stream_of(&client.handle)); rc != 0) {
+        warn(std::string("stopping a client's reads failed: ") + uv_strerror(rc));
+    }
+    auto line_end = client.request.find("\r\n");
+    std::string line = client.request.substr(0, line_end);
     std::string status = "200 OK";
     std::string body;
     std::string type = "text/plain; version=0.0.4; charset=utf-8";
@@ -122,23 +179,36 @@ void MetricsServer::respond(Client* client) {
         } catch (const std::exception& e) {
             status = "500 Internal Server Error";
             body = std::string(e.what()) + "\n";
+        } catch (...) {
+            status = "500 Internal Server Error";
+            body = "unknown error\n";
         }
     }
-    client->response = "HTTP/1.1 " + status + "\r\nContent-Type: " + type +
-                       "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-    uv_buf_t buf = uv_buf_init(client->response.data(), static_cast<unsigned>(client->response.size()));
-    client->write.data = client;
-    uv_write(&client->write, reinterpret_cast<uv_stream_t*>(&client->handle), &buf, 1, [](uv_write_t* req, int) {
+    client.response = "HTTP/1.1 " + status + "\r\nContent-Type: " + type +
+                      "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    uv_buf_t buf = uv_buf_init(client.response.data(), static_cast<unsigned>(client.response.size()));
+    client.write.data = &client;
+    int rc = uv_write(&client.write, stream_of(&client.handle), &buf, 1, [](uv_write_t* req, int write_status) {
+        // A write cut off by drop() is called back (UV_ECANCELED) before the
+        // handle's close callback frees the client.
         auto* c = static_cast<Client*>(req->data);
-        c->server->drop(c);
+        if (c->server == nullptr) return;  // dropped (the server may be gone); its close callback frees it
+        if (write_status < 0) c->server->warn(std::string("writing a response failed: ") + uv_strerror(write_status));
+        c->server->drop(*c);
     });
+    if (rc != 0) {
+        warn(std::string("writing a response failed: ") + uv_strerror(rc));
+        drop(client);
+    }
 }
 
-void MetricsServer::drop(Client* client) {
-    if (client->closing) return;
-    client->closing = true;
-    clients_.erase(client);
-    uv_close(reinterpret_cast<uv_handle_t*>(&client->handle),
+void MetricsServer::drop(Client& client) {
+    auto open = clients_.find(&client);
+    if (open == clients_.end()) return;  // closing already
+    Client* owned = open->second.release();
+    clients_.erase(open);
+    owned->server = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&owned->handle),
              [](uv_handle_t* handle) { delete static_cast<Client*>(handle->data); });
 }
 

@@ -1,6 +1,7 @@
 #include "pg_connection.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <random>
 
 #include "redact.hpp"
@@ -19,9 +20,14 @@ std::chrono::milliseconds jittered(std::chrono::milliseconds d) {
     return std::chrono::milliseconds(spread(generator));
 }
 
+std::string trimmed(const char* text) {
+    std::string out = text != nullptr ? text : "";
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+}
+
 std::string trimmed_error(PGconn* conn) {
-    std::string text = conn != nullptr ? PQerrorMessage(conn) : "out of memory";
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    std::string text = conn != nullptr ? trimmed(PQerrorMessage(conn)) : "out of memory";
     return text.empty() ? "connection lost" : text;
 }
 
@@ -29,12 +35,20 @@ std::string trimmed_error(PGconn* conn) {
 
 PgConnection::PgConnection(uv_loop_t* loop, std::string name, std::string conninfo, Callbacks callbacks)
     : loop_(loop), name_(std::move(name)), conninfo_(std::move(conninfo)), callbacks_(std::move(callbacks)) {
-    uv_timer_init(loop_, &retry_timer_);
-    retry_timer_.data = this;
-    open_handles_ = 1;
+    if (int rc = retry_timer_.open([this](uv_timer_t* timer) { return uv_timer_init(loop_, timer); }); rc != 0) {
+        throw Error("dispatcher " + name_ + " connection: cannot create its retry timer: " + uv_strerror(rc));
+    }
+    retry_timer_.get()->data = this;
 }
 
 PgConnection::~PgConnection() {
+    if (state_ == State::closed) return;  // its handles free themselves
+    log(LogLevel::error, "dispatcher " + name_ +
+                             " connection destroyed without close(); closing its handles now, its pending "
+                             "statements get no answer");
+    // Stop watching the socket before PQfinish closes it; the retry timer
+    // closes with its UvHandle.
+    poll_.close();
     if (conn_ != nullptr) PQfinish(conn_);
 }
 
@@ -68,6 +82,10 @@ void PgConnection::start_connect() {
 }
 
 void PgConnection::continue_connect() {
+    // PQconnectPoll may close the socket and open another (the next host or
+    // address), perhaps under the same number: stop watching the old one
+    // first, and watch whichever it leaves us afresh.
+    close_poll();
     switch (PQconnectPoll(conn_)) {
         case PGRES_POLLING_READING: watch(UV_READABLE); return;
         case PGRES_POLLING_WRITING: watch(UV_WRITABLE); return;
@@ -89,7 +107,7 @@ void PgConnection::continue_connect() {
     ever_connected_ = true;
     attempts_since_loss_ = 0;
     watch(UV_READABLE);
-    if (callbacks_.connected) callbacks_.connected();
+    if (state_ == State::connected && callbacks_.connected) callbacks_.connected();
 }
 
 void PgConnection::watch(int events) {
@@ -98,39 +116,27 @@ void PgConnection::watch(int events) {
         lost("connection has no socket");
         return;
     }
-    // libpq may switch sockets while connecting (another host or address):
-    // one uv_poll_t per socket, a new one for a new socket.
-    if (poll_ != nullptr && poll_fd_ != fd) close_poll();
-    if (poll_ == nullptr) {
-        poll_ = new uv_poll_t;
-        if (uv_poll_init(loop_, poll_, fd) != 0) {
-            delete poll_;
-            poll_ = nullptr;
-            lost("cannot watch the connection's socket");
+    if (!poll_) {
+        int rc = poll_.open([&](uv_poll_t* handle) { return uv_poll_init(loop_, handle, fd); });
+        if (rc != 0) {
+            lost(std::string("cannot watch the connection's socket: ") + uv_strerror(rc));
             return;
         }
-        poll_->data = this;
-        poll_fd_ = fd;
+        poll_.get()->data = this;
         poll_events_ = 0;
-        ++open_handles_;
     }
     if (events != poll_events_) {
+        if (int rc = uv_poll_start(poll_.get(), events, &PgConnection::on_poll); rc != 0) {
+            lost(std::string("cannot watch the connection's socket: ") + uv_strerror(rc));
+            return;
+        }
         poll_events_ = events;
-        uv_poll_start(poll_, events, &PgConnection::on_poll);
     }
 }
 
-void PgConnection::close_poll() {
-    if (poll_ == nullptr) return;
-    uv_poll_stop(poll_);
-    poll_->data = this;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* handle) {
-        auto* self = static_cast<PgConnection*>(handle->data);
-        delete reinterpret_cast<uv_poll_t*>(handle);
-        if (--self->open_handles_ == 0 && self->closed_) self->closed_();
-    });
-    poll_ = nullptr;
-    poll_fd_ = -1;
+void PgConnection::close_poll(std::function<void()> closed) {
+    // uv_close stops watching the socket at once, so PQfinish may close it next.
+    poll_.close(std::move(closed));
     poll_events_ = 0;
 }
 
@@ -146,17 +152,17 @@ void PgConnection::on_poll(uv_poll_t* handle, int status, int events) {
 }
 
 void PgConnection::on_socket(int status, int events) {
+    // status < 0: libuv saw POLLERR (it reports UV_EBADF) and stopped the
+    // handle. libpq knows the socket's real error, and what to do about it.
+    if (status < 0) poll_events_ = 0;
     if (state_ == State::connecting) {
-        if (status < 0) {
-            lost(std::string("socket error while connecting: ") + uv_strerror(status));
-            return;
-        }
-        continue_connect();
+        continue_connect();  // a refused address: libpq tries the next one, or says why it failed
         return;
     }
     if (state_ != State::connected) return;
     if (status < 0) {
-        lost(std::string("socket error: ") + uv_strerror(status));
+        read();  // results that came before the error still count
+        if (state_ == State::connected) lost(std::string("socket error: ") + uv_strerror(status));
         return;
     }
     if ((events & UV_WRITABLE) != 0) flush();
@@ -165,8 +171,8 @@ void PgConnection::on_socket(int status, int events) {
 
 void PgConnection::send(Statement statement) {
     if (state_ != State::connected) {
-        // Callers check connected() first; fail like a lost connection would.
-        statement.done(nullptr, std::make_exception_ptr(ConnectionError(name_ + " connection is not connected")));
+        const StatementFailure failure{FailureKind::not_sent, name_ + " connection is not connected", {}};
+        if (statement.done) statement.done(nullptr, &failure);
         return;
     }
     const int n = static_cast<int>(statement.params.size());
@@ -184,7 +190,10 @@ void PgConnection::send(Statement statement) {
                  PQpipelineSync(conn_) == 1;
             if (ok) {
                 prepared_.insert(statement.prepared_name);
-                pending_.push_back(Pending{nullptr, nullptr, true, statement.prepared_name});
+                Pending prepare;
+                prepare.internal = true;
+                prepare.prepared_name = statement.prepared_name;
+                pending_.push_back(std::move(prepare));
             }
         }
         ok = ok && PQsendQueryPrepared(conn_, statement.prepared_name.c_str(), n, values.data(), lengths.data(),
@@ -194,12 +203,19 @@ void PgConnection::send(Statement statement) {
                                0) == 1;
     }
     ok = ok && PQpipelineSync(conn_) == 1;
-    pending_.push_back(Pending{std::move(statement.done), nullptr, false, {}});
-    if (!ok) {
+    Pending pending;
+    pending.done = std::move(statement.done);
+    pending.prepared_name = std::move(statement.prepared_name);
+    pending_.push_back(std::move(pending));
+    // PQflush fails only with bytes still unsent, and this statement's Sync
+    // is the last of them: the server never got it, so nothing committed.
+    const int flushed = ok ? PQflush(conn_) : -1;
+    if (flushed < 0) {
+        pending_.back().sent = false;
         lost(trimmed_error(conn_));
         return;
     }
-    flush();
+    watch(flushed == 1 ? (UV_READABLE | UV_WRITABLE) : UV_READABLE);
 }
 
 void PgConnection::flush() {
@@ -228,20 +244,24 @@ void PgConnection::read() {
             Pending done = std::move(pending_.front());
             pending_.pop_front();
             if (done.internal) {
-                if (done.result && !pg::succeeded(done.result.get())) {
-                    // A failed PREPARE: prepare again next time; its statement
-                    // fails with the reason.
+                if (!done.result || !pg::succeeded(done.result.get())) {
+                    // A failed PREPARE: the next statement to run it prepares
+                    // again. Those sent meanwhile relied on it: they fail with
+                    // its reason.
                     prepared_.erase(done.prepared_name);
-                    if (!pending_.empty() && !pending_.front().result)
-                        pending_.front().result = std::move(done.result);
+                    const auto failure = rejection(done.result.get());
+                    for (auto& p : pending_)
+                        if (!p.internal && p.prepared_name == done.prepared_name) p.prepare_failed = failure;
                 }
                 continue;
             }
-            if (done.result && pg::succeeded(done.result.get())) {
-                done.done(done.result.get(), nullptr);
-            } else {
-                auto error = pg::make_error(conn_, done.result.get(), "");
-                done.done(nullptr, error);
+            if (done.prepare_failed) {
+                if (done.done) done.done(nullptr, &*done.prepare_failed);
+            } else if (done.result && pg::succeeded(done.result.get())) {
+                if (done.done) done.done(done.result.get(), nullptr);
+            } else if (done.done) {
+                const auto failure = rejection(done.result.get());
+                done.done(nullptr, &failure);
             }
             if (state_ != State::connected) return;  // a callback closed us
             continue;
@@ -253,12 +273,23 @@ void PgConnection::read() {
     while (PGnotify* raw = PQnotifies(conn_)) {
         pg::NotifyPtr notification(raw);
         if (callbacks_.notified) callbacks_.notified(raw);
+        if (state_ != State::connected) return;  // the callback closed us
     }
     if (PQstatus(conn_) == CONNECTION_BAD) lost(trimmed_error(conn_));
 }
 
-void PgConnection::fail(const std::string& reason) {
-    if (state_ == State::connected || state_ == State::connecting) lost(reason);
+StatementFailure PgConnection::rejection(const PGresult* result) const {
+    // The text the synchronous store's SqlError and ConstraintError carry.
+    auto described = pg::describe_failure(conn_, result);
+    return StatementFailure{FailureKind::rejected, redact(described.message, conninfo_), std::move(described.sqlstate)};
+}
+
+void PgConnection::fail_statements(std::deque<Pending> statements, const std::string& message) {
+    for (auto& p : statements) {
+        if (p.internal || !p.done) continue;
+        const StatementFailure failure{p.sent ? FailureKind::in_doubt : FailureKind::not_sent, message, {}};
+        p.done(nullptr, &failure);
+    }
 }
 
 void PgConnection::lost(const std::string& libpq_reason) {
@@ -275,12 +306,9 @@ void PgConnection::lost(const std::string& libpq_reason) {
     auto failed = std::move(pending_);
     pending_.clear();
     if (was_connected) lost_at_ = std::chrono::steady_clock::now();
-    if (state_ == State::closing || state_ == State::closed) return;
+    if (state_ == State::closed) return;
     state_ = State::waiting;
-    for (auto& p : failed) {
-        if (p.internal) continue;
-        p.done(nullptr, std::make_exception_ptr(ConnectionError(name_ + " connection lost: " + reason)));
-    }
+    fail_statements(std::move(failed), name_ + " connection lost: " + reason);
     if (state_ != State::waiting) return;  // a callback closed us
     backoff_ = std::clamp(backoff_ * 2, backoff_min, backoff_max);
     auto delay = was_connected ? std::chrono::milliseconds(0) : jittered(backoff_);
@@ -289,7 +317,11 @@ void PgConnection::lost(const std::string& libpq_reason) {
     }
     if (callbacks_.lost) callbacks_.lost(reason);
     if (state_ != State::waiting) return;
-    uv_timer_start(&retry_timer_, &PgConnection::on_retry, static_cast<std::uint64_t>(delay.count()), 0);
+    const auto delay_ms = static_cast<std::uint64_t>(delay.count());
+    if (int rc = uv_timer_start(retry_timer_.get(), &PgConnection::on_retry, delay_ms, 0); rc != 0) {
+        log(LogLevel::error, "dispatcher " + name_ + " connection: cannot schedule its reconnect (" +
+                                 uv_strerror(rc) + "); it stays down");
+    }
 }
 
 void PgConnection::on_retry(uv_timer_t* timer) {
@@ -298,33 +330,42 @@ void PgConnection::on_retry(uv_timer_t* timer) {
         if (self->state_ == State::waiting) self->start_connect();
     } catch (const std::exception& e) {
         log(LogLevel::error, "dispatcher " + self->name_ + " connection: " + e.what());
+    } catch (...) {
+        log(LogLevel::error, "dispatcher " + self->name_ + " connection: unknown exception");
     }
 }
 
 void PgConnection::close(std::function<void()> closed) {
-    if (state_ == State::closing || state_ == State::closed) return;
-    auto failed = std::move(pending_);
-    pending_.clear();
-    state_ = State::closing;
-    closed_ = [this, closed = std::move(closed)] {
-        state_ = State::closed;
-        if (closed) closed();
+    if (state_ == State::closed) return;
+    state_ = State::closed;
+    // `closed` runs after the last handle's close callback; the count lives
+    // with the callbacks, not here, since this may be destroyed first.
+    struct Closing {
+        int open = 0;
+        std::function<void()> closed;
     };
-    for (auto& p : failed) {
-        if (!p.internal)
-            p.done(nullptr, std::make_exception_ptr(ConnectionError(name_ + " connection closed")));
-    }
+    auto closing = std::make_shared<Closing>(Closing{(poll_ ? 1 : 0) + (retry_timer_ ? 1 : 0), std::move(closed)});
+    auto one_closed = [closing, name = name_] {
+        if (--closing->open > 0 || !closing->closed) return;
+        try {
+            closing->closed();
+        } catch (const std::exception& e) {
+            log(LogLevel::error, "dispatcher " + name + " connection: after closing: " + e.what());
+        } catch (...) {
+            log(LogLevel::error, "dispatcher " + name + " connection: after closing: unknown exception");
+        }
+    };
     // Stop watching the socket before PQfinish closes it.
-    close_poll();
+    close_poll(one_closed);
     if (conn_ != nullptr) {
         PQfinish(conn_);
         conn_ = nullptr;
     }
-    uv_timer_stop(&retry_timer_);
-    uv_close(reinterpret_cast<uv_handle_t*>(&retry_timer_), [](uv_handle_t* handle) {
-        auto* self = static_cast<PgConnection*>(handle->data);
-        if (--self->open_handles_ == 0 && self->closed_) self->closed_();
-    });
+    retry_timer_.close(one_closed);
+    prepared_.clear();
+    auto failed = std::move(pending_);
+    pending_.clear();
+    fail_statements(std::move(failed), name_ + " connection closed");
 }
 
 }  // namespace seesaw::detail

@@ -1,8 +1,22 @@
 #pragma once
-// PgConnection: one libpq connection driven by a libuv loop, never blocking.
-// Non-blocking libpq in pipeline mode (a Sync after every statement, so each
-// statement is its own transaction and an error never spills into the next),
-// a uv_poll_t on PQsocket, and reconnection with jittered exponential backoff.
+// PgConnection: one libpq connection driven by a libuv loop, never blocking,
+// behind the Statements interface. Non-blocking libpq in pipeline mode (a
+// Sync after every statement, so each statement is its own transaction and
+// an error never spills into the next), a uv_poll_t on PQsocket, and
+// reconnection with jittered exponential backoff.
+//
+// A statement that does not succeed fails with (FailureKind):
+//   not_sent  sent while not connected (at once, from inside send()), or its
+//             own send failed before its Sync left: it cannot have committed
+//   rejected  the server answered with an error (and its Sync came back)
+//   in_doubt  it was handed to libpq, and the connection broke (or close()
+//             was called) before its Sync came back: it may have committed
+//
+// Handles: the retry timer and the socket's poll are UvHandles, freed in
+// their close callbacks. close() closes both, so the connection may be
+// destroyed as soon as close() returns; `closed` still runs once libuv is
+// done with them. Destroying it without close() is a bug: it is logged, and
+// the handles are closed all the same.
 //
 // Threading: every member is owned by the loop thread; nothing here may be
 // touched from another thread.
@@ -13,68 +27,57 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
-#include <exception>
 #include <functional>
-#include <memory>
+#include <optional>
 #include <string>
 #include <unordered_set>
-#include <vector>
 
 #include "pg.hpp"
+#include "statements.hpp"
+#include "uv_handle.hpp"
 
 namespace seesaw::detail {
 
-class PgConnection {
+class PgConnection final : public Statements {
 public:
-    // result: the statement's result (never null), or error set.
-    using Done = std::function<void(PGresult* result, std::exception_ptr error)>;
-
-    struct Statement {
-        std::string prepared_name;  // prepared once per connection; empty: unnamed
-        const std::string* sql = nullptr;  // read during send() only
-        std::vector<std::string> params;
-        std::vector<bool> null_params;  // same size as params, or empty (no NULLs)
-        Done done;
-    };
-
     struct Callbacks {
         std::function<void()> connected;                        // usable: send statements
         std::function<void(const std::string& error)> lost;     // pending statements already failed
         std::function<void(PGnotify* notification)> notified;  // LISTEN deliveries
     };
 
+    // Throws seesaw::Error when its retry timer cannot be made.
     PgConnection(uv_loop_t* loop, std::string name, std::string conninfo, Callbacks callbacks);
     PgConnection(const PgConnection&) = delete;
     PgConnection& operator=(const PgConnection&) = delete;
-    ~PgConnection();
+    ~PgConnection() override;
 
     // Starts connecting (and reconnecting after losses) until close().
     void open();
     // Closes the socket's handle and the connection; no more reconnects.
-    // Pending statements fail. `closed` runs once every handle is closed.
+    // Pending statements fail (in_doubt). `closed` runs once every handle is
+    // closed, even if the connection was destroyed in between.
     void close(std::function<void()> closed);
 
-    bool connected() const noexcept { return state_ == State::connected; }
-    // Sends now; the connection must be connected().
-    void send(Statement statement);
-    std::size_t pending() const noexcept { return pending_.size(); }
+    void send(Statement statement) override;
     const std::string& name() const noexcept { return name_; }
     // How many times the connection came back after a loss; for the last
     // time: the connection attempts it took and how long it was down.
     std::uint32_t reconnects() const noexcept { return reconnects_; }
     std::uint32_t last_attempts() const noexcept { return last_attempts_; }
     std::chrono::milliseconds last_downtime() const noexcept { return last_downtime_; }
-    // Drops the connection as if the server had (for a statement timeout).
-    void fail(const std::string& reason);
 
 private:
-    enum class State { idle, connecting, connected, waiting, closing, closed };
+    enum class State { idle, connecting, connected, waiting, closed };
 
     struct Pending {
-        Done done;
+        std::function<void(const PGresult*, const StatementFailure*)> done;
         pg::ResultPtr result;
         bool internal = false;      // a PREPARE sent on the statement's behalf
-        std::string prepared_name;  // with internal: forgotten again if it fails
+        std::string prepared_name;  // the prepared statement it runs (internal: prepares)
+        bool sent = true;           // false: its Sync never left (not_sent if the connection goes)
+        // Its PREPARE failed: the reason, instead of "prepared statement does not exist".
+        std::optional<StatementFailure> prepare_failed;
     };
 
     static void on_poll(uv_poll_t* handle, int status, int events);
@@ -83,11 +86,14 @@ private:
     void start_connect();
     void continue_connect();
     void watch(int events);
-    void close_poll();
+    void close_poll(std::function<void()> closed = nullptr);
     void on_socket(int status, int events);
     void read();
     void flush();
     void lost(const std::string& reason);
+    // Runs each statement's callback with its failure, in order.
+    void fail_statements(std::deque<Pending> statements, const std::string& message);
+    StatementFailure rejection(const PGresult* result) const;
 
     uv_loop_t* loop_;
     std::string name_;
@@ -96,10 +102,9 @@ private:
 
     State state_ = State::idle;
     PGconn* conn_ = nullptr;
-    uv_poll_t* poll_ = nullptr;  // heap: freed in its close callback; one per socket
-    int poll_fd_ = -1;
+    UvHandle<uv_poll_t> poll_;  // one per socket: a new one for a new socket
     int poll_events_ = 0;
-    uv_timer_t retry_timer_{};
+    UvHandle<uv_timer_t> retry_timer_;
     std::deque<Pending> pending_;
     std::unordered_set<std::string> prepared_;
     std::chrono::milliseconds backoff_{0};
@@ -109,8 +114,6 @@ private:
     std::uint32_t attempts_since_loss_ = 0;
     std::uint32_t last_attempts_ = 0;
     std::chrono::milliseconds last_downtime_{0};
-    int open_handles_ = 0;  // retry timer + poll handle not yet closed
-    std::function<void()> closed_;
 };
 
 }  // namespace seesaw::detail

@@ -1,215 +1,224 @@
-// The producer: claims due jobs for each queue on the work connection, as many
-// as the queue has free slots, and hands them to the queue's workers. It is
-// woken by notifications, by freed slots while there may be more work, by the
-// jittered poll, and by a timer set for the next scheduled job.
+#include "producer.hpp"
+
 #include <algorithm>
 
-#include "engine.hpp"
+#include "completer.hpp"
+#include "executor.hpp"
+#include "pg.hpp"
+#include "seesaw/core/events.hpp"
 #include "seesaw/core/log.hpp"
+#include "seesaw/dispatch/dispatcher.hpp"
+#include "store_sql.hpp"
+#include "worker_protocol.hpp"
 
 namespace seesaw::detail {
+namespace {
 
-// The same few statements run thousands of times, so they are planned once
-// (generic plans). A generic plan made while the table was tiny would scan it
-// sequentially forever after; every statement here has an index to use, so
-// sequential scans are ruled out and the plans hold at any table size. The
-// penalty that rules them out inflates the cost of the few statements that
-// must scan (a one-row sequence) past jit_above_cost, and compiling them took
-// 5-90 ms on the connection that claims: JIT is off, it never pays for
-// statements this short.
-const std::string generic_plans =
-    "SELECT set_config('plan_cache_mode', 'force_generic_plan', false), set_config('enable_seqscan', 'off', false),"
-    " set_config('jit', 'off', false)";
+void ignore(const PGresult*, const StatementFailure*) {}
 
-void Engine::open_work_connection() {
-    PgConnection::Callbacks callbacks;
-    callbacks.connected = [this] {
-        // Claims and heartbeats only ever return a job to the queue if lost in
-        // a crash, so they may commit asynchronously (results never do).
-        work_->send({"", &generic_plans, {}, {}, [](PGresult*, std::exception_ptr) {}});
-        static const std::string async_commit = "SET synchronous_commit = off";
-        work_->send({"", &async_commit, {}, {}, [this](PGresult*, std::exception_ptr error) {
-                         if (error) return;  // the connection is lost again; it reconnects
-                         work_ready_ = true;
-                         announce_if_reconnected(*work_, "claim");
-                         if (claim_in_doubt_) release_unknown_claims();
-                         // A server crash may have lost what was written
-                         // asynchronously: progress and lease extensions.
-                         for (auto& q : queues_) q->progress.forget_recorded();
-                         flush_progress();
-                         if (work_->reconnects() > 0) on_heartbeat_tick();
-                         // Catch up on whatever was inserted while we could not claim.
-                         for (auto& q : queues_) {
-                             q->due_check = true;
-                             q->wake = WakeMode::unregistered;
-                         }
-                         wake_all_queues();
-                         arm_all_if_ready();
-                     }});
-    };
-    callbacks.lost = [this](const std::string& error) {
-        work_ready_ = false;
-        leader_ = false;  // the advisory lock went with the session
-        publish(Disconnected{work_->name(), error});
-    };
-    work_ = std::make_unique<PgConnection>(&loop_, "claim", store_.pool().conninfo(), std::move(callbacks));
-    work_->open();
+}  // namespace
+
+Producer::Producer(uv_loop_t* loop, Statements& database, const StoreSql& sql, TaskRegistry& tasks,
+                   Executor& executor, Completer& completer, Publisher publish,
+                   const std::vector<QueueOptions>& queues, Settings settings, Hooks hooks)
+    : database_(database),
+      sql_(sql),
+      tasks_(tasks),
+      executor_(executor),
+      completer_(completer),
+      publish_(publish),
+      settings_(std::move(settings)),
+      hooks_(std::move(hooks)) {
+    // Tickets above any an earlier process with the same worker id handed
+    // out (it could not have handed out a million a second).
+    const auto first_ticket =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    for (std::size_t i = 0; i < queues.size(); ++i) {
+        auto queue = std::make_unique<QueueState>(queues[i], i, first_ticket, settings_.busy_poll_interval);
+        auto* q = queue.get();
+        q->due_timer.init(loop, [this, q] {
+            q->due_at.reset();
+            q->due_check = true;  // after this claim, find the next one
+            wake(*q);
+        }, "scheduled-job timer");
+        q->busy_timer.init(loop, [this, q] { wake(*q); }, "busy poll");
+        queues_.push_back(std::move(queue));
+    }
 }
 
-void Engine::release_unknown_claims() {
-    // Sent before any new claim on this connection, so it can only find
-    // jobs of the claim that was cut off.
-    claim_in_doubt_ = false;
-    pg::ArrayLiteral held;
-    held.reserve(in_flight_.size() * 37 + 2);
-    for (const auto& [serial, task] : in_flight_) held.add(task->id);
-    work_->send({"", &sql_->release_unknown, {worker_id_, std::move(held).finish()}, {},
-                 [this](PGresult* result, std::exception_ptr error) {
-                     if (error) {
-                         claim_in_doubt_ = true;  // lost again: try after the next reconnect
-                         return;
-                     }
-                     if (const int n = PQntuples(result); n > 0) {
-                         log(LogLevel::info, "dispatcher " + worker_id_ + ": handed back " + std::to_string(n) +
-                                                 " job(s) of a claim whose reply the lost connection took");
-                     }
-                 }});
-}
-
-QueueState* Engine::find_queue(std::string_view name) noexcept {
-    for (auto& q : queues_)
+QueueState* Producer::find(std::string_view name) const noexcept {
+    for (const auto& q : queues_)
         if (q->name == name) return q.get();
     return nullptr;
 }
 
-void Engine::wake_queue(QueueState& queue) {
+void Producer::set_claiming(bool ready, bool reconnected) {
+    claiming_ = ready;
+    if (!ready) {
+        for (auto& q : queues_) q->wake.disconnected();
+        return;
+    }
+    // A claim whose reply the lost connection took may have leased us jobs
+    // we never saw: hand them back first (this runs before any new claim).
+    if (claim_in_doubt_) release_unknown_claims();
+    // A server crash may have lost what was written asynchronously.
+    if (reconnected) {
+        for (auto& q : queues_) q->progress.forget_recorded();
+    }
+    record_progress();
+    // Catch up on whatever was inserted while we could not claim.
+    for (auto& q : queues_) q->due_check = true;
+    wake_all();
+    if (listening()) {
+        for (auto& q : queues_) act(*q, q->wake.connected());
+    }
+}
+
+void Producer::set_listening(bool ready) {
+    listening_ = ready;
+    if (!ready) {
+        for (auto& q : queues_) q->wake.disconnected();
+        return;
+    }
+    // Notifications sent while we were not listening are gone: claim now to
+    // catch up, and arm.
+    wake_all();
+    if (listening()) {
+        for (auto& q : queues_) act(*q, q->wake.connected());
+    }
+}
+
+void Producer::wake(QueueState& queue) {
     queue.wanted = true;
     try_claim(queue);
 }
 
-void Engine::wake_all_queues() {
-    for (auto& q : queues_) wake_queue(*q);
+void Producer::wake_all() {
+    for (auto& q : queues_) wake(*q);
 }
 
-void Engine::try_claim(QueueState& queue) {
-    if (phase_ != Phase::running || !work_ready_ || !queue.wanted) return;
+void Producer::claim_where_wanted() {
+    for (auto& q : queues_) try_claim(*q);
+}
+
+void Producer::try_claim(QueueState& queue) {
+    if (stopped_ || !claiming_ || !queue.wanted || !hooks_.running()) return;
     if (queue.claim_in_flight) {
         queue.claim_again = true;  // one more claim when this one returns
         return;
     }
-    if (queue.held >= queue.capacity) return;  // a freed slot claims again (wanted stays set)
-    const std::size_t limit = queue.capacity - queue.held;
+    const std::size_t capacity = queue.prefetch.capacity();
+    if (queue.held >= capacity) return;  // a freed slot claims again (wanted stays set)
+    const std::size_t limit = capacity - queue.held;
     // Jobs the workers take at once count as started with the claim; the
     // rest wait in memory with tickets (StartWatermark). A claim in flight
     // is the queue's only one, so no worker frees up for it in between
     // without seeing it: held only falls until the claim returns.
     const std::size_t free_workers = std::min(limit, queue.workers > queue.held ? queue.workers - queue.held : 0);
-    const std::int64_t ticket_base = queue.next_ticket;
+    ClaimRequest request;
+    request.worker_id = settings_.worker_id;
+    request.queue = queue.name;
+    request.limit = limit;
+    request.job_types_literal = &settings_.job_types_literal;
+    request.lease = settings_.lease;
+    request.free_workers = free_workers;
+    request.ticket_base = queue.next_ticket;
+    request.durable = settings_.durable_claims;
     queue.next_ticket += static_cast<std::int64_t>(limit);
     queue.claim_in_flight = true;
     queue.claim_again = false;
     queue.claim_sent_at = SteadyClock::now();
-    PgConnection::Statement claim;
+    Statement claim;
     claim.prepared_name = "seesaw_claim";
-    claim.sql = &sql_->claim;
-    claim.params = {worker_id_,   queue.name,           std::to_string(limit),       job_types_literal_, lease_ms_,
-                    std::to_string(free_workers), std::to_string(ticket_base), options_.durable_claims ? "on" : "off"};
-    claim.done = [this, &queue, limit, free_workers](PGresult* result, std::exception_ptr error) {
+    claim.sql = &sql_.claim;
+    claim.params = claim_params(request);
+    claim.null_params = claim_null_params(request);
+    claim.done = [this, &queue, limit, free_workers](const PGresult* result, const StatementFailure* failure) {
         queue.claim_in_flight = false;
-        if (error) {
-            // A lost connection claims again when it is back; an SQL error at
-            // the next poll (no hot loop on a broken schema).
-            try {
-                std::rethrow_exception(error);
-            } catch (const ConnectionError&) {
-                claim_in_doubt_ = true;  // it may have committed: see release_unknown_claims
-            } catch (const std::exception& e) {
-                log(LogLevel::error, "dispatcher " + worker_id_ + ": claim on queue '" + queue.name +
-                                         "' failed: " + e.what());
+        if (failure != nullptr) {
+            // Cut off: it may have committed (handed back after the
+            // reconnect, which claims again). Refused: the next poll tries
+            // again (no hot loop on a broken schema).
+            if (failure->kind == FailureKind::in_doubt) claim_in_doubt_ = true;
+            if (failure->kind == FailureKind::rejected) {
+                log(LogLevel::error, "dispatcher " + settings_.worker_id + ": claim on queue '" + queue.name +
+                                         "' failed: " + failure->message);
             }
-            maybe_finish_stop();
-            return;
+        } else {
+            on_claimed(queue, limit, free_workers, result);
         }
-        on_claimed(queue, limit, free_workers, result);
+        hooks_.claim_done();
     };
-    work_->send(std::move(claim));
+    database_.send(std::move(claim));
 }
 
-void Engine::on_claimed(QueueState& queue, std::size_t limit, std::size_t free_workers, PGresult* result) {
-    const int rows = PQntuples(result);
-    const double rtt = std::chrono::duration<double>(SteadyClock::now() - queue.claim_sent_at).count();
-    queue.claim_seconds = 0.8 * queue.claim_seconds + 0.2 * rtt;
-    // UPDATE ... RETURNING loses the claim's order: restore it (the workers
-    // take jobs in this order, and the tickets follow it).
-    std::vector<std::pair<std::int64_t, int>> order;
-    order.reserve(static_cast<std::size_t>(rows));
-    for (int row = 0; row < rows; ++row) order.emplace_back(pg::to_int<std::int64_t>(pg::value(result, row, claim_order)), row);
-    std::sort(order.begin(), order.end());
+void Producer::on_claimed(QueueState& queue, std::size_t limit, std::size_t free_workers, const PGresult* result) {
+    const auto rows = decode_claim(result);
+    const auto now = SteadyClock::now();
+    queue.prefetch.claim_returned(std::chrono::duration<double>(now - queue.claim_sent_at).count());
     // The lease as this dispatcher may rely on it: from when the claim was
     // sent, less a margin for the clocks' drift and the hand-off.
-    const auto lease = store_.lease_timeout();
+    const auto lease = settings_.lease;
     const auto start_deadline = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        (queue.claim_sent_at + lease - lease / 10).time_since_epoch()).count();
+                                    (queue.claim_sent_at + lease - lease / timing::lease_margin_divisor).time_since_epoch())
+                                    .count();
+    const bool running = hooks_.running() && !stopped_;
     std::vector<Task*> batch;
-    batch.reserve(static_cast<std::size_t>(rows));
-    for (const auto& [position, row] : order) {
-        auto task = std::make_unique<Task>();
-        task->serial = next_serial_++;
-        task->id = JobId::parse(pg::value(result, row, claim_id));
-        auto handler = handlers_.find(pg::value(result, row, claim_job_type));
-        task->handler = handler != handlers_.end() ? handler->second.get() : nullptr;
-        task->queue = &queue;
-        task->payload.assign(pg::value(result, row, claim_payload));
-        task->version = pg::to_int<std::int32_t>(pg::value(result, row, claim_version));
-        task->attempt = pg::to_int<std::int32_t>(pg::value(result, row, claim_attempt));
-        task->max_retries = pg::to_int<std::int32_t>(pg::value(result, row, claim_max_retries));
-        task->priority = pg::to_int<std::int32_t>(pg::value(result, row, claim_priority));
-        task->run_at = pg::to_timestamp_us(pg::value(result, row, claim_run_at_us));
-        task->created_at = pg::to_timestamp_us(pg::value(result, row, claim_created_at_us));
-        if (PQgetisnull(result, row, claim_lease_ticket) == 0) {
-            task->ticket = pg::to_int<std::int64_t>(pg::value(result, row, claim_lease_ticket));
-            queue.progress.hold(task->ticket);
-        }
-        task->start_deadline_ns.store(start_deadline, std::memory_order_relaxed);
-        if (task->handler == nullptr || phase_ != Phase::running) {
+    batch.reserve(rows.size());
+    for (const auto& row : rows) {
+        auto owned = std::make_unique<Task>();
+        owned->id = row.id;
+        owned->handler = hooks_.handler_for(row.job_type);
+        owned->queue = &queue;
+        owned->payload.assign(row.payload);
+        owned->version = row.version;
+        owned->attempt = row.attempt;
+        owned->max_retries = row.max_retries;
+        owned->priority = row.priority;
+        owned->run_at = row.run_at;
+        owned->created_at = row.created_at;
+        owned->ticket = row.ticket.value_or(0);
+        owned->start_deadline_ns.store(start_deadline, std::memory_order_relaxed);
+        Task& task = tasks_.add(std::move(owned));
+        if (task.ticket != 0) queue.progress.hold(task.ticket);
+        if (task.handler == nullptr || !running) {
             // Stopping (the claim was in flight when stop began), or a type we
             // do not handle (the claim filters by type, so it cannot happen):
             // hand it back at once.
-            task->handler_done = true;
-            release_pending_.push_back(task.get());
+            task.apply(TaskEvent::skipped);
+            completer_.release(task);
         } else {
-            batch.push_back(task.get());
+            batch.push_back(&task);
         }
-        auto* raw = task.get();
-        in_flight_.emplace(raw->serial, std::move(task));
     }
+    const std::size_t held_before = queue.held;
     queue.held += batch.size();
-    queue.claimed_in_window += batch.size();
-    publish(ClaimFinished{queue.name, limit, static_cast<std::size_t>(rows)});
-    if (bus_->has_subscribers<JobClaimed>()) {
-        for (const auto* task : batch) publish(JobClaimed{task->ref()});
+    queue.claimed_in_tick += batch.size();
+    publish_(ClaimFinished{queue.name, limit, rows.size()});
+    if (publish_.wanted<JobClaimed>()) {
+        for (const auto* task : batch) publish_(JobClaimed{task->ref()});
     }
-    // A full claim while the workers had nothing left to take: they starve
-    // between claims, so claim more at a time.
-    if (static_cast<std::size_t>(rows) >= limit && queue.tasks.size_approx() == 0) grow_prefetch(queue);
-    if (!batch.empty()) queue.tasks.enqueue_bulk(batch.begin(), batch.size());
-    if (!release_pending_.empty()) flush_releases();
-    if (phase_ != Phase::running) {
-        maybe_finish_stop();  // this claim was what stop() waited for
-        return;
-    }
+    executor_.hand_over(queue.index, batch);
+    completer_.flush();
+    if (!running) return;
 
     // Jobs that once lost a lease before they started go only to a free
     // worker: a claim may have found some and left them for the next worker
     // that frees up (or, with no worker free, may have found only such jobs).
-    const auto found = rows > 0 ? pg::to_int<std::size_t>(pg::value(result, 0, claim_found)) : 0;
-    const bool left_some = found > static_cast<std::size_t>(rows) || (rows == 0 && free_workers == 0);
-    if (rows > 0 && found >= limit) {
+    const std::size_t found = rows.empty() ? 0 : claim_found(result);
+    const bool left_some = found > rows.size() || (rows.empty() && free_workers == 0);
+    // A full claim while the workers had nothing left to take (every job
+    // held before it was running): they starve between claims, so claim
+    // more at a time.
+    if (rows.size() >= limit && held_before <= queue.workers) queue.prefetch.starving();
+    if (!rows.empty() && found >= limit) {
         try_claim(queue);  // a full batch: there is probably more (backlog mode)
     } else if (queue.claim_again) {
         try_claim(queue);  // a wake-up arrived while we were claiming
-    } else if (queue.wake == WakeMode::busy) {
-        schedule_busy_claim(queue, rows > 0);  // nobody notifies a busy queue: look again shortly
+    } else if (queue.wake.mode() == WakeSwitch::Mode::busy) {
+        // Nobody notifies a busy queue: look again shortly.
+        queue.busy_timer.start(queue.wake.next_busy_claim(!rows.empty()));
         if (queue.due_check) check_next_due(queue);
     } else {
         queue.wanted = left_some;  // drained as of this claim (unless it left some); the next wake-up sets it again
@@ -217,30 +226,28 @@ void Engine::on_claimed(QueueState& queue, std::size_t limit, std::size_t free_w
     }
 }
 
-void Engine::check_next_due(QueueState& queue) {
-    if (queue.due_check_in_flight || !work_ready_) return;
+void Producer::check_next_due(QueueState& queue) {
+    if (queue.due_check_in_flight || !claiming_ || stopped_) return;
     queue.due_check = false;
     queue.due_check_in_flight = true;
-    PgConnection::Statement next;
+    Statement next;
     next.prepared_name = "seesaw_next_due";
-    next.sql = &sql_->next_due;
+    next.sql = &sql_.next_due;
     next.params = {queue.name};
-    next.done = [this, &queue](PGresult* result, std::exception_ptr error) {
+    next.done = [this, &queue](const PGresult* result, const StatementFailure* failure) {
         queue.due_check_in_flight = false;
-        if (error) {
+        if (failure != nullptr) {
             queue.due_check = true;
             return;
         }
-        if (PQntuples(result) == 1 && PQgetisnull(result, 0, 0) == 0) {
-            auto ms = pg::to_int<std::int64_t>(pg::value(result, 0, 0));
-            arm_due_timer(queue, std::chrono::milliseconds(std::max<std::int64_t>(0, ms)));
-        }
+        if (PQntuples(result) == 1 && PQgetisnull(result, 0, 0) == 0)
+            due_in(queue, std::chrono::milliseconds(std::max<std::int64_t>(0, pg::to_int<std::int64_t>(pg::value(result, 0, 0)))));
     };
-    work_->send(std::move(next));
+    database_.send(std::move(next));
 }
 
-void Engine::arm_due_timer(QueueState& queue, std::chrono::milliseconds delay) {
-    if (phase_ != Phase::running) return;
+void Producer::due_in(QueueState& queue, std::chrono::milliseconds delay) {
+    if (stopped_ || !hooks_.running()) return;
     // A job due in years: look again in a day (the poll would anyway), and
     // keep the steady clock's arithmetic far from overflow.
     delay = std::min<std::chrono::milliseconds>(delay, std::chrono::hours(24));
@@ -248,29 +255,155 @@ void Engine::arm_due_timer(QueueState& queue, std::chrono::milliseconds delay) {
     // iteration, in whole (possibly coarse) milliseconds, so a timer may fire
     // a little early: a claim then finds the job not due yet, and the
     // due-check after it may already see it due (not scheduled), so nothing
-    // but the poll would wake us again.
-    uv_update_time(&loop_);
+    // but the poll would wake us again. Two milliseconds more.
     delay += std::chrono::milliseconds(2);
-    auto due = SteadyClock::now() + delay;
+    const auto due = SteadyClock::now() + delay;
     if (queue.due_at && *queue.due_at <= due) return;  // an earlier wake-up is set already
     queue.due_at = due;
-    uv_timer_start(&queue.due_timer, [](uv_timer_t* timer) {
-        auto* q = static_cast<QueueState*>(timer->data);
-        q->due_at.reset();
-        q->due_check = true;  // after this claim, find the next one
-        auto* self = static_cast<Engine*>(timer->loop->data);
-        guarded("scheduled-job timer", [self, q] { self->wake_queue(*q); });
-    }, static_cast<std::uint64_t>(delay.count()), 0);
+    queue.due_timer.start(delay);
 }
 
-void Engine::on_poll_tick() {
-    if (phase_ != Phase::running) return;
-    uv_timer_start(&poll_timer_, &Engine::on_timer<&Engine::on_poll_tick>, jittered_ms(options_.poll_interval), 0);
+void Producer::poll() {
     for (auto& q : queues_) {
         q->due_check = true;
-        wake_queue(*q);
+        wake(*q);
         if (!q->claim_in_flight && !q->wanted) check_next_due(*q);
     }
+}
+
+void Producer::started(Task& task) { task.queue->progress.pass(task.ticket); }
+
+void Producer::returned(Task& task) {
+    --task.queue->held;
+    task.queue->prefetch.handler_returned();
+}
+
+void Producer::settled(Task& task) {
+    // Started, or no longer ours: either way the watermark may pass it.
+    if (task.ticket != 0) task.queue->progress.pass(task.ticket);
+}
+
+void Producer::look_for_due() noexcept {
+    for (auto& q : queues_) q->due_check = true;
+}
+
+bool Producer::claim_in_flight() const noexcept {
+    return std::any_of(queues_.begin(), queues_.end(), [](const auto& q) { return q->claim_in_flight; });
+}
+
+void Producer::stop() {
+    stopped_ = true;
+    for (auto& q : queues_) {
+        q->due_timer.stop();
+        q->busy_timer.stop();
+        q->wake.disconnected();
+    }
+    // Producers need not wake us any more.
+    if (claiming_ && settings_.listen) {
+        database_.send({"", &sql_.remove_listener, {settings_.worker_id}, {}, ignore});
+    }
+}
+
+// --- the wake-up protocol ------------------------------------------------------
+
+void Producer::act(QueueState& queue, WakeSwitch::Action action) {
+    switch (action) {
+        case WakeSwitch::Action::none: return;
+        case WakeSwitch::Action::arm: arm(queue); return;
+        case WakeSwitch::Action::go_busy: go_busy(queue); return;
+    }
+}
+
+void Producer::arm(QueueState& queue) {
+    if (!listening() || stopped_) {
+        queue.wake.disconnected();
+        return;
+    }
+    queue.busy_timer.stop();
+    const auto generation = queue.wake.generation();
+    database_.send({"seesaw_arm", &sql_.arm_listener, {settings_.worker_id, queue.name}, {}, ignore});
+    database_.send({"seesaw_wakeup_barrier", &sql_.wakeup_barrier, {queue.name, settings_.schema}, {},
+                    [this, &queue, generation](const PGresult*, const StatementFailure* failure) {
+                        // Armed: whatever producers committed without
+                        // notifying us is visible now.
+                        if (queue.wake.armed(generation, failure == nullptr)) wake(queue);
+                    }});
+}
+
+void Producer::go_busy(QueueState& queue) {
+    log(LogLevel::debug, "dispatcher " + settings_.worker_id + ": queue '" + queue.name +
+                             "' is busy: producers overlap, so it claims continuously and they do not NOTIFY");
+    database_.send({"seesaw_disarm", &sql_.disarm_listener, {settings_.worker_id, queue.name}, {}, ignore});
+    wake(queue);
+}
+
+void Producer::tick() {
+    if (stopped_) return;
+    for (auto& q : queues_) {
+        if (q->prefetch.tick()) try_claim(*q);  // room for more
+    }
+    record_progress();
+    if (!settings_.listen || !claiming_) return;
+    // Keep our listener rows fresh: the leader forgets rows not seen for a while.
+    if (++ticks_ % timing::ticks_per_listener_touch == 0) {
+        database_.send({"seesaw_touch_listener", &sql_.touch_listener, {settings_.worker_id}, {}, ignore});
+    }
+    if (contention_in_flight_) return;
+    contention_in_flight_ = true;
+    database_.send({"seesaw_contention", &sql_.producer_contention, {}, {},
+                    [this](const PGresult* result, const StatementFailure* failure) {
+                        contention_in_flight_ = false;
+                        if (failure != nullptr || PQntuples(result) != 1) return;
+                        decide_wake_modes(pg::to_int<std::int64_t>(pg::value(result, 0, 0)));
+                    }});
+}
+
+void Producer::decide_wake_modes(std::int64_t contention) {
+    const std::int64_t overlaps = last_contention_ < 0 ? 0 : contention - last_contention_;
+    last_contention_ = contention;
+    for (auto& q : queues_) {
+        const auto before = q->wake.mode();
+        const auto action = q->wake.tick(overlaps, std::exchange(q->claimed_in_tick, 0), listening());
+        if (before == WakeSwitch::Mode::busy && action == WakeSwitch::Action::arm)
+            log(LogLevel::debug, "dispatcher " + settings_.worker_id + ": queue '" + q->name + "' arms again");
+        act(*q, action);
+    }
+}
+
+// --- progress and in-doubt claims ----------------------------------------------
+
+void Producer::record_progress() {
+    if (!claiming_) return;
+    for (auto& q : queues_) {
+        auto through = q->progress.to_record();
+        if (!through) continue;
+        q->progress.recording(*through);
+        database_.send({"seesaw_record_progress", &sql_.record_progress,
+                        {settings_.worker_id, q->name, std::to_string(q->progress.first()), std::to_string(*through)}, {},
+                        [this, queue = q.get()](const PGresult*, const StatementFailure* failure) {
+                            queue->progress.recorded(failure == nullptr);
+                            if (failure == nullptr) record_progress();  // it may have moved on meanwhile
+                        }});
+    }
+}
+
+void Producer::release_unknown_claims() {
+    claim_in_doubt_ = false;
+    std::vector<JobId> held;
+    held.reserve(tasks_.size());
+    tasks_.for_each([&](const Task& task) { held.push_back(task.id); });
+    database_.send({"", &sql_.release_unknown, release_unknown_params(settings_.worker_id, held), {},
+                    [this](const PGresult* result, const StatementFailure* failure) {
+                        if (failure != nullptr) {
+                            claim_in_doubt_ = true;  // lost again: try after the next reconnect
+                            return;
+                        }
+                        if (const int n = PQntuples(result); n > 0) {
+                            log(LogLevel::info, "dispatcher " + settings_.worker_id + ": handed back " +
+                                                    std::to_string(n) +
+                                                    " job(s) of a claim whose reply the lost connection took");
+                        }
+                    }});
 }
 
 }  // namespace seesaw::detail

@@ -131,10 +131,12 @@ QueryResult Connection::execute_prepared(const std::string& name, std::string_vi
     for (int attempt = 0;; ++attempt) {
         if (!prepared_.contains(name)) {
             std::string text(sql);
+            const bool was_connected = PQstatus(conn_) == CONNECTION_OK;
             pg::ResultPtr prepared(PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr));
-            pg::check(conn_, prepared.get(), sql);
+            pg::check(conn_, prepared.get(), sql, was_connected);
             prepared_.insert(name);
         }
+        const bool was_connected = PQstatus(conn_) == CONNECTION_OK;
         pg::ResultPtr result(
             PQexecPrepared(conn_, name.c_str(), packed.size(), packed.values(), packed.lengths(), nullptr, 0));
         // Someone ran DEALLOCATE or DISCARD ALL on this connection: prepare
@@ -145,7 +147,7 @@ QueryResult Connection::execute_prepared(const std::string& name, std::string_vi
             prepared_.erase(name);
             if (attempt == 0 && !in_transaction()) continue;
         }
-        pg::check(conn_, result.get(), sql);
+        pg::check(conn_, result.get(), sql, was_connected);
         return QueryResult(result.release());
     }
 }
@@ -190,17 +192,31 @@ namespace pg {
 ResultPtr exec(PGconn* conn, std::string_view sql, const Params& params) {
     if (conn == nullptr) throw ConnectionError("database connection failed: no connection");
     std::string text(sql);
+    const bool was_connected = PQstatus(conn) == CONNECTION_OK;
     ResultPtr result(
         PQexecParams(conn, text.c_str(), params.size(), nullptr, params.values(), params.lengths(), nullptr, 0));
-    check(conn, result.get(), sql);
+    check(conn, result.get(), sql, was_connected);
     return result;
+}
+
+ResultPtr exec(PGconn* conn, std::string_view sql, const std::vector<std::string>& params,
+               const std::vector<bool>& null_params) {
+    Params packed;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        if (!null_params.empty() && null_params[i])
+            packed.add_null();
+        else
+            packed.add(params[i]);
+    }
+    return exec(conn, sql, packed);
 }
 
 ResultPtr exec(PGconn* conn, std::string_view sql) {
     if (conn == nullptr) throw ConnectionError("database connection failed: no connection");
     std::string text(sql);
+    const bool was_connected = PQstatus(conn) == CONNECTION_OK;
     ResultPtr result(PQexec(conn, text.c_str()));
-    check(conn, result.get(), sql);
+    check(conn, result.get(), sql, was_connected);
     return result;
 }
 

@@ -30,13 +30,26 @@ struct NotifyDeleter {
 using NotifyPtr = std::unique_ptr<PGnotify, NotifyDeleter>;
 
 // The one place SQLSTATE becomes an exception class (pg_error.cpp).
+//
+// A failed statement as seesaw reports it: its SQLSTATE, and a message made
+// of the server's primary message (else libpq's) with its detail, then
+// "[constraint c]" for a constraint violation or "[SQLSTATE s]" otherwise.
 // result may be null (the connection failed before a result came back).
-[[noreturn]] void throw_error(PGconn* conn, const PGresult* result, std::string_view query);
+struct Failure {
+    std::string sqlstate;
+    std::string message;
+    bool connection_lost = false;  // the connection is broken, or the state says the server went away
+};
+Failure describe_failure(PGconn* conn, const PGresult* result);
+// Throws the exception for a statement that failed. was_connected: the
+// connection was fine when the statement was sent, so if it broke since,
+// the statement may have committed (InDoubtError); otherwise a lost
+// connection is a ConnectionError, a violated constraint a ConstraintError,
+// anything else an SqlError.
+[[noreturn]] void throw_error(PGconn* conn, const PGresult* result, std::string_view query, bool was_connected);
 // Throws unless result succeeded (COMMAND_OK or TUPLES_OK).
-void check(PGconn* conn, const PGresult* result, std::string_view query);
+void check(PGconn* conn, const PGresult* result, std::string_view query, bool was_connected);
 bool succeeded(const PGresult* result) noexcept;
-// The exception throw_error would throw, as an exception_ptr (for async code).
-std::exception_ptr make_error(PGconn* conn, const PGresult* result, std::string_view query);
 
 // Parameters in text form, kept alive for one call. libpq reads a text
 // parameter up to its NUL and ignores the length, so a view (which may be
@@ -78,6 +91,10 @@ private:
 
 ResultPtr exec(PGconn* conn, std::string_view sql, const Params& params);
 ResultPtr exec(PGconn* conn, std::string_view sql);
+// Parameters as the worker protocol builds them (worker_protocol.hpp):
+// null_params is empty (no NULLs) or flags each parameter.
+ResultPtr exec(PGconn* conn, std::string_view sql, const std::vector<std::string>& params,
+               const std::vector<bool>& null_params = {});
 
 // Builds a PostgreSQL array literal: {"a","b",NULL}.
 class ArrayLiteral {

@@ -29,37 +29,45 @@ bool succeeded(const PGresult* result) noexcept {
            status == PGRES_PIPELINE_SYNC || status == PGRES_COPY_IN || status == PGRES_COPY_OUT;
 }
 
-std::exception_ptr make_error(PGconn* conn, const PGresult* result, std::string_view query) {
-    const char* state_field = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
-    std::string state = state_field != nullptr ? state_field : "";
-    std::string message;
+Failure describe_failure(PGconn* conn, const PGresult* result) {
+    Failure failure;
+    if (const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr)
+        failure.sqlstate = state;
     if (result != nullptr) {
-        message = trimmed(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY));
-        if (message.empty()) message = trimmed(PQresultErrorMessage(result));
+        failure.message = trimmed(PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY));
+        if (failure.message.empty()) failure.message = trimmed(PQresultErrorMessage(result));
         if (const char* detail = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL))
-            message += " (" + trimmed(detail) + ")";
+            failure.message += " (" + trimmed(detail) + ")";
     }
-    if (message.empty() && conn != nullptr) message = trimmed(PQerrorMessage(conn));
-    if (message.empty()) message = "unknown error";
-
-    bool connection_lost = conn != nullptr && PQstatus(conn) == CONNECTION_BAD;
-    if (connection_lost || is_connection_state(state) || (state.empty() && result == nullptr)) {
-        return std::make_exception_ptr(ConnectionError("database connection failed: " + message));
-    }
-    if (state.starts_with("23")) {
+    if (failure.message.empty() && conn != nullptr) failure.message = trimmed(PQerrorMessage(conn));
+    if (failure.message.empty()) failure.message = "unknown error";
+    failure.connection_lost = (conn != nullptr && PQstatus(conn) == CONNECTION_BAD) ||
+                              is_connection_state(failure.sqlstate) || (failure.sqlstate.empty() && result == nullptr);
+    if (failure.connection_lost) return failure;
+    if (failure.sqlstate.starts_with("23")) {
         if (const char* constraint = PQresultErrorField(result, PG_DIAG_CONSTRAINT_NAME))
-            message += " [constraint " + std::string(constraint) + "]";
-        return std::make_exception_ptr(ConstraintError(message, state, std::string(query)));
+            failure.message += " [constraint " + std::string(constraint) + "]";
+    } else {
+        failure.message += " [SQLSTATE " + failure.sqlstate + "]";
     }
-    return std::make_exception_ptr(SqlError(message + " [SQLSTATE " + state + "]", state, std::string(query)));
+    return failure;
 }
 
-void throw_error(PGconn* conn, const PGresult* result, std::string_view query) {
-    std::rethrow_exception(make_error(conn, result, query));
+void throw_error(PGconn* conn, const PGresult* result, std::string_view query, bool was_connected) {
+    auto failure = describe_failure(conn, result);
+    if (failure.connection_lost) {
+        if (was_connected && conn != nullptr && PQstatus(conn) == CONNECTION_BAD) {
+            throw InDoubtError("database connection lost while the statement ran (it may have committed): " +
+                               failure.message);
+        }
+        throw ConnectionError("database connection failed: " + failure.message);
+    }
+    if (failure.sqlstate.starts_with("23")) throw ConstraintError(failure.message, failure.sqlstate, std::string(query));
+    throw SqlError(failure.message, failure.sqlstate, std::string(query));
 }
 
-void check(PGconn* conn, const PGresult* result, std::string_view query) {
-    if (!succeeded(result)) throw_error(conn, result, query);
+void check(PGconn* conn, const PGresult* result, std::string_view query, bool was_connected) {
+    if (!succeeded(result)) throw_error(conn, result, query, was_connected);
 }
 
 }  // namespace seesaw::pg

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 #include <random>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -12,28 +13,27 @@
 #include "pg.hpp"
 #include "seesaw/core/error.hpp"
 #include "store_sql.hpp"
+#include "worker_protocol.hpp"
 
 namespace seesaw {
 namespace {
 
-// Rows per statement of the maintenance loops: short transactions, no long locks.
-constexpr std::int64_t maintenance_batch = 5000;
+using detail::maintenance_batch;
 
-ClaimedJob parse_claimed(const PGresult* r, int row, std::string_view worker_id) {
-    using namespace detail;
+ClaimedJob claimed_job(const detail::ClaimedRow& row, std::string_view worker_id) {
     ClaimedJob job;
-    job.id = JobId::parse(pg::value(r, row, claim_id));
-    job.job_type = pg::value(r, row, claim_job_type);
-    job.queue = pg::value(r, row, claim_queue);
-    job.payload = pg::value(r, row, claim_payload);
+    job.id = row.id;
+    job.job_type = row.job_type;
+    job.queue = row.queue;
+    job.payload = row.payload;
     job.worker_id = worker_id;
-    job.version = pg::to_int<std::int32_t>(pg::value(r, row, claim_version));
-    job.attempt = pg::to_int<std::int32_t>(pg::value(r, row, claim_attempt));
-    job.max_retries = pg::to_int<std::int32_t>(pg::value(r, row, claim_max_retries));
-    job.priority = pg::to_int<std::int32_t>(pg::value(r, row, claim_priority));
-    job.run_at = pg::to_timestamp_us(pg::value(r, row, claim_run_at_us));
-    job.created_at = pg::to_timestamp_us(pg::value(r, row, claim_created_at_us));
-    job.lease_expires_at = pg::to_timestamp_us(pg::value(r, row, claim_lease_expires_at_us));
+    job.version = row.version;
+    job.attempt = row.attempt;
+    job.max_retries = row.max_retries;
+    job.priority = row.priority;
+    job.run_at = row.run_at;
+    job.created_at = row.created_at;
+    job.lease_expires_at = row.lease_expires_at;
     return job;
 }
 
@@ -68,52 +68,53 @@ Job parse_job(const PGresult* r, int row) {
     return job;
 }
 
-// The three arrays every fenced batch statement takes ($1 ids, $2 attempts, $3 workers).
-struct LeaseArrays {
-    std::string ids, attempts, workers;
-};
+// Indexes into a batch: the items of one worker.
+using Group = std::vector<std::size_t>;
 
-// Items sorted by job id: statements that update the same jobs from several
-// connections then lock rows in the same order and cannot deadlock.
-template <class T, class LeaseOf>
-std::vector<T> by_id(std::span<const T> items, LeaseOf lease_of) {
-    std::vector<T> sorted(items.begin(), items.end());
-    std::sort(sorted.begin(), sorted.end(), [&](const T& a, const T& b) { return lease_of(a).id < lease_of(b).id; });
-    return sorted;
+// Runs write(worker_id, group) for each worker id of a batch, in worker id
+// order. With more than one worker, in one transaction: all are written or
+// none, and the batch locks its rows in (worker, id) order, so that no two
+// batches can deadlock.
+template <class Item, class LeaseOf, class Write>
+void for_each_worker(Connection& conn, std::span<const Item> items, LeaseOf lease_of, Write write) {
+    std::map<std::string_view, Group> groups;
+    for (std::size_t i = 0; i < items.size(); ++i) groups[lease_of(items[i]).worker_id].push_back(i);
+    std::optional<Transaction> tx;
+    if (groups.size() > 1) tx.emplace(conn);
+    for (const auto& [worker_id, group] : groups) write(worker_id, group);
+    if (tx) tx->commit();
 }
 
-template <class Range, class LeaseOf>
-LeaseArrays lease_arrays(const Range& items, LeaseOf lease_of) {
-    pg::ArrayLiteral ids, attempts, workers;
-    ids.reserve(items.size() * 37 + 2);
-    for (const auto& item : items) {
-        const JobLease& lease = lease_of(item);
-        ids.add(lease.id);
-        attempts.add(std::int64_t{lease.attempt});
-        workers.add(lease.worker_id);
-    }
-    return {std::move(ids).finish(), std::move(attempts).finish(), std::move(workers).finish()};
-}
+const JobLease& itself(const JobLease& lease) { return lease; }
 
-// Ids of `leases` that the statement's RETURNING id did not list.
-std::vector<JobId> missing_ids(std::span<const JobLease> leases, const PGresult* written) {
-    std::unordered_set<JobId> done;
-    done.reserve(static_cast<std::size_t>(PQntuples(written)));
-    for (int row = 0; row < PQntuples(written); ++row) done.insert(JobId::parse(pg::value(written, row, 0)));
+// Sends write(worker_id, its leases) for each worker id of `leases` (see
+// for_each_worker); write returns the leases the statement wrote. Returns
+// the ids of the others, in the batch's order.
+template <class Write>
+std::vector<JobId> fenced_out(Connection& conn, std::span<const JobLease> leases, Write write) {
+    std::vector<bool> written(leases.size(), false);
+    for_each_worker(conn, leases, itself, [&](std::string_view worker_id, const Group& group) {
+        std::vector<detail::LeaseRef> refs;
+        refs.reserve(group.size());
+        for (auto i : group) refs.push_back({leases[i].id, leases[i].attempt});
+        const std::set<detail::LeaseRef> done = write(worker_id, std::move(refs));
+        for (auto i : group) written[i] = done.contains({leases[i].id, leases[i].attempt});
+    });
     std::vector<JobId> lost;
-    for (const auto& lease : leases)
-        if (!done.contains(lease.id)) lost.push_back(lease.id);
+    for (std::size_t i = 0; i < leases.size(); ++i)
+        if (!written[i]) lost.push_back(leases[i].id);
     return lost;
 }
 
-pg::ResultPtr run_fenced(PGconn* conn, const std::string& sql, const LeaseArrays& arrays,
-                         const std::vector<std::string>& extra) {
-    pg::Params params;
-    params.add(arrays.ids);
-    params.add(arrays.attempts);
-    params.add(arrays.workers);
-    for (const auto& e : extra) params.add(e);
-    return pg::exec(conn, sql, params);
+// The leases of `sent` whose id a statement that returns ids only listed
+// (its fence matched their attempt).
+std::set<detail::LeaseRef> listed(const std::vector<detail::LeaseRef>& sent, const PGresult* result) {
+    const auto ids = detail::returned_ids(result);
+    const std::unordered_set<JobId> returned(ids.begin(), ids.end());
+    std::set<detail::LeaseRef> out;
+    for (const auto& lease : sent)
+        if (returned.contains(lease.id)) out.insert(lease);
+    return out;
 }
 
 [[noreturn]] void throw_lease_lost(const JobLease& lease, std::string_view action) {
@@ -207,47 +208,27 @@ std::vector<ClaimedJob> PgJobStore::claim_ready(std::string_view worker_id, std:
                                                 const ClaimFilter& filter) {
     if (worker_id.empty()) throw UsageError("claim_ready: worker_id must not be empty");
     if (limit == 0) return {};
-    pg::Params params;
-    params.add(worker_id);
-    params.add(filter.queue);
-    // SIZE_MAX means "all": keep it a valid LIMIT.
-    params.add_owned(pg::to_text(
-        static_cast<std::int64_t>(std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()))));
-    if (filter.job_types.empty()) {
-        params.add_null();
-    } else {
-        pg::ArrayLiteral types;
-        for (const auto& t : filter.job_types) types.add(t);
-        params.add_owned(std::move(types).finish());
-    }
-    params.add_owned(pg::to_text(options_.lease_timeout.count()));
-    // The caller runs what it claims: every job counts as started, and the
-    // claim is durable before it returns.
-    params.add_owned(pg::to_text(std::numeric_limits<std::int64_t>::max()));
-    params.add("0");
-    params.add("on");
+    const std::string types = detail::job_types_literal(filter.job_types);
+    // The caller runs what it claims: every job goes straight to a free
+    // worker (counts as started), and the claim is durable before it returns.
+    const detail::ClaimRequest request{worker_id, filter.queue, limit, filter.job_types.empty() ? nullptr : &types,
+                                       options_.lease_timeout, limit, 0, true};
     auto conn = pool_.acquire();
-    auto result = pg::exec(conn->native(), sql_->claim, params);
-    const int rows = PQntuples(result.get());
-    // UPDATE ... RETURNING does not keep the claim's order: restore it.
-    std::vector<std::pair<std::int64_t, int>> order;
-    order.reserve(static_cast<std::size_t>(rows));
-    for (int row = 0; row < rows; ++row)
-        order.emplace_back(pg::to_int<std::int64_t>(pg::value(result.get(), row, detail::claim_order)), row);
-    std::sort(order.begin(), order.end());
+    auto result = pg::exec(conn->native(), sql_->claim, detail::claim_params(request),
+                           detail::claim_null_params(request));
     std::vector<ClaimedJob> jobs;
-    jobs.reserve(static_cast<std::size_t>(rows));
-    for (const auto& [position, row] : order) jobs.push_back(parse_claimed(result.get(), row, worker_id));
+    jobs.reserve(static_cast<std::size_t>(PQntuples(result.get())));
+    for (const auto& row : detail::decode_claim(result.get())) jobs.push_back(claimed_job(row, worker_id));
     return jobs;
 }
 
 std::vector<JobId> PgJobStore::mark_succeeded_batch(std::span<const JobLease> leases) {
     if (leases.empty()) return {};
-    auto lease_of = [](const JobLease& l) -> const JobLease& { return l; };
-    auto arrays = lease_arrays(by_id(leases, lease_of), lease_of);
     auto conn = pool_.acquire();
-    auto result = run_fenced(conn->native(), sql_->succeed_batch, arrays, {});
-    return missing_ids(leases, result.get());
+    return fenced_out(*conn, leases, [&](std::string_view worker_id, std::vector<detail::LeaseRef> refs) {
+        auto result = pg::exec(conn->native(), sql_->succeed, detail::lease_params(refs, worker_id));
+        return listed(refs, result.get());
+    });
 }
 
 void PgJobStore::mark_succeeded(const JobLease& lease) {
@@ -256,37 +237,33 @@ void PgJobStore::mark_succeeded(const JobLease& lease) {
 
 std::vector<FailResult> PgJobStore::mark_failed_batch(std::span<const FailureReport> failures) {
     if (failures.empty()) return {};
-    auto lease_of = [](const FailureReport& f) -> const JobLease& { return f.lease; };
-    auto sorted = by_id(failures, lease_of);
-    auto arrays = lease_arrays(sorted, lease_of);
-    pg::ArrayLiteral errors, kinds, delays;
-    for (const auto& f : sorted) {
-        errors.add(f.error);
-        kinds.add(to_string(f.kind));
-        auto delay = f.retry_delay ? *f.retry_delay : options_.retry_policy.delay(f.lease.attempt);
-        delays.add(static_cast<std::int64_t>(std::max<std::int64_t>(0, delay.count())));
-    }
-    auto conn = pool_.acquire();
-    auto result = run_fenced(conn->native(), sql_->fail_batch, arrays,
-                             {std::move(errors).finish(), std::move(kinds).finish(), std::move(delays).finish()});
     std::vector<FailResult> out;
     out.reserve(failures.size());
-    std::unordered_map<JobId, std::size_t> index;
-    for (const auto& f : failures) {
-        index.emplace(f.lease.id, out.size());
-        out.push_back(FailResult{f.lease.id, FailOutcome::lease_lost, 0, {}});
-    }
-    for (int row = 0; row < PQntuples(result.get()); ++row) {
-        auto found = index.find(JobId::parse(pg::value(result.get(), row, 0)));
-        if (found == index.end()) continue;
-        auto it = out.begin() + static_cast<std::ptrdiff_t>(found->second);
-        bool retried = pg::value(result.get(), row, 1) == "failed";
-        it->outcome = retried ? FailOutcome::retry_scheduled : FailOutcome::dead_lettered;
-        if (retried) {
-            it->next_attempt = pg::to_int<std::int32_t>(pg::value(result.get(), row, 2));
-            it->retry_in = std::chrono::milliseconds(pg::to_int<std::int64_t>(pg::value(result.get(), row, 3)));
+    for (const auto& f : failures) out.push_back(FailResult{f.lease.id, FailOutcome::lease_lost, 0, {}});
+    auto lease_of = [](const FailureReport& f) -> const JobLease& { return f.lease; };
+    auto conn = pool_.acquire();
+    for_each_worker(*conn, failures, lease_of, [&](std::string_view worker_id, const Group& group) {
+        std::vector<detail::FailureRef> refs;
+        refs.reserve(group.size());
+        for (auto i : group) {
+            const auto& f = failures[i];
+            auto delay = f.retry_delay ? *f.retry_delay : options_.retry_policy.delay(f.lease.attempt);
+            refs.push_back({f.lease.id, f.lease.attempt, f.error, f.kind, delay});
         }
-    }
+        auto result = pg::exec(conn->native(), sql_->fail, detail::fail_params(refs, worker_id));
+        std::unordered_map<JobId, detail::FailWritten> written;
+        for (const auto& row : detail::decode_fail(result.get())) written.emplace(row.id, row);
+        for (auto i : group) {
+            auto found = written.find(failures[i].lease.id);
+            if (found == written.end()) continue;
+            const auto& row = found->second;
+            out[i].outcome = row.retried ? FailOutcome::retry_scheduled : FailOutcome::dead_lettered;
+            if (row.retried) {
+                out[i].next_attempt = row.attempt;
+                out[i].retry_in = row.retry_in;
+            }
+        }
+    });
     return out;
 }
 
@@ -299,12 +276,13 @@ FailResult PgJobStore::mark_failed(const JobLease& lease, std::string_view error
 
 std::vector<JobId> PgJobStore::heartbeat_batch(std::span<const JobLease> leases) {
     if (leases.empty()) return {};
-    auto lease_of = [](const JobLease& l) -> const JobLease& { return l; };
-    auto arrays = lease_arrays(by_id(leases, lease_of), lease_of);
     auto conn = pool_.acquire();
-    auto result = run_fenced(conn->native(), sql_->heartbeat_batch, arrays,
-                             {pg::to_text(options_.lease_timeout.count())});
-    return missing_ids(leases, result.get());
+    return fenced_out(*conn, leases, [&](std::string_view worker_id, std::vector<detail::LeaseRef> refs) {
+        auto result = pg::exec(conn->native(), sql_->heartbeat,
+                               detail::heartbeat_params(refs, worker_id, options_.lease_timeout));
+        const auto extended = detail::returned_leases(result.get());
+        return std::set<detail::LeaseRef>(extended.begin(), extended.end());
+    });
 }
 
 void PgJobStore::heartbeat(const JobLease& lease) {
@@ -312,9 +290,9 @@ void PgJobStore::heartbeat(const JobLease& lease) {
 }
 
 bool PgJobStore::release(const JobLease& lease) {
-    auto arrays = lease_arrays(std::span(&lease, 1), [](const JobLease& l) -> const JobLease& { return l; });
+    std::vector<detail::LeaseRef> refs = {{lease.id, lease.attempt}};
     auto conn = pool_.acquire();
-    auto result = run_fenced(conn->native(), sql_->release_batch, arrays, {});
+    auto result = pg::exec(conn->native(), sql_->release, detail::lease_params(refs, lease.worker_id));
     return PQntuples(result.get()) == 1;
 }
 
@@ -405,29 +383,83 @@ std::uint64_t PgJobStore::compact_stats() {
     return static_cast<std::uint64_t>(pg::to_int<std::int64_t>(pg::value(result.get(), 0, 0)));
 }
 
-bool PgJobStore::retry_dead_letter(const JobId& id) {
-    pg::ArrayLiteral ids;
-    ids.add(id);
+namespace {
+
+// dead_letter → pending, attempt reset, for the ids of a uuid[] literal (or
+// all) of a type (or any), and wakes idle dispatchers of their queues.
+std::uint64_t retry_dead_letters_of(PGconn* conn, const detail::StoreSql& sql, const std::string* ids,
+                                    std::optional<std::string_view> job_type) {
     pg::Params params;
-    params.add_owned(std::move(ids).finish());
-    params.add_null();
-    params.add(options_.schema);
+    params.add_param(ids != nullptr ? Param(*ids) : std::nullopt);
+    params.add_param(job_type);
+    params.add(sql.schema);
+    auto result = pg::exec(conn, sql.retry_dead_letters, params);
+    return static_cast<std::uint64_t>(pg::to_int<std::int64_t>(pg::value(result.get(), 0, 0)));
+}
+
+template <class Ids>
+std::string uuid_array(const Ids& ids) {
+    pg::ArrayLiteral array;
+    array.reserve(ids.size() * 37 + 2);
+    for (const auto& id : ids) array.add(id);
+    return std::move(array).finish();
+}
+
+}  // namespace
+
+bool PgJobStore::retry_dead_letter(const JobId& id) {
+    const std::string ids = uuid_array(std::span(&id, 1));
     auto conn = pool_.acquire();
-    auto result = pg::exec(conn->native(), sql_->retry_dead_letters, params);
-    return pg::to_int<std::int64_t>(pg::value(result.get(), 0, 0)) == 1;
+    return retry_dead_letters_of(conn->native(), *sql_, &ids, std::nullopt) == 1;
 }
 
 std::uint64_t PgJobStore::retry_all_dead_letters(std::optional<std::string_view> job_type) {
-    pg::Params params;
-    params.add_null();
-    if (job_type)
-        params.add(*job_type);
-    else
-        params.add_null();
-    params.add(options_.schema);
     auto conn = pool_.acquire();
-    auto result = pg::exec(conn->native(), sql_->retry_dead_letters, params);
-    return static_cast<std::uint64_t>(pg::to_int<std::int64_t>(pg::value(result.get(), 0, 0)));
+    return retry_dead_letters_of(conn->native(), *sql_, nullptr, job_type);
+}
+
+std::uint64_t PgJobStore::retry_dead_letters(std::span<const JobId> ids) {
+    const std::set<JobId> wanted(ids.begin(), ids.end());
+    if (wanted.empty()) return 0;
+    const std::string array = uuid_array(wanted);
+    auto conn = pool_.acquire();
+    Transaction tx(*conn);
+    // Lock the rows first, so that what is checked is what is retried.
+    pg::Params params;
+    params.add(array);
+    auto found = pg::exec(conn->native(), sql_->lock_jobs, params);
+    std::map<JobId, std::string> status_of;
+    for (int row = 0; row < PQntuples(found.get()); ++row)
+        status_of.emplace(JobId::parse(pg::value(found.get(), row, 0)), pg::value(found.get(), row, 1));
+    std::string problems;
+    for (const auto& id : wanted) {
+        auto it = status_of.find(id);
+        std::string problem;
+        if (it == status_of.end())
+            problem = "no job with id " + id.to_string();
+        else if (it->second != to_string(JobStatus::dead_letter))
+            problem = "job " + id.to_string() + " is " + it->second + ", not in the dead letter queue";
+        if (problem.empty()) continue;
+        problems += (problems.empty() ? "" : "; ") + problem;
+    }
+    if (!problems.empty()) throw UsageError(problems + " (nothing was retried)");
+    const auto retried = retry_dead_letters_of(conn->native(), *sql_, &array, std::nullopt);
+    tx.commit();
+    return retried;
+}
+
+std::map<std::string, std::chrono::microseconds> PgJobStore::oldest_pending_ages(
+    std::optional<std::string_view> queue) {
+    pg::Params params;
+    params.add_param(queue);
+    auto conn = pool_.acquire();
+    auto result = pg::exec(conn->native(), sql_->oldest_pending_ages, params);
+    std::map<std::string, std::chrono::microseconds> ages;
+    for (int row = 0; row < PQntuples(result.get()); ++row) {
+        ages.emplace(pg::value(result.get(), row, 0),
+                     std::chrono::microseconds(pg::to_int<std::int64_t>(pg::value(result.get(), row, 1))));
+    }
+    return ages;
 }
 
 std::optional<Job> PgJobStore::get_job(const JobId& id) {
@@ -456,7 +488,8 @@ std::vector<Job> PgJobStore::list_jobs(const JobQuery& query) {
     params.add_owned(pg::to_text(
         static_cast<std::int64_t>(std::min<std::size_t>(query.limit, std::numeric_limits<std::int64_t>::max()))));
     auto conn = pool_.acquire();
-    auto result = pg::exec(conn->native(), sql_->list_jobs, params);
+    const auto& sql = query.order_by == JobOrder::updated_at ? sql_->list_jobs_by_update : sql_->list_jobs;
+    auto result = pg::exec(conn->native(), sql, params);
     std::vector<Job> jobs;
     for (int row = 0; row < PQntuples(result.get()); ++row) jobs.push_back(parse_job(result.get(), row));
     return jobs;

@@ -5,7 +5,8 @@
 namespace seesaw::detail {
 namespace {
 
-// Epoch microseconds of a timestamptz column: exact, and cheap to parse.
+// Epoch microseconds of a timestamptz column (or microseconds of an
+// interval): exact, and cheap to parse.
 std::string us(const std::string& column) { return "(extract(epoch FROM " + column + ") * 1000000)::int8"; }
 
 }  // namespace
@@ -15,10 +16,6 @@ StoreSql::StoreSql(const std::string& schema_text)
     const std::string status_type = schema_name + ".job_status";
     const std::string kind_type = schema_name + ".error_kind";
     const std::string ms = " * interval '1 millisecond'";
-    // Fences every state change after a claim (DESIGN.md §2).
-    const std::string fence =
-        "j.id = c.id AND j.attempt = c.attempt AND j.worker_id = c.worker_id AND j.status = 'running'";
-    const std::string unnest_leases = "unnest($1::uuid[], $2::int4[], $3::text[])";
 
     enqueue = "INSERT INTO " + jobs +
               " (id, job_type, payload, queue, priority, max_retries, run_at, version)"
@@ -62,74 +59,46 @@ StoreSql::StoreSql(const std::string& schema_text)
             " j.priority, " + us("j.run_at") + ", " + us("j.created_at") + ", " + us("j.lease_expires_at") +
             ", c.n, j.lease_ticket, cardinality(found.ids)";
 
-    succeed_batch = "UPDATE " + jobs + " AS j"
-                    " SET status = 'succeeded', lease_expires_at = NULL, updated_at = now()"
-                    " FROM " + unnest_leases + " AS c(id, attempt, worker_id)"
-                    " WHERE " + fence + " RETURNING j.id";
+    // Fences every state change after a claim: the row is still this
+    // worker's ($3), at this attempt, and running.
+    const std::string held = "j.id = c.id AND j.attempt = c.attempt AND j.worker_id = $3";
+    const std::string fence = held + " AND j.status = 'running'";
+    const std::string leases = "unnest($1::uuid[], $2::int4[]) AS c(id, attempt)";
+    succeed = "UPDATE " + jobs + " AS j SET status = 'succeeded', lease_expires_at = NULL, updated_at = now()"
+              " FROM " + leases + " WHERE " + fence + " RETURNING j.id";
+    succeed_again = "UPDATE " + jobs + " AS j SET status = 'succeeded', lease_expires_at = NULL,"
+                    " updated_at = CASE WHEN j.status = 'succeeded' THEN j.updated_at ELSE now() END"
+                    " FROM " + leases + " WHERE " + held + " AND j.status IN ('running', 'succeeded') RETURNING j.id";
 
     // Runs so far (attempts whose lease expired before they started do not
     // count) against the retries allowed.
     const std::string retries_left = "j.attempt - j.uncounted_attempts <= j.max_retries";
     const std::string retry = "(c.kind = 'retryable' AND " + retries_left + ")";
-    fail_batch = "UPDATE " + jobs + " AS j SET"
-                 " status = (CASE WHEN " + retry + " THEN 'failed' ELSE 'dead_letter' END)::" + status_type + ","
-                 " attempt = CASE WHEN " + retry + " THEN j.attempt + 1 ELSE j.attempt END,"
-                 " run_at = CASE WHEN " + retry + " THEN now() + c.delay_ms" + ms + " ELSE j.run_at END,"
-                 " error_message = c.error, error_kind = c.kind::" + kind_type + ","
-                 " lease_expires_at = NULL, updated_at = now()"
-                 " FROM unnest($1::uuid[], $2::int4[], $3::text[], $4::text[], $5::text[], $6::int8[])"
-                 " AS c(id, attempt, worker_id, error, kind, delay_ms)"
-                 " WHERE " + fence + " RETURNING j.id, j.status, j.attempt, c.delay_ms";
-
-    heartbeat_batch = "UPDATE " + jobs + " AS j"
-                      " SET lease_expires_at = now() + $4::int8" + ms + ", updated_at = now()"
-                      " FROM " + unnest_leases + " AS c(id, attempt, worker_id)"
-                      " WHERE " + fence + " RETURNING j.id";
-
-    release_batch = "UPDATE " + jobs + " AS j"
-                    " SET status = 'pending', lease_expires_at = NULL, updated_at = now()"
-                    " FROM " + unnest_leases + " AS c(id, attempt, worker_id)"
-                    " WHERE " + fence + " RETURNING j.id";
-
-    const std::string worker_fence =
-        "j.id = c.id AND j.attempt = c.attempt AND j.worker_id = $3 AND j.status = 'running'";
-    const std::string unnest_pairs = "unnest($1::uuid[], $2::int4[]) AS c(id, attempt)";
-    worker_succeed = "UPDATE " + jobs + " AS j"
-                     " SET status = 'succeeded', lease_expires_at = NULL, updated_at = now()"
-                     " FROM " + unnest_pairs + " WHERE " + worker_fence + " RETURNING j.id";
-    worker_succeed_again = "UPDATE " + jobs + " AS j"
-                           " SET status = 'succeeded', lease_expires_at = NULL,"
-                           " updated_at = CASE WHEN j.status = 'succeeded' THEN j.updated_at ELSE now() END"
-                           " FROM " + unnest_pairs +
-                           " WHERE j.id = c.id AND j.attempt = c.attempt AND j.worker_id = $3"
-                           " AND j.status IN ('running', 'succeeded') RETURNING j.id";
-    worker_fail = "UPDATE " + jobs + " AS j SET"
-                  " status = (CASE WHEN " + retry + " THEN 'failed' ELSE 'dead_letter' END)::" + status_type + ","
-                  " attempt = CASE WHEN " + retry + " THEN j.attempt + 1 ELSE j.attempt END,"
-                  " run_at = CASE WHEN " + retry + " THEN now() + c.delay_ms" + ms + " ELSE j.run_at END,"
-                  " error_message = c.error, error_kind = c.kind::" + kind_type + ","
-                  " lease_expires_at = NULL, updated_at = now()"
-                  " FROM unnest($1::uuid[], $2::int4[], $4::text[], $5::text[], $6::int8[])"
-                  " AS c(id, attempt, error, kind, delay_ms)"
-                  " WHERE " + worker_fence + " RETURNING j.id, j.status, j.attempt, c.delay_ms";
+    fail = "UPDATE " + jobs + " AS j SET"
+           " status = (CASE WHEN " + retry + " THEN 'failed' ELSE 'dead_letter' END)::" + status_type + ","
+           " attempt = CASE WHEN " + retry + " THEN j.attempt + 1 ELSE j.attempt END,"
+           " run_at = CASE WHEN " + retry + " THEN now() + c.delay_ms" + ms + " ELSE j.run_at END,"
+           " error_message = c.error, error_kind = c.kind::" + kind_type + ","
+           " lease_expires_at = NULL, updated_at = now()"
+           " FROM unnest($1::uuid[], $2::int4[], $4::text[], $5::text[], $6::int8[])"
+           " AS c(id, attempt, error, kind, delay_ms)"
+           " WHERE " + fence + " RETURNING j.id, j.status, j.attempt, c.delay_ms";
     // The same after a connection was lost mid-write: a failure this worker
     // already wrote (the row moved on to the next attempt, or to the dead
     // letter queue at this attempt, and still names this worker) counts as
     // written. The SELECT sees the rows as they were before this UPDATE.
-    worker_fail_again = "WITH written AS (" + worker_fail + ")"
-                        " SELECT id, status, attempt, delay_ms FROM written"
-                        " UNION ALL"
-                        " SELECT j.id, j.status, j.attempt,"
-                        " greatest(0, ceil(extract(epoch FROM j.run_at - now()) * 1000))::int8"
-                        " FROM " + jobs + " AS j JOIN unnest($1::uuid[], $2::int4[]) AS c(id, attempt) ON j.id = c.id"
-                        " WHERE j.worker_id = $3 AND ((j.status = 'failed' AND j.attempt = c.attempt + 1)"
-                        " OR (j.status = 'dead_letter' AND j.attempt = c.attempt))";
-    worker_heartbeat = "UPDATE " + jobs + " AS j"
-                       " SET lease_expires_at = now() + $4::int8" + ms + ", updated_at = now()"
-                       " FROM " + unnest_pairs + " WHERE " + worker_fence + " RETURNING j.id, j.attempt";
-    worker_release = "UPDATE " + jobs + " AS j"
-                     " SET status = 'pending', lease_expires_at = NULL, updated_at = now()"
-                     " FROM " + unnest_pairs + " WHERE " + worker_fence + " RETURNING j.id";
+    fail_again = "WITH written AS (" + fail + ")"
+                 " SELECT id, status, attempt, delay_ms FROM written"
+                 " UNION ALL"
+                 " SELECT j.id, j.status, j.attempt,"
+                 " greatest(0, ceil(extract(epoch FROM j.run_at - now()) * 1000))::int8"
+                 " FROM " + jobs + " AS j JOIN " + leases + " ON j.id = c.id"
+                 " WHERE j.worker_id = $3 AND ((j.status = 'failed' AND j.attempt = c.attempt + 1)"
+                 " OR (j.status = 'dead_letter' AND j.attempt = c.attempt))";
+    heartbeat = "UPDATE " + jobs + " AS j SET lease_expires_at = now() + $4::int8" + ms + ", updated_at = now()"
+                " FROM " + leases + " WHERE " + fence + " RETURNING j.id, j.attempt";
+    release = "UPDATE " + jobs + " AS j SET status = 'pending', lease_expires_at = NULL, updated_at = now()"
+              " FROM " + leases + " WHERE " + fence + " RETURNING j.id";
     release_unknown = "UPDATE " + jobs + " SET status = 'pending', lease_expires_at = NULL, lease_ticket = NULL,"
                       " updated_at = now() WHERE status = 'running' AND worker_id = $1"
                       " AND NOT (id = ANY ($2::uuid[])) RETURNING id";
@@ -192,17 +161,25 @@ StoreSql::StoreSql(const std::string& schema_text)
                          " woken AS (SELECT " + schema_name + ".wake_queue($3, queue)"
                          " FROM (SELECT DISTINCT queue FROM retried) AS q)"
                          " SELECT (SELECT count(*) FROM retried)::int8, (SELECT count(*) FROM woken)::int8";
+    lock_jobs = "SELECT id, status::text FROM " + jobs + " WHERE id = ANY ($1::uuid[]) ORDER BY id FOR UPDATE";
 
     const std::string job_columns =
         "id, job_type, queue, payload::text, version, status::text, attempt, max_retries, priority, " +
         us("run_at") + ", worker_id, " + us("lease_expires_at") + ", error_message, error_kind::text, " +
         us("created_at") + ", " + us("updated_at") + ", uncounted_attempts";
     get_job = "SELECT " + job_columns + " FROM " + jobs + " WHERE id = $1::uuid";
-    list_jobs = "SELECT " + job_columns + " FROM " + jobs +
-                " WHERE ($1::text IS NULL OR status = $1::" + status_type + ")"
-                " AND ($2::text IS NULL OR job_type = $2)"
-                " AND ($3::text IS NULL OR queue = $3)"
-                " ORDER BY created_at, id LIMIT $4";
+    const std::string matching = "SELECT " + job_columns + " FROM " + jobs +
+                                 " WHERE ($1::text IS NULL OR status = $1::" + status_type + ")"
+                                 " AND ($2::text IS NULL OR job_type = $2)"
+                                 " AND ($3::text IS NULL OR queue = $3)";
+    list_jobs = matching + " ORDER BY created_at, id LIMIT $4";
+    list_jobs_by_update = matching + " ORDER BY updated_at, id LIMIT $4";
+
+    // A job becomes due at run_at, or when it was inserted if run_at was
+    // already past then.
+    oldest_pending_ages = "SELECT queue, " + us("now() - min(greatest(run_at, created_at))") + " FROM " + jobs +
+                          " WHERE status = 'pending' AND run_at <= now() AND ($1::text IS NULL OR queue = $1)"
+                          " GROUP BY queue";
 
     next_due = "SELECT ceil(extract(epoch FROM min(run_at) - now()) * 1000)::int8 FROM " + jobs +
                " WHERE queue = $1 AND status IN ('pending', 'failed') AND run_at > now()";
@@ -215,7 +192,7 @@ StoreSql::StoreSql(const std::string& schema_text)
     wakeup_barrier = "SELECT pg_advisory_unlock(" + key + ") FROM (SELECT pg_advisory_lock(" + key + ")) AS locked";
     touch_listener = "UPDATE " + listeners + " SET seen_at = now() WHERE listener = $1";
     remove_listener = "DELETE FROM " + listeners + " WHERE listener = $1";
-    expire_listeners = "DELETE FROM " + listeners + " WHERE seen_at < now() - interval '1 minute'";
+    expire_listeners = "DELETE FROM " + listeners + " WHERE seen_at < now() - $1::int8" + ms;
     producer_contention = "SELECT last_value FROM " + schema_name + ".producer_contention";
 
     channels = "SELECT " + schema_name + ".notify_channel($1, 'ready'), " + schema_name +
@@ -226,7 +203,7 @@ StoreSql::StoreSql(const std::string& schema_text)
                       " VALUES ($1, $2, $3::int8, $4::int8) ON CONFLICT (worker_id, queue, first_ticket) DO UPDATE"
                       " SET started_through = greatest(p.started_through, excluded.started_through), updated_at = now()";
     forget_progress = "DELETE FROM " + progress + " WHERE worker_id = $1";
-    expire_progress = "DELETE FROM " + progress + " AS p WHERE p.updated_at < now() - interval '1 hour'"
+    expire_progress = "DELETE FROM " + progress + " AS p WHERE p.updated_at < now() - $1::int8" + ms +
                       " AND NOT EXISTS (SELECT 1 FROM " + jobs + " AS j"
                       " WHERE j.status = 'running' AND j.worker_id = p.worker_id AND j.queue = p.queue)";
 }

@@ -2,11 +2,17 @@
 // Every statement of the store, built once per schema. The dispatcher sends
 // the same texts asynchronously, so they live here, in one place.
 
+#include <cstdint>
 #include <string>
 
 namespace seesaw::detail {
 
-// Column order of claim_ready's RETURNING list.
+// Rows per statement of the maintenance loops (reclaim's $1 limit, cleanup's
+// $4): short transactions, no long locks. A statement that returns this many
+// leaves more for the next.
+inline constexpr std::int64_t maintenance_batch = 5000;
+
+// Column order of the claim's RETURNING list (decoded by decode_claim).
 enum ClaimColumn : int {
     claim_id,
     claim_job_type,
@@ -21,11 +27,11 @@ enum ClaimColumn : int {
     claim_lease_expires_at_us,
     claim_order,         // 1, 2, ... in the claim's order (priority, run_at, id)
     claim_lease_ticket,  // NULL: went straight to a free worker
-    claim_found,         // due jobs the claim found (some may have been left, see claim)
+    claim_found_count,   // due jobs the claim found (some may have been left, see claim)
     claim_column_count
 };
 
-// Column order of get_job / list_jobs.
+// Column order of get_job / list_jobs / list_jobs_by_update.
 enum JobColumn : int {
     job_id,
     job_job_type,
@@ -61,35 +67,33 @@ struct StoreSql {
     std::string enqueue_name;
     // The same nine columns as arrays, one statement for any number of jobs.
     std::string enqueue_batch;
+    // The worker protocol: what the store and the dispatcher send for a
+    // worker (worker_protocol.hpp builds their parameters and decodes their
+    // rows). Every statement that updates held jobs is fenced by id, attempt,
+    // worker and status = 'running', and takes the leases of one worker ($3
+    // its id) sorted by id, so that its rows are locked in id order.
+    //
     // $1 worker_id, $2 queue, $3 limit, $4 job types text[] (NULL = any),
     // $5 lease ms, $6 how many go straight to a free worker, $7 ticket base,
     // $8 synchronous_commit ('on': durable before a handler starts)
+    // → RETURNING the ClaimColumns
     std::string claim;
-    // $1 ids, $2 attempts, $3 worker ids → RETURNING id of the rows written
-    std::string succeed_batch;
-    // $1 ids, $2 attempts, $3 worker ids, $4 errors, $5 kinds, $6 delay ms
-    // → RETURNING id, status, attempt, delay ms
-    std::string fail_batch;
-    // $1 ids, $2 attempts, $3 worker ids, $4 lease ms → RETURNING id
-    std::string heartbeat_batch;
-    // $1 ids, $2 attempts, $3 worker ids → RETURNING id
-    std::string release_batch;
-    // The dispatcher's variants: one worker id for the whole batch ($3, a
-    // scalar) instead of an array of them.
-    // $1 ids, $2 attempts, $3 worker id → RETURNING id
-    std::string worker_succeed;
+    // $1 ids, $2 attempts, $3 worker id → RETURNING id of the rows written
+    std::string succeed;
     // The same after a connection was lost mid-write: a row this worker
     // already marked succeeded (same attempt) counts as written.
-    std::string worker_succeed_again;
+    std::string succeed_again;
     // $1 ids, $2 attempts, $3 worker id, $4 errors, $5 kinds, $6 delay ms
     // → RETURNING id, status, attempt, delay ms
-    std::string worker_fail;
-    // The same after a connection was lost mid-write (see worker_succeed_again).
-    std::string worker_fail_again;
+    std::string fail;
+    // The same after a connection was lost mid-write: a failure this worker
+    // already wrote counts as written (see fail_again in store_sql.cpp).
+    std::string fail_again;
     // $1 ids, $2 attempts, $3 worker id, $4 lease ms → RETURNING id, attempt
-    std::string worker_heartbeat;
-    // $1 ids, $2 attempts, $3 worker id → RETURNING id
-    std::string worker_release;
+    std::string heartbeat;
+    // $1 ids, $2 attempts, $3 worker id → RETURNING id. Back to pending at
+    // the same attempt: handed back unrun.
+    std::string release;
     // $1 worker id, $2 the ids it holds (uuid[]) → RETURNING id. A claim
     // whose reply was lost with the connection may have committed: its jobs
     // are leased to the worker, which never saw (nor started) them. They go
@@ -108,10 +112,18 @@ struct StoreSql {
     std::string compact_stats;
     // $1 ids uuid[] (NULL = all), $2 job_type (NULL = any), $3 schema → count
     std::string retry_dead_letters;
-    // $1 id
+    // $1 ids uuid[] → id, status of those that exist, locked in id order
+    std::string lock_jobs;
+    // $1 id → the JobColumns
     std::string get_job;
-    // $1 status, $2 job_type, $3 queue, $4 limit
+    // $1 status, $2 job_type, $3 queue, $4 limit → the JobColumns, oldest
+    // first (by created_at, then id)
     std::string list_jobs;
+    // The same, by updated_at (the dead letter queue: the longest dead first)
+    std::string list_jobs_by_update;
+    // $1 queue (NULL = all) → queue, microseconds since its longest-waiting
+    // due pending job became due (run_at, or its insertion if later)
+    std::string oldest_pending_ages;
     // $1 queue → milliseconds until the earliest job that is not due yet (NULL: none)
     std::string next_due;
     // $1 schema → the LISTEN channels of this schema (ready, scheduled).
@@ -124,7 +136,7 @@ struct StoreSql {
     // $1 listener
     std::string touch_listener;
     std::string remove_listener;
-    // Forgets listeners not seen for a minute (crashed dispatchers).
+    // $1 ms: forgets listeners not seen for that long (crashed dispatchers).
     std::string expire_listeners;
     // → the count of overlapping producer transactions seen so far.
     std::string producer_contention;
@@ -134,7 +146,7 @@ struct StoreSql {
     std::string record_progress;
     // $1 worker: at a clean stop, nothing of it is held any more.
     std::string forget_progress;
-    // Progress rows of dispatchers gone for an hour that hold nothing.
+    // $1 ms: progress rows not written for that long whose dispatcher holds nothing.
     std::string expire_progress;
 };
 

@@ -855,5 +855,29 @@ TEST_F(CliTest, JobsShowPrintsTheDeepestPayloadPostgresqlStoresInLinearSpace) {
     EXPECT_NE(r.out.find("\"payload\":" + payload + "}"), std::string::npos) << "depth " << stored;
 }
 
+TEST_F(CliTest, DeadLetterListIsEveryDeadLetterTheLongestDeadFirst) {
+    // More than the store's default page of 100, dead in another order than
+    // they were created.
+    auto dead = dead_letters(150, "fragile");
+    sql("UPDATE jobs SET updated_at = now() -"
+        " (SELECT count(*) FROM jobs AS o WHERE o.id < jobs.id) * interval '1 second'");
+    auto r = seesaw({"dead-letter", "list", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto doc = parse_json(r.out);
+    ASSERT_TRUE(doc["dead_letters"].IsArray());
+    ASSERT_EQ(doc["dead_letters"].Size(), 150u);
+    std::vector<std::string> listed;
+    for (const auto& job : doc["dead_letters"].GetArray()) listed.emplace_back(job["id"].GetString());
+    // The largest id was updated longest ago.
+    std::vector<std::string> expected;
+    for (const auto& id : dead) expected.push_back(id.to_string());
+    std::sort(expected.rbegin(), expected.rend());
+    EXPECT_EQ(listed, expected);
+
+    r = seesaw({"dead-letter", "list"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(lines_of(r.out).back(), "150 dead-lettered jobs");
+}
+
 }  // namespace
 }  // namespace seesaw::test

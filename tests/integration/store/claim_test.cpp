@@ -225,5 +225,96 @@ TEST_F(Claim, ConcurrentClaimersNeverGetTheSameJob) {
     EXPECT_EQ(store_->stats().succeeded, total);
 }
 
+// The claim as the dispatcher sends it: some jobs go straight to free
+// workers, the others wait in memory with tickets.
+class DispatcherClaim : public ProtocolTest {
+protected:
+    pg::ResultPtr claim(const detail::ClaimRequest& request) {
+        return send(statements().claim, detail::claim_params(request), detail::claim_null_params(request));
+    }
+    static std::vector<std::string> types_of(const std::vector<detail::ClaimedRow>& rows) {
+        std::vector<std::string> types;
+        for (const auto& row : rows) types.emplace_back(row.job_type);
+        return types;
+    }
+};
+
+TEST_F(DispatcherClaim, DecodedInTheClaimsOrderWithTicketsAfterTheFreeWorkers) {
+    // Enqueued in reverse: the rows come back in whatever order the update
+    // wrote them; decode_claim puts them in the claim's.
+    for (int p = 5; p >= 0; --p) store_->enqueue(job_of("p" + std::to_string(p), {.priority = p}));
+    const detail::ClaimRequest request{"w", "default", 5, nullptr, 1min, 2, 100, false};
+    auto result = claim(request);
+    auto rows = detail::decode_claim(result.get());
+    ASSERT_EQ(rows.size(), 5u);
+    EXPECT_EQ(detail::claim_found(result.get()), 5u);
+    EXPECT_EQ(types_of(rows), (std::vector<std::string>{"p0", "p1", "p2", "p3", "p4"}));
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const auto& row = rows[i];
+        const auto order = static_cast<std::int64_t>(i + 1);
+        EXPECT_EQ(row.order, order);
+        if (i < 2) {
+            EXPECT_EQ(row.ticket, std::nullopt) << row.job_type;
+        } else {
+            EXPECT_EQ(row.ticket, 100 + order) << row.job_type;
+        }
+        auto stored = job(row.id);
+        EXPECT_EQ(stored.status, JobStatus::running);
+        EXPECT_EQ(stored.worker_id, "w");
+        EXPECT_EQ(stored.lease_expires_at, row.lease_expires_at);
+        EXPECT_EQ(*stored.lease_expires_at - stored.updated_at, 1min);
+        EXPECT_EQ(stored.run_at, row.run_at);
+        EXPECT_EQ(stored.created_at, row.created_at);
+        EXPECT_EQ(row.queue, "default");
+        EXPECT_EQ(row.payload, "{}");
+        EXPECT_EQ(row.attempt, 1);
+        EXPECT_EQ(row.priority, static_cast<std::int32_t>(i));
+        auto ticket = sql("SELECT lease_ticket FROM jobs WHERE id = $1::uuid", {row.id.to_string()});
+        EXPECT_EQ(ticket.get_optional(0, 0), row.ticket ? std::optional(std::to_string(*row.ticket)) : std::nullopt);
+    }
+    // A job types literal filters; no due job left: an empty claim.
+    const std::string p5 = detail::job_types_literal(std::vector<std::string>{"p5", "zzz"});
+    auto last = detail::decode_claim(claim({"w", "default", 5, &p5, 1min, 0, 200, true}).get());
+    ASSERT_EQ(last.size(), 1u);
+    EXPECT_EQ(last[0].job_type, "p5");
+    EXPECT_EQ(last[0].ticket, 201);
+    auto none = claim(request);
+    EXPECT_TRUE(detail::decode_claim(none.get()).empty());
+    EXPECT_EQ(detail::claim_found(none.get()), 0u);
+}
+
+TEST_F(DispatcherClaim, JobsThatLostALeaseUnstartedGoOnlyToAFreeWorker) {
+    for (int p = 0; p < 5; ++p) store_->enqueue(job_of("p" + std::to_string(p), {.priority = p}));
+    // p0 and p3 each lost a lease before their handler was known to start.
+    sql("UPDATE jobs SET attempt = 2, uncounted_attempts = 1 WHERE job_type IN ('p0', 'p3')");
+
+    auto result = claim({"w", "default", 5, nullptr, 1min, 2, 0, true});
+    auto rows = detail::decode_claim(result.get());
+    // p0 goes to a free worker; p3, beyond the free workers, is left.
+    EXPECT_EQ(types_of(rows), (std::vector<std::string>{"p0", "p1", "p2", "p4"}));
+    ASSERT_EQ(rows.size(), 4u);
+    EXPECT_EQ(rows[0].ticket, std::nullopt);
+    EXPECT_EQ(rows[0].attempt, 2);
+    EXPECT_EQ(rows[1].ticket, std::nullopt);
+    EXPECT_EQ(rows[2].ticket, 3);
+    EXPECT_EQ(rows[3].order, 5);
+    EXPECT_EQ(rows[3].ticket, 5);
+    // The claim found five: it says so, and the dispatcher looks again.
+    EXPECT_EQ(detail::claim_found(result.get()), 5u);
+    EXPECT_EQ(count("job_type = 'p3' AND status = 'pending' AND worker_id IS NULL"), 1);
+
+    // With no worker free, a claim that finds only such a job takes none
+    // (and returns no row to count it by).
+    auto busy = claim({"w", "default", 5, nullptr, 1min, 0, 10, true});
+    EXPECT_TRUE(detail::decode_claim(busy.get()).empty());
+    EXPECT_EQ(detail::claim_found(busy.get()), 0u);
+    EXPECT_EQ(count("job_type = 'p3' AND status = 'pending'"), 1);
+    // A free worker takes it.
+    auto freed = detail::decode_claim(claim({"w", "default", 5, nullptr, 1min, 1, 20, true}).get());
+    ASSERT_EQ(freed.size(), 1u);
+    EXPECT_EQ(freed[0].job_type, "p3");
+    EXPECT_EQ(freed[0].ticket, std::nullopt);
+}
+
 }  // namespace
 }  // namespace seesaw::test

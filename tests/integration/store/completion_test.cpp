@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <map>
 
 #include "store_test_support.hpp"
 
@@ -317,6 +318,247 @@ TEST_F(Complete, ReleaseHandsTheJobBackUnrun) {
     EXPECT_EQ(again.attempt, 1);
     store_->mark_succeeded(again.lease());
     EXPECT_EQ(store_->stats().succeeded, 1);
+}
+
+// The statements as the dispatcher sends them: one worker's leases, its id
+// a scalar ($3). The store's batch methods send the same texts.
+class WorkerProtocol : public ProtocolTest {
+protected:
+    static std::vector<detail::LeaseRef> refs_of(const std::vector<ClaimedJob>& claimed) {
+        std::vector<detail::LeaseRef> refs;
+        for (const auto& c : claimed) refs.push_back({c.id, c.attempt});
+        return refs;
+    }
+    std::vector<JobId> succeed(const std::string& statement, std::vector<detail::LeaseRef> leases,
+                               const std::string& worker) {
+        auto ids = detail::returned_ids(send(statement, detail::lease_params(leases, worker)).get());
+        std::sort(ids.begin(), ids.end());
+        return ids;
+    }
+    std::map<JobId, detail::FailWritten> fail(const std::string& statement, std::vector<detail::FailureRef> failures,
+                                              const std::string& worker) {
+        std::map<JobId, detail::FailWritten> rows;
+        auto result = send(statement, detail::fail_params(failures, worker));
+        for (const auto& row : detail::decode_fail(result.get())) EXPECT_TRUE(rows.emplace(row.id, row).second);
+        return rows;
+    }
+    static std::vector<JobId> sorted_ids(std::vector<JobId> ids) {
+        std::sort(ids.begin(), ids.end());
+        return ids;
+    }
+};
+
+TEST_F(WorkerProtocol, EachStatementIsFencedByItsOneWorkerId) {
+    for (int i = 0; i < 4; ++i) store_->enqueue(job_of("p", {.max_retries = 1}));
+    auto claimed = store_->claim_ready("w1", 4);
+    ASSERT_EQ(claimed.size(), 4u);
+    const auto all = refs_of(claimed);
+
+    // Under another worker's id, none of them writes anything.
+    const auto& sql = statements();
+    EXPECT_TRUE(succeed(sql.succeed, all, "w2").empty());
+    EXPECT_TRUE(succeed(sql.release, all, "w2").empty());
+    auto beat = all;
+    EXPECT_TRUE(detail::returned_leases(send(sql.heartbeat, detail::heartbeat_params(beat, "w2", 10min)).get()).empty());
+    std::vector<detail::FailureRef> failures;
+    for (const auto& lease : all) failures.push_back({lease.id, lease.attempt, "x", ErrorKind::retryable, 0ms});
+    EXPECT_TRUE(fail(sql.fail, failures, "w2").empty());
+    EXPECT_EQ(count("status = 'running' AND worker_id = 'w1' AND error_message IS NULL"), 4);
+
+    // Under its holder's: the heartbeat returns (id, attempt) of each, sorted by id as sent.
+    beat = all;
+    auto params = detail::heartbeat_params(beat, "w1", 10min);
+    EXPECT_TRUE(std::is_sorted(beat.begin(), beat.end()));
+    auto extended = detail::returned_leases(send(sql.heartbeat, params).get());
+    std::sort(extended.begin(), extended.end());
+    EXPECT_EQ(extended, beat);
+    for (const auto& c : claimed) EXPECT_EQ(*job(c.id).lease_expires_at - job(c.id).updated_at, 10min);
+
+    EXPECT_EQ(succeed(sql.succeed, {all[0]}, "w1"), std::vector<JobId>{all[0].id});
+    auto written = fail(sql.fail,
+                        {{all[1].id, all[1].attempt, "retry me", ErrorKind::retryable, 5min},
+                         {all[2].id, all[2].attempt, "give up", ErrorKind::non_retryable, -1ms}},
+                        "w1");
+    ASSERT_EQ(written.size(), 2u);
+    EXPECT_TRUE(written.at(all[1].id).retried);
+    EXPECT_EQ(written.at(all[1].id).attempt, 2);
+    EXPECT_EQ(written.at(all[1].id).retry_in, 5min);
+    EXPECT_FALSE(written.at(all[2].id).retried);
+    EXPECT_EQ(written.at(all[2].id).attempt, 1);
+    EXPECT_EQ(succeed(sql.release, {all[3]}, "w1"), std::vector<JobId>{all[3].id});
+
+    EXPECT_EQ(job(all[0].id).status, JobStatus::succeeded);
+    EXPECT_EQ(job(all[1].id).status, JobStatus::failed);
+    EXPECT_EQ(job(all[1].id).run_at - job(all[1].id).updated_at, 5min);
+    EXPECT_EQ(job(all[2].id).status, JobStatus::dead_letter);
+    EXPECT_EQ(job(all[2].id).error_message, "give up");
+    EXPECT_EQ(job(all[3].id).status, JobStatus::pending);
+    EXPECT_EQ(job(all[3].id).attempt, 1);
+    // Nothing is held any more: the plain statements write nothing.
+    EXPECT_TRUE(succeed(sql.succeed, all, "w1").empty());
+    EXPECT_TRUE(succeed(sql.release, all, "w1").empty());
+    EXPECT_TRUE(fail(sql.fail, failures, "w1").empty());
+    EXPECT_EQ(store_->stats(), (QueueStats{1, 0, 1, 1, 1}));
+}
+
+TEST_F(WorkerProtocol, StoreBatchesOfSeveralWorkersWriteEachWorkersLeasesAndReportTheRest) {
+    for (int i = 0; i < 6; ++i) store_->enqueue(job_of("mixed", {.max_retries = 1}));
+    auto a = store_->claim_ready("wa", 3);
+    auto b = store_->claim_ready("wb", 3);
+    ASSERT_EQ(a.size(), 3u);
+    ASSERT_EQ(b.size(), 3u);
+    auto stolen = a[2].lease();  // a's job under b's name
+    stolen.worker_id = "wb";
+    auto stale = b[2].lease();  // b's job at another attempt
+    stale.attempt = 7;
+
+    std::vector<JobLease> beats = {b[0].lease(), a[0].lease(), stolen, b[1].lease(), a[1].lease(), stale};
+    EXPECT_EQ(store_->heartbeat_batch(beats), (std::vector<JobId>{a[2].id, b[2].id}));
+
+    std::vector<JobLease> done = {b[0].lease(), stolen, a[0].lease()};
+    EXPECT_EQ(store_->mark_succeeded_batch(done), std::vector<JobId>{a[2].id});
+    EXPECT_EQ(job(a[0].id).status, JobStatus::succeeded);
+    EXPECT_EQ(job(b[0].id).status, JobStatus::succeeded);
+    EXPECT_EQ(job(a[2].id).status, JobStatus::running);
+    EXPECT_EQ(job(a[2].id).worker_id, "wa");
+
+    std::vector<FailureReport> failures = {
+        {b[1].lease(), "b retries", ErrorKind::retryable, 1min},
+        {stolen, "not b's", ErrorKind::retryable},
+        {a[1].lease(), "a gives up", ErrorKind::non_retryable},
+        {stale, "old attempt", ErrorKind::non_retryable},
+    };
+    auto results = store_->mark_failed_batch(failures);
+    ASSERT_EQ(results.size(), 4u);
+    EXPECT_EQ(results[0].id, b[1].id);
+    EXPECT_EQ(results[0].outcome, FailOutcome::retry_scheduled);
+    EXPECT_EQ(results[0].next_attempt, 2);
+    EXPECT_EQ(results[0].retry_in, 1min);
+    EXPECT_EQ(results[1].id, a[2].id);
+    EXPECT_EQ(results[1].outcome, FailOutcome::lease_lost);
+    EXPECT_EQ(results[2].id, a[1].id);
+    EXPECT_EQ(results[2].outcome, FailOutcome::dead_lettered);
+    EXPECT_EQ(results[3].id, b[2].id);
+    EXPECT_EQ(results[3].outcome, FailOutcome::lease_lost);
+    EXPECT_EQ(store_->stats(), (QueueStats{0, 2, 2, 1, 1}));
+    EXPECT_EQ(count("status = 'running' AND error_message IS NULL"), 2);
+}
+
+TEST_F(WorkerProtocol, ASuccessWrittenTwiceCountsOnce) {
+    auto id = store_->enqueue(job_of("once"));
+    auto c = store_->claim_ready("w", 1).at(0);
+    const auto& sql = statements();
+    EXPECT_EQ(succeed(sql.succeed, {{id, c.attempt}}, "w"), std::vector<JobId>{id});
+    const auto written = job(id);
+    // The reply was lost with the connection: the dispatcher writes it again.
+    wait_until_db_passes("SELECT updated_at FROM jobs WHERE id = $1::uuid", {id.to_string()});
+    EXPECT_EQ(succeed(sql.succeed_again, {{id, c.attempt}}, "w"), std::vector<JobId>{id});
+    EXPECT_EQ(job(id).status, JobStatus::succeeded);
+    EXPECT_EQ(job(id).updated_at, written.updated_at);
+    EXPECT_EQ(store_->stats(), (QueueStats{0, 0, 1, 0, 0}));
+    EXPECT_EQ(counted(), store_->stats());
+    // Only the replay may find it written already; another worker or attempt may not.
+    EXPECT_TRUE(succeed(sql.succeed, {{id, c.attempt}}, "w").empty());
+    EXPECT_TRUE(succeed(sql.succeed_again, {{id, c.attempt}}, "w2").empty());
+    EXPECT_TRUE(succeed(sql.succeed_again, {{id, c.attempt + 1}}, "w").empty());
+
+    // A replay whose first write never arrived writes it.
+    auto second = store_->enqueue(job_of("once"));
+    auto d = store_->claim_ready("w", 1).at(0);
+    EXPECT_EQ(succeed(sql.succeed_again, {{second, d.attempt}, {id, c.attempt}}, "w"),
+              sorted_ids({id, second}));
+    EXPECT_EQ(job(second).status, JobStatus::succeeded);
+    EXPECT_EQ(job(second).lease_expires_at, std::nullopt);
+    EXPECT_EQ(store_->stats(), (QueueStats{0, 0, 2, 0, 0}));
+}
+
+TEST_F(WorkerProtocol, AFailureReplayedAfterItWasWrittenIsReportedAsWrittenNotLost) {
+    auto retried = store_->enqueue(job_of("retried", {.max_retries = 3}));
+    auto dead = store_->enqueue(job_of("dead", {.max_retries = 3}));
+    ASSERT_EQ(store_->claim_ready("w", 2).size(), 2u);
+    const std::vector<detail::FailureRef> failures = {{retried, 1, "boom", ErrorKind::retryable, 10min},
+                                                      {dead, 1, "fatal", ErrorKind::non_retryable, 0ms}};
+    const auto& sql = statements();
+    auto first = fail(sql.fail, failures, "w");
+    ASSERT_EQ(first.size(), 2u);
+    const auto retried_row = job(retried);
+    const auto dead_row = job(dead);
+
+    // The reply was lost with the connection: the replay reports both as
+    // written, as they were written, and changes nothing.
+    wait_until_db_passes("SELECT max(updated_at) FROM jobs");
+    auto again = fail(sql.fail_again, failures, "w");
+    ASSERT_EQ(again.size(), 2u);
+    EXPECT_TRUE(again.at(retried).retried);
+    EXPECT_EQ(again.at(retried).attempt, 2);
+    EXPECT_GT(again.at(retried).retry_in, 0ms);
+    EXPECT_LE(again.at(retried).retry_in, 10min);
+    EXPECT_FALSE(again.at(dead).retried);
+    EXPECT_EQ(again.at(dead).attempt, 1);
+    for (const auto& before : {retried_row, dead_row}) {
+        auto after = job(before.id);
+        EXPECT_EQ(after.status, before.status);
+        EXPECT_EQ(after.attempt, before.attempt);
+        EXPECT_EQ(after.run_at, before.run_at);
+        EXPECT_EQ(after.updated_at, before.updated_at);
+    }
+    EXPECT_EQ(store_->stats(), (QueueStats{0, 0, 0, 1, 1}));
+    // The plain statement finds them lost, and so does another worker's replay.
+    EXPECT_TRUE(fail(sql.fail, failures, "w").empty());
+    EXPECT_TRUE(fail(sql.fail_again, failures, "w2").empty());
+
+    // A replay whose first write never arrived writes it, and reports it once.
+    auto third = store_->enqueue(job_of("third", {.max_retries = 3}));
+    ASSERT_EQ(store_->claim_ready("w", 1).at(0).id, third);
+    auto written = fail(sql.fail_again, {{third, 1, "late", ErrorKind::retryable, 1min}}, "w");
+    ASSERT_EQ(written.size(), 1u);  // (fail() checks that no id is listed twice)
+    EXPECT_TRUE(written.at(third).retried);
+    EXPECT_EQ(written.at(third).attempt, 2);
+    EXPECT_EQ(written.at(third).retry_in, 1min);
+    EXPECT_EQ(job(third).status, JobStatus::failed);
+    EXPECT_EQ(job(third).attempt, 2);
+    EXPECT_EQ(job(third).error_message, "late");
+}
+
+TEST_F(WorkerProtocol, ReleaseUnknownHandsBackWhatTheWorkerDoesNotListAtTheSameAttempt) {
+    for (int i = 0; i < 4; ++i) store_->enqueue(job_of("cut_off"));
+    // Each ran once before: the attempt to keep is 2.
+    sql("UPDATE jobs SET attempt = 2");
+    // A dispatcher's claim (one job for a free worker, two held ahead of
+    // workers, with tickets) whose reply the connection lost; another worker
+    // holds the fourth job.
+    const detail::ClaimRequest request{"w", "default", 3, nullptr, 1min, 1, 10, true};
+    auto claimed = detail::decode_claim(
+        send(statements().claim, detail::claim_params(request), detail::claim_null_params(request)).get());
+    ASSERT_EQ(claimed.size(), 3u);
+    auto other = store_->claim_ready("other", 1).at(0);
+    EXPECT_EQ(count("lease_ticket IS NOT NULL"), 2);
+
+    // The dispatcher knows of the first one only.
+    const std::vector<JobId> held = {claimed[0].id};
+    auto released = detail::returned_ids(
+        send(statements().release_unknown, detail::release_unknown_params("w", held)).get());
+    EXPECT_EQ(sorted_ids(released), sorted_ids({claimed[1].id, claimed[2].id}));
+    for (const auto& id : released) {
+        auto j = job(id);
+        EXPECT_EQ(j.status, JobStatus::pending);
+        EXPECT_EQ(j.attempt, 2);
+        EXPECT_EQ(j.uncounted_attempts, 0);
+        EXPECT_EQ(j.lease_expires_at, std::nullopt);
+    }
+    EXPECT_EQ(count("lease_ticket IS NOT NULL"), 0);
+    EXPECT_EQ(job(claimed[0].id).status, JobStatus::running);
+    EXPECT_EQ(job(claimed[0].id).worker_id, "w");
+    EXPECT_EQ(job(other.id).status, JobStatus::running);
+    EXPECT_EQ(job(other.id).worker_id, "other");
+    // Again: nothing more to hand back.
+    EXPECT_TRUE(detail::returned_ids(
+                    send(statements().release_unknown, detail::release_unknown_params("w", held)).get())
+                    .empty());
+    // The next claim runs them at the attempt they were handed back at.
+    auto again = store_->claim_ready("w2", 10);
+    ASSERT_EQ(again.size(), 2u);
+    for (const auto& c : again) EXPECT_EQ(c.attempt, 2);
 }
 
 }  // namespace

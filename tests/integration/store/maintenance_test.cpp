@@ -349,5 +349,83 @@ TEST_F(ListJobs, FiltersByStateTypeAndQueue) {
     EXPECT_EQ(store_->list_jobs({.limit = std::numeric_limits<std::size_t>::max()}).size(), 3u);
 }
 
+TEST_F(RetryDeadLetters, AListOfIdsIsRetriedAllOrNothing) {
+    auto a = dead("a", 3);
+    auto b = dead("b");
+    auto pending = store_->enqueue(job_of("pending"));
+    auto unknown = JobId::generate();
+
+    // One id that is not dead-lettered and one that does not exist: nothing
+    // is retried, and the message names each.
+    const std::vector<JobId> bad = {a, pending, b, unknown};
+    auto message = error_of<UsageError>([&] { store_->retry_dead_letters(bad); });
+    EXPECT_NE(message.find("no job with id " + unknown.to_string()), std::string::npos) << message;
+    EXPECT_NE(message.find("job " + pending.to_string() + " is pending, not in the dead letter queue"),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("(nothing was retried)"), std::string::npos) << message;
+    EXPECT_EQ(message.find(a.to_string()), std::string::npos) << message;
+    EXPECT_EQ(job(a).status, JobStatus::dead_letter);
+    EXPECT_EQ(job(b).status, JobStatus::dead_letter);
+
+    // All dead-lettered (one named twice): all retried, counted once each.
+    const std::vector<JobId> good = {b, a, b};
+    EXPECT_EQ(store_->retry_dead_letters(good), 2u);
+    for (const auto& id : {a, b}) {
+        EXPECT_EQ(job(id).status, JobStatus::pending);
+        EXPECT_EQ(job(id).attempt, 1);
+    }
+    EXPECT_EQ(store_->retry_dead_letters({}), 0u);
+    EXPECT_THROW(store_->retry_dead_letters(good), UsageError);  // pending now
+    EXPECT_EQ(store_->stats(), (QueueStats{3, 0, 0, 0, 0}));
+}
+
+TEST_F(ListJobs, OldestFirstByCreationOrByLastUpdate) {
+    auto a = store_->enqueue(job_of("a"));
+    auto b = store_->enqueue(job_of("b"));
+    auto c = store_->enqueue(job_of("c"));
+    sql("UPDATE jobs SET created_at = now() - CASE job_type WHEN 'a' THEN interval '3 hours'"
+        " WHEN 'b' THEN interval '2 hours' ELSE interval '1 hour' END,"
+        " updated_at = now() - CASE job_type WHEN 'a' THEN interval '1 hour'"
+        " WHEN 'b' THEN interval '3 hours' ELSE interval '2 hours' END");
+    auto ids = [](const std::vector<Job>& jobs) {
+        std::vector<JobId> out;
+        for (const auto& j : jobs) out.push_back(j.id);
+        return out;
+    };
+    EXPECT_EQ(ids(store_->list_jobs({})), (std::vector<JobId>{a, b, c}));
+    EXPECT_EQ(ids(store_->list_jobs({.order_by = JobOrder::updated_at})), (std::vector<JobId>{b, c, a}));
+    EXPECT_EQ(ids(store_->list_jobs({.limit = 2, .order_by = JobOrder::updated_at})), (std::vector<JobId>{b, c}));
+    EXPECT_TRUE(store_->list_jobs({.status = JobStatus::dead_letter, .order_by = JobOrder::updated_at}).empty());
+}
+
+class OldestPending : public StoreTest {};
+
+TEST_F(OldestPending, AgeOfEachQueuesLongestWaitingDueJobByTheDatabaseClock) {
+    store_->enqueue(job_of("x", {.queue = "old"}));
+    store_->enqueue(job_of("x", {.queue = "old"}));
+    store_->enqueue(job_of("x", {.queue = "new"}));
+    store_->enqueue(job_of("x", {.queue = "later", .delay = 1h}));
+    store_->enqueue(job_of("x", {.queue = "running"}));
+    store_->claim_ready("w", 1, ClaimFilter{"running"});
+    // Due for two hours in "old"; in "new", inserted an hour after it was due: due since its insertion.
+    sql("UPDATE jobs SET run_at = now() - interval '2 hours', created_at = now() - interval '3 hours'"
+        " WHERE queue = 'old'");
+    sql("UPDATE jobs SET run_at = now() - interval '2 hours', created_at = now() - interval '1 hour'"
+        " WHERE queue = 'new'");
+
+    auto ages = store_->oldest_pending_ages();
+    ASSERT_EQ(ages.size(), 2u);  // nothing due waits in "later" or "running"
+    // Each UPDATE ran at its own now(); the ages are read at a later one.
+    EXPECT_GE(ages.at("old"), 2h);
+    EXPECT_LT(ages.at("old"), 3h);
+    EXPECT_GE(ages.at("new"), 1h);
+    EXPECT_LT(ages.at("new"), 2h);
+    auto one = store_->oldest_pending_ages("new");
+    ASSERT_EQ(one.size(), 1u);
+    EXPECT_GE(one.at("new"), 1h);
+    EXPECT_TRUE(store_->oldest_pending_ages("later").empty());
+}
+
 }  // namespace
 }  // namespace seesaw::test

@@ -176,5 +176,22 @@ TEST_F(Notify, RetryingDeadLettersWakesTheReadyChannel) {
     EXPECT_EQ(payloads(listener.until(ready, "marker"), ready), std::vector<std::string>{"dlq"});
 }
 
+TEST_F(Notify, RetryingAListOfDeadLettersWakesEachOfTheirQueuesOnce) {
+    std::vector<JobId> ids;
+    for (const char* queue : {"d1", "d1", "d2"}) {
+        auto id = store_->enqueue(job_of("dead", {.max_retries = 0, .queue = queue}));
+        auto c = store_->claim_ready("w", 1, ClaimFilter{queue}).at(0);
+        store_->mark_failed(c.lease(), "boom", ErrorKind::non_retryable);
+        ids.push_back(id);
+    }
+    auto ready = channel(schema_);
+    Listener listener(url_);
+    listener.listen(ready);
+    arm({"d1", "d2"});
+    ASSERT_EQ(store_->retry_dead_letters(ids), 3u);
+    send_marker(ready);
+    EXPECT_EQ(payloads(listener.until(ready, "marker"), ready), (std::vector<std::string>{"d1", "d2"}));
+}
+
 }  // namespace
 }  // namespace seesaw::test

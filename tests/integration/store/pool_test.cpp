@@ -273,5 +273,32 @@ TEST(ConnectionErrors, TheDispatchersConnectionsLogAndReportNoPassword) {
     }
 }
 
+// A statement the connection lost while it ran may have committed: the
+// synchronous API says so with InDoubtError; one sent on a connection that
+// was already gone did nothing, and is a plain ConnectionError.
+TEST_F(ConnectionApi, AStatementCutOffWhileItRanIsInDoubt) {
+    auto conn = connect();
+    const auto pid = conn.execute("SELECT pg_backend_pid()").get_int64(0, 0);
+    std::thread terminator([&] {
+        auto admin = connect();
+        poll_until([&] {
+            return admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int AND state = 'active'",
+                                 {std::to_string(pid)})
+                       .get_int64(0, 0) == 1;
+        });
+        admin.execute("SELECT pg_terminate_backend($1::int)", {std::to_string(pid)});
+    });
+    auto message = error_of<InDoubtError>([&] { conn.execute("SELECT pg_sleep(30)"); });
+    terminator.join();
+    EXPECT_NE(message.find("may have committed"), std::string::npos) << message;
+    try {
+        conn.execute("SELECT 1");
+        ADD_FAILURE() << "a broken connection ran a statement";
+    } catch (const InDoubtError& e) {
+        ADD_FAILURE() << "nothing was sent, yet it is in doubt: " << e.what();
+    } catch (const ConnectionError&) {
+    }
+}
+
 }  // namespace
 }  // namespace seesaw::test

@@ -11,7 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "pg.hpp"
+#include "store_sql.hpp"
 #include "test_database.hpp"
+#include "worker_protocol.hpp"
 
 namespace seesaw::test {
 
@@ -148,6 +151,18 @@ protected:
         auto rows = sql("SELECT status::text, count(*) FROM jobs GROUP BY status");
         for (std::size_t i = 0; i < rows.rows(); ++i) out[*parse_job_status(rows.get(i, 0))] = rows.get_int64(i, 1);
         return out;
+    }
+};
+
+// Sends the worker protocol's statements as the dispatcher does: the
+// store's own texts (store_->sql()), parameters built by worker_protocol.hpp.
+class ProtocolTest : public StoreTest {
+protected:
+    const detail::StoreSql& statements() const { return store_->sql(); }
+    pg::ResultPtr send(const std::string& statement, const std::vector<std::string>& params,
+                       const std::vector<bool>& null_params = {}) {
+        auto conn = connect();
+        return pg::exec(conn.native(), statement, params, null_params);
     }
 };
 

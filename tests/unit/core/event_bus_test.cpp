@@ -2,10 +2,12 @@
 
 #include <atomic>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "../log_capture.hpp"
 #include "seesaw/core/event_bus.hpp"
 #include "seesaw/core/events.hpp"
 
@@ -158,6 +160,40 @@ TEST(EventBus, ConcurrentPublishersAndSubscribers) {
     stop = true;
     churn.join();
     EXPECT_EQ(delivered.load(), 4 * 20'000);
+}
+
+
+TEST(EventBus, AThrowingSubscriberIsLoggedAndTheOthersStillRun) {
+    test::LogCapture log;
+    EventBus bus;
+    std::vector<std::string> seen;
+    auto a = bus.subscribe<Ping>([&](const Ping&) { seen.push_back("a"); });
+    auto b = bus.subscribe<Ping>([&](const Ping&) -> void { throw std::runtime_error("the dashboard is down"); });
+    auto c = bus.subscribe<Ping>([&](const Ping&) { seen.push_back("c"); });
+    auto d = bus.subscribe<Ping>([&](const Ping&) -> void { throw 42; });  // not even a std::exception
+    auto e = bus.subscribe<Ping>([&](const Ping&) { seen.push_back("e"); });
+
+    EXPECT_NO_THROW(bus.publish(Ping{1})) << "the publisher never sees a subscriber's exception";
+    EXPECT_EQ(seen, (std::vector<std::string>{"a", "c", "e"}));
+    EXPECT_EQ(log.count(LogLevel::error, "the dashboard is down"), 1u);
+    EXPECT_EQ(log.count(LogLevel::error, "unknown exception"), 1u);
+}
+
+TEST(EventBus, AThrowingSubscriberDoesNotEndAPublishingWorkerThread) {
+    test::LogCapture log;
+    EventBus bus;
+    std::atomic<int> after{0};
+    auto thrower =
+        bus.subscribe<JobSucceeded>([](const JobSucceeded&) -> void { throw std::logic_error("bug in a metrics sink"); });
+    auto counter = bus.subscribe<JobSucceeded>([&](const JobSucceeded&) { ++after; });
+    // An exception leaving a thread's function ends the process; the bus must
+    // not let one out.
+    std::thread worker([&] {
+        for (int i = 0; i < 3; ++i) bus.publish(JobSucceeded{});
+    });
+    worker.join();
+    EXPECT_EQ(after.load(), 3);
+    EXPECT_EQ(log.count(LogLevel::error, "bug in a metrics sink"), 3u);
 }
 
 }  // namespace

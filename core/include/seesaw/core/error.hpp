@@ -20,6 +20,14 @@ public:
     using Error::Error;
 };
 
+// The statement was sent and the connection broke before its result: it may
+// have committed; find out before acting on it (retrying a write that did
+// commit may apply it twice).
+class InDoubtError : public ConnectionError {
+public:
+    using ConnectionError::ConnectionError;
+};
+
 // PostgreSQL rejected a statement. Carries the SQLSTATE and the statement text.
 class SqlError : public Error {
 public:

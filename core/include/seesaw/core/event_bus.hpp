@@ -1,7 +1,9 @@
 #pragma once
 // An in-process event bus: subscribers register per event type; publish calls
 // them on the publishing thread, in subscription order, so they must be cheap.
-// Publishing an event type nobody subscribed to costs one atomic load.
+// Publishing an event type nobody subscribed to costs one atomic load. A
+// subscriber that throws is logged and skipped: the others still run, and the
+// publisher (often a worker thread or the dispatcher's loop) never sees it.
 
 #include <atomic>
 #include <cstddef>
@@ -61,7 +63,7 @@ public:
     }
 
     template <class E>
-    void publish(const E& event) const {
+    void publish(const E& event) const noexcept {
         const auto index = detail::event_type_index<E>;
         if (!has_subscribers(index)) return;
         dispatch(index, &event);
@@ -77,7 +79,7 @@ public:
 private:
     Subscription add(std::size_t type, std::function<void(const void*)> call);
     bool has_subscribers(std::size_t type) const noexcept;
-    void dispatch(std::size_t type, const void* event) const;
+    void dispatch(std::size_t type, const void* event) const noexcept;
 
     std::shared_ptr<State> state_;
 };

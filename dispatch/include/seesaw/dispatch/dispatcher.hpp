@@ -109,6 +109,7 @@ struct HandlerOptions {
 
 namespace detail {
 struct Task;
+struct RunEnvironment;
 class Engine;
 }  // namespace detail
 
@@ -146,12 +147,13 @@ public:
         return *static_cast<Deps*>(ptr);
     }
 
-    JobContext(const detail::Task& task, const detail::Engine& engine) noexcept : task_(task), engine_(engine) {}
+    JobContext(const detail::Task& task, const detail::RunEnvironment& environment) noexcept
+        : task_(task), environment_(environment) {}
 
 private:
     std::pair<void*, std::type_index> deps_any() const noexcept;
     const detail::Task& task_;
-    const detail::Engine& engine_;
+    const detail::RunEnvironment& environment_;
 };
 
 // A registered handler, with the type hidden (River's AddWorker shape).

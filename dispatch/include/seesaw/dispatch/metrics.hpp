@@ -10,6 +10,8 @@
 
 namespace seesaw {
 
+// One consistent cut: buckets, count and sum cover the same observations
+// (count is the sum of the buckets).
 struct HistogramSnapshot {
     std::vector<double> bounds;          // upper bounds of the buckets, ascending (+Inf implied)
     std::vector<std::uint64_t> buckets;  // observations per bucket (not cumulative); size bounds + 1
@@ -37,6 +39,8 @@ struct QueueMetrics {
     HistogramSnapshot enqueue_to_start_seconds;  // insert (database clock) to handler start
 };
 
+// Taken on any thread while the dispatcher runs: each histogram is a
+// consistent cut, and counters only grow from one snapshot to the next.
 struct MetricsSnapshot {
     std::string worker_id;
     std::vector<JobTypeMetrics> job_types;

@@ -76,8 +76,9 @@ public:
     virtual FailResult mark_failed(const JobLease& lease, std::string_view error, ErrorKind kind) = 0;
     virtual void heartbeat(const JobLease& lease) = 0;
 
-    // One statement each. They return what was not written because the lease
-    // was lost (never silently ignored).
+    // One transaction each (PgJobStore: one statement per worker id among the
+    // leases, usually one). They return what was not written because the
+    // lease was lost (never silently ignored).
     virtual std::vector<JobId> mark_succeeded_batch(std::span<const JobLease> leases) = 0;
     virtual std::vector<FailResult> mark_failed_batch(std::span<const FailureReport> failures) = 0;
     virtual std::vector<JobId> heartbeat_batch(std::span<const JobLease> leases) = 0;

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,12 +35,16 @@ struct PgJobStoreOptions {
     bool prepared_statements = true;
 };
 
+// The time list_jobs orders by, oldest first (then by id).
+enum class JobOrder { created_at, updated_at };
+
 // What list_jobs selects; unset fields match everything.
 struct JobQuery {
     std::optional<JobStatus> status = std::nullopt;
     std::optional<std::string> job_type = std::nullopt;
     std::optional<std::string> queue = std::nullopt;
-    std::size_t limit = 100;
+    std::size_t limit = 100;  // SIZE_MAX: all
+    JobOrder order_by = JobOrder::created_at;
 };
 
 namespace detail {
@@ -92,12 +97,22 @@ public:
     std::uint64_t compact_stats();
     bool retry_dead_letter(const JobId& id) override;
     std::uint64_t retry_all_dead_letters(std::optional<std::string_view> job_type = std::nullopt) override;
+    // Exactly these jobs, all or nothing, in one transaction: throws
+    // UsageError naming every id that does not exist or is not dead-lettered
+    // (and retries none). Returns the count.
+    std::uint64_t retry_dead_letters(std::span<const JobId> ids);
     // Hands a claimed job back unrun (pending, same attempt): for a worker
     // that shuts down before running it. False when the lease was lost.
     bool release(const JobLease& lease);
 
     std::optional<Job> get_job(const JobId& id);
     std::vector<Job> list_jobs(const JobQuery& query);
+    // How long the longest-waiting due pending job of each queue has waited,
+    // by the database clock: since its run_at, or since its insertion if
+    // run_at was already past then. Queues with such a job only (all, or
+    // just `queue`).
+    std::map<std::string, std::chrono::microseconds> oldest_pending_ages(
+        std::optional<std::string_view> queue = std::nullopt);
 
     PgPool& pool() noexcept { return pool_; }
     const PgJobStoreOptions& options() const noexcept { return options_; }

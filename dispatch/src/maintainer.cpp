@@ -1,0 +1,208 @@
+#include "maintainer.hpp"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "completer.hpp"
+#include "pg.hpp"
+#include "seesaw/core/events.hpp"
+#include "seesaw/core/log.hpp"
+#include "seesaw/dispatch/dispatcher.hpp"
+#include "store_sql.hpp"
+#include "timing.hpp"
+#include "worker_protocol.hpp"
+
+namespace seesaw::detail {
+namespace {
+
+std::int64_t steady_ns(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+bool holds_lease(TaskState state) {
+    switch (state) {
+        case TaskState::waiting:
+        case TaskState::running:
+        case TaskState::writing:
+        case TaskState::releasing:
+        case TaskState::timed_out: return true;
+        default: return false;
+    }
+}
+
+void ignore(const PGresult*, const StatementFailure*) {}
+
+}  // namespace
+
+Maintainer::Maintainer(Statements& database, const StoreSql& sql, TaskRegistry& tasks, Completer& completer,
+                       Publisher publish, Settings settings, Hooks hooks)
+    : database_(database),
+      sql_(sql),
+      tasks_(tasks),
+      completer_(completer),
+      publish_(publish),
+      settings_(std::move(settings)),
+      hooks_(std::move(hooks)),
+      reclaims_per_housekeeping_(static_cast<std::uint32_t>(
+          std::max<std::int64_t>(1, timing::housekeeping_interval / std::max(settings_.reclaim_interval,
+                                                                             std::chrono::milliseconds(1))))) {}
+
+void Maintainer::set_ready(bool ready, bool reconnected) {
+    ready_ = ready;
+    if (!ready) {
+        leader_ = false;  // the advisory lock went with the session
+        return;
+    }
+    if (reconnected) heartbeat();
+}
+
+void Maintainer::heartbeat() {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<Task*> extend;
+    extend.reserve(tasks_.size());
+    std::vector<Task*> expired;
+    tasks_.for_each([&](Task& task) {
+        if (!holds_lease(task.state)) return;
+        const auto& timeout = task.handler != nullptr ? task.handler->options.timeout : std::nullopt;
+        const auto started = task.started_ns.load(std::memory_order_acquire);
+        if (timeout && started > 0 && (task.state == TaskState::waiting || task.state == TaskState::running) &&
+            std::chrono::nanoseconds(steady_ns(now) - started) > *timeout) {
+            expired.push_back(&task);
+        }
+        extend.push_back(&task);
+    });
+    for (Task* task : expired) {
+        time_out(*task, "timed out: the handler ran longer than " +
+                            std::to_string(task->handler->options.timeout->count()) + " ms");
+    }
+    // Writes the server refused are tried again here.
+    completer_.retry_refused();
+    completer_.flush();
+
+    if (extend.empty() || heartbeat_in_flight_ || !ready_) return;
+    std::vector<LeaseRef> leases;
+    leases.reserve(extend.size());
+    for (const Task* task : extend) leases.push_back(LeaseRef{task->id, task->attempt});
+    // Tasks may be retired while the heartbeat is in flight: remember them by serial.
+    std::vector<std::uint64_t> sent;
+    sent.reserve(extend.size());
+    for (const Task* task : extend) sent.push_back(task->serial);
+    Statement statement;
+    statement.prepared_name = "seesaw_heartbeat";
+    statement.sql = &sql_.heartbeat;
+    statement.params = heartbeat_params(leases, settings_.worker_id, settings_.lease);
+    statement.done = [this, sent = std::move(sent), now](const PGresult* result, const StatementFailure* failure) {
+        heartbeat_in_flight_ = false;
+        if (failure != nullptr) return;  // the next tick tries again
+        const auto lease = settings_.lease;
+        const auto start_deadline = steady_ns(now + lease - lease / timing::lease_margin_divisor);
+        // (id, attempt): a lost run and the retry of the same job may both be here.
+        const auto returned = returned_leases(result);
+        const std::set<LeaseRef> extended(returned.begin(), returned.end());
+        for (auto serial : sent) {
+            Task* task = tasks_.find(serial);
+            if (task == nullptr) continue;
+            if (extended.contains(LeaseRef{task->id, task->attempt})) {
+                task->start_deadline_ns.store(start_deadline, std::memory_order_release);
+                continue;
+            }
+            // A job whose result or hand-back is being written: the write reports it.
+            if (task->state == TaskState::waiting || task->state == TaskState::running)
+                lose_lease(*task, "the lease was reclaimed before the heartbeat could extend it");
+        }
+    };
+    heartbeat_in_flight_ = true;  // before send(): a send that fails answers at once
+    database_.send(std::move(statement));
+}
+
+void Maintainer::time_out(Task& task, const std::string& reason) {
+    task.apply(TaskEvent::started);
+    task.apply(TaskEvent::timed_out);
+    task.lease_lost.store(true, std::memory_order_release);
+    task.cancelled.store(true, std::memory_order_release);
+    publish_(LeaseLost{task.ref(), reason});
+    completer_.failed(task, reason, ErrorKind::retryable, hooks_.retry_delay(task), {}, true);
+}
+
+void Maintainer::interrupt_running(std::chrono::milliseconds grace) {
+    std::size_t interrupted = 0;
+    const std::string reason = "interrupted: the dispatcher stopped and the handler did not finish within the grace "
+                               "period of " + std::to_string(grace.count()) + " ms";
+    tasks_.for_each([&](Task& task) {
+        if (!task.started() || (task.state != TaskState::waiting && task.state != TaskState::running)) return;
+        task.apply(TaskEvent::started);
+        task.apply(TaskEvent::timed_out);
+        task.cancelled.store(true, std::memory_order_release);
+        completer_.failed(task, reason, ErrorKind::retryable, hooks_.retry_delay(task), {}, false);
+        ++interrupted;
+    });
+    if (interrupted > 0) {
+        log(LogLevel::warn, "dispatcher " + settings_.worker_id + ": " + std::to_string(interrupted) +
+                                " handler(s) still running after the grace period; their jobs are failed as "
+                                "retryable and the handlers see ctx.cancelled()");
+    }
+    completer_.flush();
+}
+
+void Maintainer::lose_lease(Task& task, std::string_view reason) {
+    task.apply(TaskEvent::lease_lost);
+    task.lease_lost.store(true, std::memory_order_release);
+    task.cancelled.store(true, std::memory_order_release);
+    publish_(LeaseLost{task.ref(), reason});
+    log(LogLevel::warn, "dispatcher " + settings_.worker_id + ": lost the lease of job " + task.id.to_string() + " (" +
+                            std::string(task.handler->job_type) + "): " + std::string(reason));
+}
+
+void Maintainer::reclaim_tick() {
+    if (!ready_ || reclaim_in_flight_) return;
+    if (leader_) {
+        reclaim();
+        return;
+    }
+    reclaim_in_flight_ = true;
+    database_.send({"", &sql_.try_maintenance_lock, {settings_.schema}, {},
+                    [this](const PGresult* result, const StatementFailure* failure) {
+                        reclaim_in_flight_ = false;
+                        if (failure != nullptr || pg::value(result, 0, 0) != "t") return;
+                        leader_ = true;
+                        log(LogLevel::info, "dispatcher " + settings_.worker_id +
+                                                " is the maintenance leader of schema " + settings_.schema);
+                        reclaim();
+                    }});
+}
+
+void Maintainer::reclaim() {
+    const auto& policy = settings_.reclaim_backoff;
+    reclaim_in_flight_ = true;
+    database_.send({"seesaw_reclaim", &sql_.reclaim,
+                    {std::to_string(maintenance_batch), std::to_string(policy.base.count()),
+                     std::to_string(policy.cap.count()), settings_.schema},
+                    {},
+                    [this](const PGresult* result, const StatementFailure* failure) {
+                        reclaim_in_flight_ = false;
+                        if (failure != nullptr) return;
+                        const auto n = PQntuples(result);
+                        if (n > 0) {
+                            log(LogLevel::info, "dispatcher " + settings_.worker_id + " reclaimed " +
+                                                    std::to_string(n) + " job(s) whose lease expired");
+                            hooks_.reclaimed();
+                        }
+                        if (n >= maintenance_batch) {
+                            reclaim();  // more expired than one batch
+                            return;
+                        }
+                        if (++reclaims_ % reclaims_per_housekeeping_ == 0) housekeeping();
+                    }});
+}
+
+void Maintainer::housekeeping() {
+    // Keep the stats() change rows few, and forget the listener and progress
+    // rows of dispatchers that died.
+    database_.send({"", &sql_.compact_stats, {}, {}, ignore});
+    database_.send({"", &sql_.expire_listeners, {std::to_string(timing::listener_expiry.count())}, {}, ignore});
+    database_.send({"", &sql_.expire_progress, {std::to_string(timing::progress_expiry.count())}, {}, ignore});
+}
+
+}  // namespace seesaw::detail

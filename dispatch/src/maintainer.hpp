@@ -1,0 +1,79 @@
+#pragma once
+// The maintainer: keeps what the dispatcher holds alive and the schema
+// tidy. Every heartbeat tick it fails jobs whose handlers ran past their
+// timeout and extends the leases of all the jobs it holds in one statement;
+// a job the heartbeat finds no longer ours is cancelled. One dispatcher per
+// schema — the holder of a session advisory lock, which another takes over
+// when its connection goes — reclaims expired leases every reclaim tick, and
+// about once a minute compacts the stats() change rows and forgets the
+// listener and progress rows of dispatchers that died.
+//
+// Loop thread only.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "publisher.hpp"
+#include "seesaw/core/retry_policy.hpp"
+#include "statements.hpp"
+#include "task_registry.hpp"
+
+namespace seesaw::detail {
+
+class Completer;
+struct StoreSql;
+
+class Maintainer {
+public:
+    struct Settings {
+        std::string worker_id;
+        std::string schema;
+        std::chrono::milliseconds lease{};
+        RetryPolicy reclaim_backoff;  // the store's: reclaimed jobs retry with it
+        std::chrono::milliseconds reclaim_interval{};
+    };
+    struct Hooks {
+        std::function<std::chrono::milliseconds(const Task&)> retry_delay;  // the backoff of a task's failure
+        std::function<void()> reclaimed;  // jobs went back to the queue: some may be due soon
+    };
+
+    Maintainer(Statements& database, const StoreSql& sql, TaskRegistry& tasks, Completer& completer,
+               Publisher publish, Settings settings, Hooks hooks);
+
+    // The claim connection (which this shares) is ready, or lost (and with
+    // it the leadership, a session lock). After a reconnect the leases are
+    // extended at once: a server crash may have lost the last extension.
+    void set_ready(bool ready, bool reconnected);
+    // The heartbeat tick.
+    void heartbeat();
+    // The reclaim tick.
+    void reclaim_tick();
+    // The stop's grace ran out: handlers still running lose their job, which
+    // is failed as retryable (they see ctx.cancelled()).
+    void interrupt_running(std::chrono::milliseconds grace);
+
+private:
+    void time_out(Task& task, const std::string& reason);
+    void lose_lease(Task& task, std::string_view reason);
+    void reclaim();
+    void housekeeping();
+
+    Statements& database_;
+    const StoreSql& sql_;
+    TaskRegistry& tasks_;
+    Completer& completer_;
+    Publisher publish_;
+    const Settings settings_;
+    const Hooks hooks_;
+    const std::uint32_t reclaims_per_housekeeping_;
+
+    bool ready_ = false;
+    bool leader_ = false;  // holds the maintenance advisory lock (on this connection's session)
+    bool heartbeat_in_flight_ = false;
+    bool reclaim_in_flight_ = false;
+    std::uint32_t reclaims_ = 0;
+};
+
+}  // namespace seesaw::detail
