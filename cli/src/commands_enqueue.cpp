@@ -1,4 +1,5 @@
 // seesaw enqueue TYPE JSON [--queue Q] [--priority P] [--run-at ISO8601|+30s] [--max-retries N]
+//                [--unique-key K [--unique-for DURATION]]
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -11,6 +12,7 @@
 #include "parse.hpp"
 #include "seesaw/core/error.hpp"
 #include "seesaw/core/job_traits.hpp"
+#include "seesaw/core/limits.hpp"
 
 namespace seesaw::cli {
 namespace {
@@ -25,6 +27,8 @@ struct EnqueueArgs {
     std::int32_t priority = 0;
     std::optional<std::string> run_at;
     std::int32_t max_retries = 3;
+    std::optional<std::string> unique_key;
+    std::optional<std::string> unique_for;
 };
 
 // Everything but the payload, checked before the database is touched.
@@ -42,6 +46,21 @@ EnqueueOptions checked_options(const EnqueueArgs& args) {
         options.run_at = run_at.at;  // a time in the past is due at once
         options.delay = run_at.delay;
     }
+    if (args.unique_for && !args.unique_key) throw UserError("--unique-for needs --unique-key");
+    if (args.unique_key) {
+        if (args.unique_key->empty()) throw UserError("--unique-key must not be empty");
+        options.unique_key = *args.unique_key;
+        if (args.unique_for) {
+            options.unique_for = parse_duration(*args.unique_for, "--unique-for");
+            if (options.unique_for->count() <= 0)
+                throw UserError("--unique-for must be positive, got '" + *args.unique_for + "'");
+        }
+    }
+    try {
+        validate_unique_options(options, "the job");
+    } catch (const UsageError& e) {
+        throw UserError(e.what());
+    }
     return options;
 }
 
@@ -49,15 +68,20 @@ bool blank(std::string_view line) { return line.find_first_not_of(" \t\r") == st
 
 // One JSON object per line, all in one transaction: a bad line anywhere
 // leaves nothing written.
-std::uint64_t enqueue_stdin(Database& db, const std::string& job_type, const EnqueueOptions& options) {
+struct StdinCounts {
+    std::uint64_t inserted = 0;
+    std::uint64_t duplicates = 0;  // kept out by a unique key
+};
+
+StdinCounts enqueue_stdin(Database& db, const std::string& job_type, const EnqueueOptions& options) {
     auto conn = db.pool().acquire();
     Transaction tx(*conn);
     std::vector<NewJob> batch;
     batch.reserve(stdin_batch);
-    std::uint64_t total = 0;
+    StdinCounts counts;
     auto flush = [&] {
-        db.store().enqueue_batch_in(*conn, batch);
-        total += batch.size();
+        for (const auto& enqueued : db.store().insert_batch_in(*conn, batch))
+            ++(enqueued.inserted ? counts.inserted : counts.duplicates);
         batch.clear();
     };
     std::string line;
@@ -77,15 +101,17 @@ std::uint64_t enqueue_stdin(Database& db, const std::string& job_type, const Enq
     if (std::cin.bad()) throw UserError("cannot read stdin; nothing was enqueued");
     if (!batch.empty()) flush();
     tx.commit();
-    return total;
+    return counts;
 }
 
 void run_enqueue(const ConnectionOptions& connection, const EnqueueArgs& args) {
     const EnqueueOptions options = checked_options(args);
     if (args.json == "-") {
         Database db(connection);
-        const auto n = enqueue_stdin(db, args.job_type, options);
-        std::cout << "enqueued " << count_of(n, "job") << '\n';
+        const auto counts = enqueue_stdin(db, args.job_type, options);
+        std::cout << "enqueued " << count_of(counts.inserted, "job");
+        if (options.unique_key) std::cout << " (" << count_of(counts.duplicates, "duplicate") << " not inserted)";
+        std::cout << '\n';
         return;
     }
     try {
@@ -94,7 +120,12 @@ void run_enqueue(const ConnectionOptions& connection, const EnqueueArgs& args) {
         throw UserError(e.what());
     }
     Database db(connection);
-    std::cout << db.store().enqueue(NewJob{args.job_type, args.json, options}).to_string() << '\n';
+    const auto enqueued = db.store().insert(NewJob{args.job_type, args.json, options});
+    std::cout << enqueued.id.to_string();
+    // With a unique key, whether this call inserted the job or found the one
+    // holding the key (its id is printed).
+    if (options.unique_key) std::cout << (enqueued.inserted ? " inserted" : " duplicate");
+    std::cout << '\n';
 }
 
 }  // namespace
@@ -117,6 +148,16 @@ void add_enqueue_command(CLI::App& parent, CommandContext context) {
     cmd->add_option("--max-retries", args->max_retries, "Retries after the first run (0 or more)")
         ->type_name("N")
         ->capture_default_str();
+    cmd->add_option_function<std::string>(
+           "--unique-key", [args](const std::string& key) { args->unique_key = key; },
+           "At most one unfinished job of TYPE with this key: if one exists, nothing is inserted and its id is "
+           "printed followed by 'duplicate' (else 'inserted')")
+        ->type_name("K");
+    cmd->add_option_function<std::string>(
+           "--unique-for", [args](const std::string& period) { args->unique_for = period; },
+           "With --unique-key: the key is unique within each period of this length (e.g. 1h), by the database's "
+           "clock")
+        ->type_name("DURATION");
     add_connection_options(*cmd, context.connection);
     cmd->callback([args, context] {
         context.action = [args, &connection = context.connection] { run_enqueue(connection, *args); };

@@ -63,8 +63,8 @@ void run_show(const ConnectionOptions& connection, const ShowArgs& args) {
         return;
     }
     const bool running = job->status == JobStatus::running;
-    print_fields(std::cout,
-                 {{"id", job->id.to_string()},
+    std::vector<std::pair<std::string, std::string>> fields{
+                  {"id", job->id.to_string()},
                   {"type", job->job_type},
                   {"queue", job->queue},
                   {"status", std::string(to_string(job->status))},
@@ -78,7 +78,15 @@ void run_show(const ConnectionOptions& connection, const ShowArgs& args) {
                   {running ? "lease_holder" : "last_worker", job->worker_id.value_or("-")},
                   {"lease_expires_at", running && job->lease_expires_at ? format_time(*job->lease_expires_at) : "-"},
                   {"last_error", job->error_message.value_or("-")},
-                  {"error_kind", job->error_kind ? std::string(to_string(*job->error_kind)) : "-"}});
+                  {"error_kind", job->error_kind ? std::string(to_string(*job->error_kind)) : "-"}};
+    if (job->unique_key) {
+        std::string held_in;
+        for (auto state : job->unique_states) held_in += (held_in.empty() ? "" : ", ") + std::string(to_string(state));
+        std::string key = *job->unique_key + " (held while " + held_in;
+        if (job->unique_bucket) key += "; within the period from " + format_time(*job->unique_bucket);
+        fields.emplace_back("unique_key", key + ")");
+    }
+    print_fields(std::cout, fields);
     std::cout << "payload:\n" << pretty_json(job->payload) << '\n';
 }
 

@@ -167,6 +167,18 @@ void write_job(JsonWriter& json, const Job& job) {
     write_optional_string(json, job.error_kind ? std::optional(std::string(to_string(*job.error_kind))) : std::nullopt);
     write_key(json, "error_message");
     write_optional_string(json, job.error_message);
+    write_key(json, "unique_key");
+    write_optional_string(json, job.unique_key);
+    write_key(json, "unique_bucket");
+    write_optional_string(json, job.unique_bucket ? std::optional(format_time(*job.unique_bucket)) : std::nullopt);
+    write_key(json, "unique_states");
+    if (job.unique_key) {
+        json.StartArray();
+        for (auto state : job.unique_states) write_string(json, to_string(state));
+        json.EndArray();
+    } else {
+        json.Null();
+    }
     write_key(json, "payload");
     // Re-written rather than copied, so that it is as compact as the rest;
     // checked first, so that nothing half-written reaches the document.

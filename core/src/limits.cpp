@@ -28,6 +28,25 @@ void validate_queue_name(std::string_view name, std::string_view what) {
 
 void validate_job_type(std::string_view name, std::string_view what) { validate_name(name, what, max_job_type_bytes); }
 
+void validate_unique_options(const EnqueueOptions& options, std::string_view what) {
+    const std::string label(what);
+    if (!options.unique_key) {
+        if (options.unique_for) throw UsageError(label + ": unique_for was given without a unique_key");
+        if (options.unique_states != UniqueStates{})
+            throw UsageError(label + ": unique_states were given without a unique_key");
+        return;
+    }
+    validate_name(*options.unique_key, label + ": unique_key", max_unique_key_bytes);
+    if (options.unique_for) {
+        const auto ms = options.unique_for->count();
+        if (ms <= 0) throw UsageError(label + ": unique_for must be positive, got " + std::to_string(ms) + " ms");
+        if (*options.unique_for > unique_for_limit) {
+            throw UsageError(label + ": unique_for must be at most " + std::to_string(unique_for_limit.count()) +
+                             " ms (1,000 years), got " + std::to_string(ms) + " ms");
+        }
+    }
+}
+
 void validate_run_at(Timestamp t, std::string_view what) {
     if (t < earliest_run_at || t >= latest_run_at) {
         throw UsageError(std::string(what) + " must be between 0001-01-01 and 294247-01-01 (UTC), got " +

@@ -28,6 +28,7 @@ void validate_new_job(const NewJob& job, std::size_t index, std::size_t count) {
     }
     if (job.options.run_at) validate_run_at(*job.options.run_at, label + ": run_at");
     validate_delay(job.options.delay, label + ": delay");
+    validate_unique_options(job.options, label);
     std::string what = "payload for " + label;
     // A NUL byte ends a text parameter (and looks like the end of the
     // document to the JSON reader): whatever followed it would be dropped.
@@ -67,6 +68,39 @@ std::array<std::string, 9> enqueue_batch_arrays(std::span<const NewJob> jobs, st
             std::move(queues).finish(),  std::move(priorities).finish(),
             std::move(retries).finish(), std::move(run_ats).finish(), std::move(delays).finish(),
             std::move(versions).finish()};
+}
+
+bool any_unique(std::span<const NewJob> jobs) noexcept {
+    for (const auto& job : jobs)
+        if (job.options.unique_key) return true;
+    return false;
+}
+
+std::string unique_states_literal(const UniqueStates& states) {
+    std::string out = "{pending,running,failed";
+    if (states.succeeded) out += ",succeeded";
+    if (states.dead_letter) out += ",dead_letter";
+    return out + "}";
+}
+
+std::array<std::string, 3> enqueue_unique_arrays(std::span<const NewJob> jobs) {
+    pg::ArrayLiteral keys, states, periods;
+    for (const auto& job : jobs) {
+        const auto& options = job.options;
+        if (!options.unique_key) {
+            keys.add_null();
+            states.add_null();
+            periods.add_null();
+            continue;
+        }
+        keys.add(*options.unique_key);
+        states.add(unique_states_literal(options.unique_states));
+        if (options.unique_for)
+            periods.add(static_cast<std::int64_t>(options.unique_for->count()));
+        else
+            periods.add_null();
+    }
+    return {std::move(keys).finish(), std::move(states).finish(), std::move(periods).finish()};
 }
 
 EnqueueParams::EnqueueParams(const NewJob& job)

@@ -23,6 +23,14 @@ std::size_t validate_new_jobs(std::span<const NewJob> jobs);
 // (payload_bytes sizes the payload array up front).
 std::array<std::string, 9> enqueue_batch_arrays(std::span<const NewJob> jobs, std::size_t payload_bytes);
 
+// True when a job of the batch has a unique key (it then goes through
+// StoreSql::enqueue_unique).
+bool any_unique(std::span<const NewJob> jobs) noexcept;
+// The three more arrays of StoreSql::enqueue_unique: unique keys, their
+// states (each a job_status[] literal), their periods in ms; NULL for a job
+// without a key.
+std::array<std::string, 3> enqueue_unique_arrays(std::span<const NewJob> jobs);
+
 // The parameters of StoreSql::enqueue for one validated job, as text. They
 // point into this object and the job: neither may move while they are used.
 class EnqueueParams {

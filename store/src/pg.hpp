@@ -57,6 +57,8 @@ bool succeeded(const PGresult* result) noexcept;
 class Params {
 public:
     void add(const std::string& value) { add_terminated(value.c_str(), value.size()); }
+    // A temporary is kept (a pointer to it would dangle by the call).
+    void add(std::string&& value) { add_owned(std::move(value)); }
     void add(const char* value) { add_terminated(value, std::char_traits<char>::length(value)); }
     void add(std::string_view value) { add_owned(std::string(value)); }
     void add_null() {

@@ -65,6 +65,18 @@ Job parse_job(const PGresult* r, int row) {
     job.created_at = pg::to_timestamp_us(pg::value(r, row, job_created_at_us));
     job.updated_at = pg::to_timestamp_us(pg::value(r, row, job_updated_at_us));
     job.uncounted_attempts = pg::to_int<std::int32_t>(pg::value(r, row, job_uncounted_attempts));
+    job.unique_key = optional_text(job_unique_key);
+    job.unique_bucket = optional_time(job_unique_bucket_us);
+    if (auto states = optional_text(job_unique_states)) {
+        // {pending,running,failed}: enum labels need no quoting.
+        std::string_view list(*states);
+        list = list.substr(1, list.size() - 2);
+        while (!list.empty()) {
+            const auto comma = std::min(list.find(','), list.size());
+            if (auto state = parse_job_status(list.substr(0, comma))) job.unique_states.push_back(*state);
+            list.remove_prefix(std::min(comma + 1, list.size()));
+        }
+    }
     return job;
 }
 
@@ -123,32 +135,111 @@ std::set<detail::LeaseRef> listed(const std::vector<detail::LeaseRef>& sent, con
                          " (the lease expired and was reclaimed, or the job was completed)");
 }
 
-JobId insert_one(PGconn* conn, const detail::StoreSql& sql, const NewJob& job) {
+// Jobs some of which have unique keys, in one statement; then, for those a
+// key kept out, the jobs that hold their keys. A holder that finished (and
+// let its key go) between the two is raced again: the job is inserted
+// after all, or finds the next holder.
+std::vector<Enqueued> insert_unique(PGconn* conn, const detail::StoreSql& sql, std::span<const NewJob> jobs) {
+    constexpr int rounds = 5;
+    std::vector<Enqueued> out(jobs.size());
+    std::vector<std::size_t> index(jobs.size());  // the jobs of this round, as positions in `jobs`
+    for (std::size_t i = 0; i < jobs.size(); ++i) index[i] = i;
+    std::vector<NewJob> again;  // a later round's jobs
+    std::span<const NewJob> batch = jobs;
+    for (int round = 1;; ++round) {
+        std::size_t payload_bytes = 0;
+        for (const auto& job : batch) payload_bytes += job.payload.size();
+        const auto arrays = detail::enqueue_batch_arrays(batch, payload_bytes);
+        const auto unique = detail::enqueue_unique_arrays(batch);
+        pg::Params params;
+        for (const auto& a : arrays) params.add(a);
+        for (const auto& a : unique) params.add(a);
+        auto result = pg::exec(conn, sql.enqueue_unique, params);
+
+        pg::ArrayLiteral types, keys, buckets;
+        std::vector<std::size_t> kept_out;  // positions in `jobs`
+        for (int row = 0; row < PQntuples(result.get()); ++row) {
+            const auto i = index[pg::to_int<std::size_t>(pg::value(result.get(), row, 0)) - 1];
+            if (pg::value(result.get(), row, 1) == "t") {
+                out[i] = Enqueued{jobs[i].id, true};
+                continue;
+            }
+            if (!jobs[i].options.unique_key) throw Error("job " + jobs[i].id.to_string() + " was not inserted");
+            kept_out.push_back(i);
+            types.add(jobs[i].job_type);
+            keys.add(*jobs[i].options.unique_key);
+            if (PQgetisnull(result.get(), row, 2))
+                buckets.add_null();
+            else
+                buckets.add(pg::to_int<std::int64_t>(pg::value(result.get(), row, 2)));
+        }
+        if (kept_out.empty()) return out;
+
+        pg::Params lookup;
+        lookup.add(std::move(types).finish());
+        lookup.add(std::move(keys).finish());
+        lookup.add(std::move(buckets).finish());
+        auto holders = pg::exec(conn, sql.find_unique, lookup);
+        std::vector<bool> found(kept_out.size());
+        for (int row = 0; row < PQntuples(holders.get()); ++row) {
+            const auto k = pg::to_int<std::size_t>(pg::value(holders.get(), row, 0)) - 1;
+            out[kept_out[k]] = Enqueued{JobId::parse(pg::value(holders.get(), row, 1)), false};
+            found[k] = true;
+        }
+        std::vector<std::size_t> next;
+        for (std::size_t k = 0; k < kept_out.size(); ++k)
+            if (!found[k]) next.push_back(kept_out[k]);
+        if (next.empty()) return out;
+        if (round == rounds) {
+            const auto& job = jobs[next.front()];
+            throw Error("the job holding unique key '" + *job.options.unique_key + "' of job type '" + job.job_type +
+                        "' finished each time this enqueue looked for it (" + std::to_string(rounds) +
+                        " times); the other jobs of the call that were inserted stay");
+        }
+        std::vector<NewJob> jobs_again;
+        for (auto i : next) jobs_again.push_back(jobs[i]);
+        again = std::move(jobs_again);
+        index = std::move(next);
+        batch = again;
+    }
+}
+
+Enqueued insert_one(PGconn* conn, const detail::StoreSql& sql, const NewJob& job) {
+    if (job.options.unique_key) return insert_unique(conn, sql, std::span(&job, 1)).front();
     detail::EnqueueParams params(job);
     pg::Params packed;
     for (const auto& p : params.get()) packed.add_param(p);
     pg::exec(conn, sql.enqueue, packed);
-    return job.id;
+    return Enqueued{job.id, true};
 }
 
 // On a connection that keeps its prepared statements: parsed and planned once.
-JobId insert_one(Connection& conn, const detail::StoreSql& sql, const NewJob& job, bool prepare) {
-    if (!prepare) return insert_one(conn.native(), sql, job);
+Enqueued insert_one(Connection& conn, const detail::StoreSql& sql, const NewJob& job, bool prepare) {
+    if (!prepare || job.options.unique_key) return insert_one(conn.native(), sql, job);
     detail::EnqueueParams params(job);
     conn.execute_prepared(sql.enqueue_name, sql.enqueue, params.get());
-    return job.id;
+    return Enqueued{job.id, true};
 }
 
-std::vector<JobId> insert_many(PGconn* conn, const detail::StoreSql& sql, std::span<const NewJob> jobs) {
+std::vector<Enqueued> insert_many(PGconn* conn, const detail::StoreSql& sql, std::span<const NewJob> jobs) {
     if (jobs.empty()) return {};
-    const auto arrays = detail::enqueue_batch_arrays(jobs, detail::validate_new_jobs(jobs));
+    const auto payload_bytes = detail::validate_new_jobs(jobs);
+    if (detail::any_unique(jobs)) return insert_unique(conn, sql, jobs);
+    const auto arrays = detail::enqueue_batch_arrays(jobs, payload_bytes);
     pg::Params params;
     for (const auto& a : arrays) params.add(a);
     pg::exec(conn, sql.enqueue_batch, params);
-    std::vector<JobId> out;
+    std::vector<Enqueued> out;
     out.reserve(jobs.size());
-    for (const auto& job : jobs) out.push_back(job.id);
+    for (const auto& job : jobs) out.push_back(Enqueued{job.id, true});
     return out;
+}
+
+std::vector<JobId> ids_of(const std::vector<Enqueued>& enqueued) {
+    std::vector<JobId> ids;
+    ids.reserve(enqueued.size());
+    for (const auto& e : enqueued) ids.push_back(e.id);
+    return ids;
 }
 
 }  // namespace
@@ -178,30 +269,42 @@ PgJobStore PgJobStore::with_lease_timeout(PgPool pool, std::int64_t lease_timeou
     return PgJobStore(std::move(pool), std::move(options));
 }
 
-JobId PgJobStore::enqueue(const NewJob& job) {
+Enqueued PgJobStore::insert(const NewJob& job) {
     detail::validate_new_job(job, 0, 1);  // before borrowing a connection
     auto conn = pool_.acquire();
     return insert_one(*conn, *sql_, job, options_.prepared_statements);
 }
 
-std::vector<JobId> PgJobStore::enqueue_batch(std::span<const NewJob> jobs) {
+std::vector<Enqueued> PgJobStore::insert_batch(std::span<const NewJob> jobs) {
     if (jobs.empty()) return {};
     auto conn = pool_.acquire();
     return insert_many(conn->native(), *sql_, jobs);
 }
 
-JobId PgJobStore::enqueue_in(Connection& connection, const NewJob& job) {
+Enqueued PgJobStore::insert_in(Connection& connection, const NewJob& job) {
     detail::validate_new_job(job, 0, 1);
     return insert_one(connection, *sql_, job, options_.prepared_statements);
 }
 
-JobId PgJobStore::enqueue_in(pg_conn* connection, const NewJob& job) {
+Enqueued PgJobStore::insert_in(pg_conn* connection, const NewJob& job) {
     detail::validate_new_job(job, 0, 1);
     return insert_one(connection, *sql_, job);
 }
 
-std::vector<JobId> PgJobStore::enqueue_batch_in(Connection& connection, std::span<const NewJob> jobs) {
+std::vector<Enqueued> PgJobStore::insert_batch_in(Connection& connection, std::span<const NewJob> jobs) {
     return insert_many(connection.native(), *sql_, jobs);
+}
+
+JobId PgJobStore::enqueue(const NewJob& job) { return insert(job).id; }
+
+std::vector<JobId> PgJobStore::enqueue_batch(std::span<const NewJob> jobs) { return ids_of(insert_batch(jobs)); }
+
+JobId PgJobStore::enqueue_in(Connection& connection, const NewJob& job) { return insert_in(connection, job).id; }
+
+JobId PgJobStore::enqueue_in(pg_conn* connection, const NewJob& job) { return insert_in(connection, job).id; }
+
+std::vector<JobId> PgJobStore::enqueue_batch_in(Connection& connection, std::span<const NewJob> jobs) {
+    return ids_of(insert_batch_in(connection, jobs));
 }
 
 std::vector<ClaimedJob> PgJobStore::claim_ready(std::string_view worker_id, std::size_t limit,
@@ -397,6 +500,11 @@ std::uint64_t retry_dead_letters_of(PGconn* conn, const detail::StoreSql& sql, c
     return static_cast<std::uint64_t>(pg::to_int<std::int64_t>(pg::value(result.get(), 0, 0)));
 }
 
+std::string held_key_problem(const JobId& id, std::string_view key, std::string_view holder) {
+    return "job " + id.to_string() + " cannot be retried: its unique key '" + std::string(key) +
+           "' is held by job " + std::string(holder);
+}
+
 template <class Ids>
 std::string uuid_array(const Ids& ids) {
     pg::ArrayLiteral array;
@@ -410,7 +518,16 @@ std::string uuid_array(const Ids& ids) {
 bool PgJobStore::retry_dead_letter(const JobId& id) {
     const std::string ids = uuid_array(std::span(&id, 1));
     auto conn = pool_.acquire();
-    return retry_dead_letters_of(conn->native(), *sql_, &ids, std::nullopt) == 1;
+    if (retry_dead_letters_of(conn->native(), *sql_, &ids, std::nullopt) == 1) return true;
+    // Not a dead letter (false), or one whose unique key another job holds.
+    pg::Params params;
+    params.add(ids);
+    auto found = pg::exec(conn->native(), sql_->lock_jobs, params);
+    if (PQntuples(found.get()) == 1 && pg::value(found.get(), 0, 1) == to_string(JobStatus::dead_letter) &&
+        !PQgetisnull(found.get(), 0, 3)) {
+        throw UsageError(held_key_problem(id, pg::value(found.get(), 0, 2), pg::value(found.get(), 0, 3)));
+    }
+    return false;
 }
 
 std::uint64_t PgJobStore::retry_all_dead_letters(std::optional<std::string_view> job_type) {
@@ -428,17 +545,27 @@ std::uint64_t PgJobStore::retry_dead_letters(std::span<const JobId> ids) {
     pg::Params params;
     params.add(array);
     auto found = pg::exec(conn->native(), sql_->lock_jobs, params);
-    std::map<JobId, std::string> status_of;
-    for (int row = 0; row < PQntuples(found.get()); ++row)
-        status_of.emplace(JobId::parse(pg::value(found.get(), row, 0)), pg::value(found.get(), row, 1));
+    struct Found {
+        std::string status;
+        std::string unique_key;
+        std::optional<std::string> holder;  // another job holding its unique key
+    };
+    std::map<JobId, Found> status_of;
+    for (int row = 0; row < PQntuples(found.get()); ++row) {
+        Found f{std::string(pg::value(found.get(), row, 1)), std::string(pg::value(found.get(), row, 2)), {}};
+        if (!PQgetisnull(found.get(), row, 3)) f.holder = std::string(pg::value(found.get(), row, 3));
+        status_of.emplace(JobId::parse(pg::value(found.get(), row, 0)), std::move(f));
+    }
     std::string problems;
     for (const auto& id : wanted) {
         auto it = status_of.find(id);
         std::string problem;
         if (it == status_of.end())
             problem = "no job with id " + id.to_string();
-        else if (it->second != to_string(JobStatus::dead_letter))
-            problem = "job " + id.to_string() + " is " + it->second + ", not in the dead letter queue";
+        else if (it->second.status != to_string(JobStatus::dead_letter))
+            problem = "job " + id.to_string() + " is " + it->second.status + ", not in the dead letter queue";
+        else if (it->second.holder)
+            problem = held_key_problem(id, it->second.unique_key, *it->second.holder);
         if (problem.empty()) continue;
         problems += (problems.empty() ? "" : "; ") + problem;
     }

@@ -32,6 +32,42 @@ StoreSql::StoreSql(const std::string& schema_text)
                     " $7::timestamptz[], $8::int8[], $9::int4[])"
                     " AS t(id, job_type, payload, queue, priority, max_retries, run_at, delay_ms, version)";
 
+    // Jobs with unique keys (and any others of the same batch): a job whose
+    // key is held by another job in one of that job's unique_states is not
+    // inserted (the arbiter is the partial unique index jobs_unique_key).
+    // Rows are inserted in the batch's order, so of two with the same key
+    // the first wins. One row per job, in order: inserted or not, and the
+    // key's bucket (epoch µs) for looking up the job that holds it. The
+    // bucket is computed once per statement from now().
+    const std::string bucket =
+        "CASE WHEN unique_for_ms IS NULL THEN NULL ELSE 'epoch'::timestamptz"
+        " + (floor(extract(epoch FROM now()) * 1000)::int8 / unique_for_ms * unique_for_ms)" + ms + " END";
+    enqueue_unique = "WITH input AS MATERIALIZED (SELECT t.*, " + bucket + " AS bucket"
+                     " FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::int4[], $6::int4[],"
+                     " $7::timestamptz[], $8::int8[], $9::int4[], $10::text[], $11::text[], $12::int8[])"
+                     " WITH ORDINALITY AS t(id, job_type, payload, queue, priority, max_retries, run_at, delay_ms,"
+                     " version, unique_key, unique_states, unique_for_ms, n)),"
+                     " inserted AS (INSERT INTO " + jobs +
+                     " (id, job_type, payload, queue, priority, max_retries, run_at, version,"
+                     " unique_key, unique_states, unique_bucket)"
+                     " SELECT id, job_type, payload, queue, priority, max_retries,"
+                     " COALESCE(run_at, now() + delay_ms" + ms + "), version,"
+                     " unique_key, unique_states::" + status_type + "[], bucket"
+                     " FROM input ORDER BY n"
+                     " ON CONFLICT (job_type, unique_key, unique_bucket)"
+                     " WHERE unique_key IS NOT NULL AND status = ANY (unique_states) DO NOTHING"
+                     " RETURNING id)"
+                     " SELECT input.n, inserted.id IS NOT NULL, " + us("input.bucket") +
+                     " FROM input LEFT JOIN inserted ON inserted.id = input.id ORDER BY input.n";
+    // The jobs that hold keys: for each (job type, key, bucket µs or NULL),
+    // its position and the holder's id.
+    find_unique = "SELECT t.n, j.id FROM unnest($1::text[], $2::text[], $3::int8[]) WITH ORDINALITY"
+                  " AS t(job_type, unique_key, bucket_us, n)"
+                  " JOIN " + jobs + " AS j ON j.job_type = t.job_type AND j.unique_key = t.unique_key"
+                  " AND j.unique_bucket IS NOT DISTINCT FROM"
+                  " ('epoch'::timestamptz + t.bucket_us * interval '1 microsecond')"
+                  " AND j.unique_key IS NOT NULL AND j.status = ANY (j.unique_states)";
+
     // The ids to claim come from an array, not a join: whatever the planner
     // guesses for LIMIT $3 (a generic plan guesses 10 % of the table), the
     // update is then an index lookup per id. The array is made once (a
@@ -150,23 +186,33 @@ StoreSql::StoreSql(const std::string& schema_text)
             ".job_counts GROUP BY queue, status";
     compact_stats = "SELECT " + schema_name + ".compact_job_counts()";
 
+    // Another job holding a job's unique key (in one of its own states).
+    const std::string held_elsewhere = "SELECT o.id FROM " + jobs + " AS o"
+                                       " WHERE o.job_type = j.job_type AND o.unique_key = j.unique_key"
+                                       " AND o.unique_bucket IS NOT DISTINCT FROM j.unique_bucket"
+                                       " AND o.unique_key IS NOT NULL AND o.status = ANY (o.unique_states)"
+                                       " AND o.id <> j.id";
+    // A dead letter whose unique key another job took meanwhile stays.
     retry_dead_letters = "WITH retried AS ("
-                         " UPDATE " + jobs +
+                         " UPDATE " + jobs + " AS j"
                          " SET status = 'pending', attempt = 1, uncounted_attempts = 0, run_at = now(),"
                          " lease_expires_at = NULL, updated_at = now()"
                          " WHERE status = 'dead_letter'"
                          " AND ($1::uuid[] IS NULL OR id = ANY ($1::uuid[]))"
                          " AND ($2::text IS NULL OR job_type = $2)"
+                         " AND (j.unique_key IS NULL OR NOT EXISTS (" + held_elsewhere + "))"
                          " RETURNING queue),"
                          " woken AS (SELECT " + schema_name + ".wake_queue($3, queue)"
                          " FROM (SELECT DISTINCT queue FROM retried) AS q)"
                          " SELECT (SELECT count(*) FROM retried)::int8, (SELECT count(*) FROM woken)::int8";
-    lock_jobs = "SELECT id, status::text FROM " + jobs + " WHERE id = ANY ($1::uuid[]) ORDER BY id FOR UPDATE";
+    lock_jobs = "SELECT j.id, j.status::text, j.unique_key, (" + held_elsewhere + " LIMIT 1) AS holder FROM " +
+                jobs + " AS j WHERE j.id = ANY ($1::uuid[]) ORDER BY j.id FOR UPDATE";
 
     const std::string job_columns =
         "id, job_type, queue, payload::text, version, status::text, attempt, max_retries, priority, " +
         us("run_at") + ", worker_id, " + us("lease_expires_at") + ", error_message, error_kind::text, " +
-        us("created_at") + ", " + us("updated_at") + ", uncounted_attempts";
+        us("created_at") + ", " + us("updated_at") + ", uncounted_attempts, unique_key, " + us("unique_bucket") +
+        ", unique_states::text";
     get_job = "SELECT " + job_columns + " FROM " + jobs + " WHERE id = $1::uuid";
     const std::string matching = "SELECT " + job_columns + " FROM " + jobs +
                                  " WHERE ($1::text IS NULL OR status = $1::" + status_type + ")"

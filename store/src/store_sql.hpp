@@ -50,6 +50,9 @@ enum JobColumn : int {
     job_created_at_us,
     job_updated_at_us,
     job_uncounted_attempts,
+    job_unique_key,
+    job_unique_bucket_us,
+    job_unique_states,
     job_column_count
 };
 
@@ -67,6 +70,9 @@ struct StoreSql {
     std::string enqueue_name;
     // The same nine columns as arrays, one statement for any number of jobs.
     std::string enqueue_batch;
+    // Jobs some of which have unique keys; and the jobs holding keys.
+    std::string enqueue_unique;
+    std::string find_unique;
     // The worker protocol: what the store and the dispatcher send for a
     // worker (worker_protocol.hpp builds their parameters and decodes their
     // rows). Every statement that updates held jobs is fenced by id, attempt,

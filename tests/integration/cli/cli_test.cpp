@@ -286,6 +286,64 @@ TEST_F(CliTest, EnqueueRefusesBadInputAndWritesNothing) {
     EXPECT_EQ(count(), 0);
 }
 
+TEST_F(CliTest, EnqueueWithAUniqueKeySaysWhetherItWasADuplicate) {
+    auto first = seesaw({"enqueue", "report", R"({"account":1})", "--unique-key", "account-1", "--unique-for", "1h"});
+    ASSERT_EQ(first.status, 0) << first.err;
+    ASSERT_EQ(first.out.size(), 36 + std::string(" inserted\n").size()) << first.out;
+    const std::string id = first.out.substr(0, 36);
+    EXPECT_EQ(first.out.substr(36), " inserted\n");
+
+    auto second = seesaw({"enqueue", "report", R"({"account":1})", "--unique-key", "account-1", "--unique-for", "1h"});
+    ASSERT_EQ(second.status, 0) << second.err;
+    EXPECT_EQ(second.out, id + " duplicate\n");
+    EXPECT_EQ(count(), 1);
+
+    // From stdin, in one transaction: the key's first line is inserted.
+    auto lines = seesaw({"enqueue", "digest", "-", "--unique-key", "daily"}, "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n");
+    ASSERT_EQ(lines.status, 0) << lines.err;
+    EXPECT_EQ(lines.out, "enqueued 1 job (2 duplicates not inserted)\n");
+    EXPECT_EQ(count(), 2);
+
+    auto shown = seesaw({"jobs", "show", id});
+    ASSERT_EQ(shown.status, 0) << shown.err;
+    EXPECT_NE(shown.out.find("unique_key:"), std::string::npos) << shown.out;
+    EXPECT_NE(shown.out.find("account-1 (held while pending, running, failed; within the period from "),
+              std::string::npos)
+        << shown.out;
+
+    for (const auto& [args, message] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"enqueue", "t", "{}", "--unique-key", ""}, "--unique-key must not be empty"},
+             {{"enqueue", "t", "{}", "--unique-for", "1h"}, "--unique-for needs --unique-key"},
+             {{"enqueue", "t", "{}", "--unique-key", "k", "--unique-for", "0s"}, "--unique-for must be positive"},
+             {{"enqueue", "t", "{}", "--unique-key", "k", "--unique-for", "soon"}, "--unique-for"}}) {
+        auto r = seesaw(args);
+        EXPECT_EQ(r.status, 1) << message << ": " << r.err;
+        EXPECT_NE(r.err.find(message), std::string::npos) << "expected '" << message << "' in: " << r.err;
+        EXPECT_TRUE(r.out.empty()) << r.out;
+    }
+    EXPECT_EQ(count(), 2);
+}
+
+#ifdef SEESAW_UNIQUE_JOBS_EXAMPLE_PATH
+// The README's unique jobs example, run as a user would.
+TEST_F(CliTest, TheUniqueJobsExampleInsertsOneReportPerAccount) {
+    CliProcess example({url_, schema_}, SEESAW_UNIQUE_JOBS_EXAMPLE_PATH);
+    std::vector<std::string> lines;
+    while (auto line = example.read_line()) lines.push_back(*line);
+    auto r = example.wait();
+    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(lines.size(), 5u);
+    const std::string id = lines[0].substr(7, 36);
+    EXPECT_EQ(lines[0], "first: " + id + " inserted");
+    EXPECT_EQ(lines[1], "again: " + id + " duplicate");
+    const std::string account_7 = lines[2].substr(7, 36);
+    EXPECT_EQ(lines[2], "batch: " + account_7 + " inserted");
+    EXPECT_EQ(lines[3].substr(0, 7) + lines[3].substr(43), "batch:  inserted");
+    EXPECT_EQ(lines[4], "batch: " + account_7 + " duplicate");
+    EXPECT_EQ(count(), 3);
+}
+#endif
+
 TEST_F(CliTest, EnqueueFromStdin50000Lines) {
     constexpr int lines = 50'000;
     std::string input;

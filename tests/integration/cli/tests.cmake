@@ -13,6 +13,12 @@ if(TARGET seesaw_cli)
     add_dependencies(integration_cli_tests seesaw-demo)
   endif()
 
+  if(TARGET seesaw-unique-jobs)
+    target_compile_definitions(integration_cli_tests PRIVATE
+      SEESAW_UNIQUE_JOBS_EXAMPLE_PATH="$<TARGET_FILE:seesaw-unique-jobs>")
+    add_dependencies(integration_cli_tests seesaw-unique-jobs)
+  endif()
+
   seesaw_test(unit_cli_tests LABEL unit SOURCES
     unit/cli/output_test.cpp
     unit/cli/parse_test.cpp

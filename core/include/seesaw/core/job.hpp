@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "seesaw/core/job_id.hpp"
 
@@ -28,6 +29,37 @@ std::optional<ErrorKind> parse_error_kind(std::string_view text) noexcept;
 
 inline constexpr std::string_view default_queue = "default";
 
+// A unique job's key (EnqueueOptions::unique_key), or none. Read like an
+// std::optional<std::string>. (Not one: GCC 12 warns, wrongly, that one in
+// an aggregate like NewJob{type, payload} "may be used uninitialized".)
+class UniqueKey {
+public:
+    UniqueKey() = default;
+    UniqueKey(std::string key) : key_(std::move(key)), set_(true) {}  // NOLINT: implicit, as optional's
+    UniqueKey(const char* key) : UniqueKey(std::string(key)) {}        // NOLINT
+    explicit operator bool() const noexcept { return set_; }
+    bool has_value() const noexcept { return set_; }
+    const std::string& operator*() const noexcept { return key_; }
+    const std::string* operator->() const noexcept { return &key_; }
+    void reset() noexcept {
+        key_.clear();
+        set_ = false;
+    }
+    friend bool operator==(const UniqueKey&, const UniqueKey&) = default;
+
+private:
+    std::string key_;
+    bool set_ = false;
+};
+
+// The finished states in which a unique job keeps its key (see
+// EnqueueOptions::unique_states).
+struct UniqueStates {
+    bool succeeded = false;
+    bool dead_letter = false;
+    friend bool operator==(const UniqueStates&, const UniqueStates&) = default;
+};
+
 struct EnqueueOptions {
     // Smaller runs first.
     std::int32_t priority = 0;
@@ -41,6 +73,29 @@ struct EnqueueOptions {
     std::chrono::milliseconds delay{0};
     // The payload's schema version, for handlers that read old payloads.
     std::int32_t version = 1;
+
+    // Unique jobs. With a key, at most one job of this type holds it at a
+    // time: the database refuses a second (a unique index), and the enqueue
+    // returns the job that holds it instead (see Enqueued). 1 to 1,024 bytes
+    // of UTF-8, no NUL.
+    UniqueKey unique_key = {};
+    // With a period, the key is unique within each period since 1970 (of the
+    // database's clock) that a job is enqueued in: one job per key per hour,
+    // say. Positive, at most unique_for_limit.
+    std::optional<std::chrono::milliseconds> unique_for = std::nullopt;
+    // The states in which a job holds its key: always pending, running and
+    // failed (until it finishes), and these finished ones if set (the key is
+    // then held until the job is deleted, or, for a dead letter, retried).
+    UniqueStates unique_states = {};
+};
+
+// What an enqueue did: the job the call's job maps to, and whether this call
+// inserted it (false: a job with the same unique key held it; id is that
+// job's).
+struct Enqueued {
+    JobId id;
+    bool inserted = true;
+    friend bool operator==(const Enqueued&, const Enqueued&) = default;
 };
 
 // An untyped job to enqueue: the type name and its JSON payload.
@@ -101,6 +156,12 @@ struct Job {
     // max_retries. Runs so far: attempt - uncounted_attempts (minus one
     // while the job waits for its next run).
     std::int32_t uncounted_attempts = 0;
+    // Its unique key (EnqueueOptions::unique_key), the start of the period
+    // the key is unique within (unique_for), and the states in which it
+    // holds the key; empty without a key.
+    std::optional<std::string> unique_key;
+    std::optional<Timestamp> unique_bucket;
+    std::vector<JobStatus> unique_states;
 };
 
 // The five counts of the seed's stats().

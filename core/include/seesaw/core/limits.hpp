@@ -16,6 +16,9 @@ namespace seesaw {
 inline constexpr std::size_t max_queue_name_bytes = 128;
 inline constexpr std::size_t max_job_type_bytes = 255;
 inline constexpr std::int32_t max_retries_limit = 1'000'000'000;
+// Unique keys, and the longest period one can be unique within (1,000 years).
+inline constexpr std::size_t max_unique_key_bytes = 1024;
+inline constexpr std::chrono::milliseconds unique_for_limit{31'557'600'000'000};
 
 // run_at must lie in [earliest_run_at, latest_run_at): years 1 to 294246,
 // what PostgreSQL and 64-bit microseconds since 1970 both hold.
@@ -31,6 +34,11 @@ void validate_run_at(Timestamp t, std::string_view what);
 // Throws UsageError naming `what` when the delay is negative, or would put
 // the job past latest_run_at (counted from this machine's clock).
 void validate_delay(std::chrono::milliseconds delay, std::string_view what);
+
+// Throws UsageError naming `what` when the options' unique key, period or
+// states are wrong (a period or states without a key; an empty, too long or
+// not UTF-8 key; a period that is not positive or over the limit).
+void validate_unique_options(const EnqueueOptions& options, std::string_view what);
 
 // True when text is well-formed UTF-8 (no overlong forms, no surrogates).
 bool is_valid_utf8(std::string_view text) noexcept;

@@ -55,6 +55,18 @@ public:
         return enqueue(make_new_job(job, std::move(options)));
     }
 
+    // The same, saying what happened: for a job with a unique key
+    // (EnqueueOptions::unique_key) whose key another job holds, nothing is
+    // inserted and the result names that job (inserted = false). enqueue()
+    // returns the same id. A batch holding one key twice inserts the first.
+    virtual Enqueued insert(const NewJob& job) = 0;
+    virtual std::vector<Enqueued> insert_batch(std::span<const NewJob> jobs) = 0;
+
+    template <TypedJob T>
+    Enqueued insert(const T& job, EnqueueOptions options = {}) {
+        return insert(make_new_job(job, std::move(options)));
+    }
+
     template <TypedJob T>
     static NewJob make_new_job(const T& job, EnqueueOptions options = {}) {
         return NewJob{std::string(job_type_name<T>()), encode_payload(job), std::move(options)};
@@ -91,9 +103,11 @@ public:
     virtual std::uint64_t cleanup_succeeded(Timestamp cutoff) = 0;
     virtual QueueStats stats() = 0;
     // dead_letter → pending with the attempt count reset. False when the job
-    // is not in the dead letter queue.
+    // is not in the dead letter queue; UsageError when another job holds its
+    // unique key.
     virtual bool retry_dead_letter(const JobId& id) = 0;
-    // Every dead-lettered job (of one type, when given). Returns the count.
+    // Every dead-lettered job (of one type, when given) but those whose
+    // unique key another job holds. Returns the count.
     virtual std::uint64_t retry_all_dead_letters(std::optional<std::string_view> job_type = std::nullopt) = 0;
 };
 

@@ -59,9 +59,12 @@ public:
 
     using JobStore::claim_ready;
     using JobStore::enqueue;
+    using JobStore::insert;
 
     JobId enqueue(const NewJob& job) override;
     std::vector<JobId> enqueue_batch(std::span<const NewJob> jobs) override;
+    Enqueued insert(const NewJob& job) override;
+    std::vector<Enqueued> insert_batch(std::span<const NewJob> jobs) override;
 
     // Enqueue on the caller's connection, inside the caller's transaction:
     // the job exists if and only if that transaction commits.
@@ -75,6 +78,14 @@ public:
     template <TypedJob T>
     JobId enqueue_in(pg_conn* connection, const T& job, EnqueueOptions options = {}) {
         return enqueue_in(connection, make_new_job(job, std::move(options)));
+    }
+    // The same, saying whether a unique key kept the job out (see insert).
+    Enqueued insert_in(Connection& connection, const NewJob& job);
+    Enqueued insert_in(pg_conn* connection, const NewJob& job);
+    std::vector<Enqueued> insert_batch_in(Connection& connection, std::span<const NewJob> jobs);
+    template <TypedJob T>
+    Enqueued insert_in(Connection& connection, const T& job, EnqueueOptions options = {}) {
+        return insert_in(connection, make_new_job(job, std::move(options)));
     }
 
     std::vector<ClaimedJob> claim_ready(std::string_view worker_id, std::size_t limit,
