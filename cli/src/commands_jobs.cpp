@@ -87,6 +87,14 @@ void run_show(const ConnectionOptions& connection, const ShowArgs& args) {
         fields.emplace_back("unique_key", key + ")");
     }
     print_fields(std::cout, fields);
+    if (!job->errors.empty()) {
+        std::cout << "errors (oldest first):\n";
+        for (const auto& error : job->errors) {
+            std::cout << "  attempt " << error.attempt << "  " << format_time(error.at) << "  "
+                      << error.worker_id.value_or("-") << "  " << to_string(error.kind) << "  " << error.message
+                      << '\n';
+        }
+    }
     std::cout << "payload:\n" << pretty_json(job->payload) << '\n';
 }
 

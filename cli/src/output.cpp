@@ -179,6 +179,23 @@ void write_job(JsonWriter& json, const Job& job) {
     } else {
         json.Null();
     }
+    write_key(json, "errors");
+    json.StartArray();
+    for (const auto& error : job.errors) {
+        json.StartObject();
+        write_key(json, "attempt");
+        json.Int(error.attempt);
+        write_key(json, "at");
+        write_string(json, format_time(error.at));
+        write_key(json, "worker_id");
+        write_optional_string(json, error.worker_id);
+        write_key(json, "kind");
+        write_string(json, to_string(error.kind));
+        write_key(json, "message");
+        write_string(json, error.message);
+        json.EndObject();
+    }
+    json.EndArray();
     write_key(json, "payload");
     // Re-written rather than copied, so that it is as compact as the rest;
     // checked first, so that nothing half-written reaches the document.

@@ -111,10 +111,13 @@ void Producer::try_claim(QueueState& queue) {
     const std::size_t capacity = queue.prefetch.capacity();
     if (queue.held >= capacity) return;  // a freed slot claims again (wanted stays set)
     const std::size_t limit = capacity - queue.held;
-    // Jobs the workers take at once count as started with the claim; the
-    // rest wait in memory with tickets (StartWatermark). A claim in flight
-    // is the queue's only one, so no worker frees up for it in between
-    // without seeing it: held only falls until the claim returns.
+    // Jobs get tickets (StartWatermark) and count as started once their
+    // start is recorded, those the workers take at once too (a SIGSTOP or
+    // a kill between the claim and the start must not use up an attempt);
+    // only a job that already lost an unstarted lease counts with the
+    // claim. A claim in flight is the queue's only one, so no worker frees
+    // up for it in between without seeing it: held only falls until the
+    // claim returns.
     const std::size_t free_workers = std::min(limit, queue.workers > queue.held ? queue.workers - queue.held : 0);
     ClaimRequest request;
     request.worker_id = settings_.worker_id;
@@ -125,6 +128,7 @@ void Producer::try_claim(QueueState& queue) {
     request.free_workers = free_workers;
     request.ticket_base = queue.next_ticket;
     request.durable = settings_.durable_claims;
+    request.count_free_at_claim = false;
     queue.next_ticket += static_cast<std::int64_t>(limit);
     queue.claim_in_flight = true;
     queue.claim_again = false;

@@ -2,7 +2,11 @@
 
 #include <unistd.h>
 
+#include <rapidjson/document.h>
+
 #include <algorithm>
+#include <charconv>
+#include <chrono>
 #include <limits>
 #include <random>
 #include <set>
@@ -35,6 +39,53 @@ ClaimedJob claimed_job(const detail::ClaimedRow& row, std::string_view worker_id
     job.created_at = row.created_at;
     job.lease_expires_at = row.lease_expires_at;
     return job;
+}
+
+// "2026-12-02T17:20:00.123456Z", as migration 0008's entries write it.
+std::optional<Timestamp> parse_utc(std::string_view text) {
+    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, micros = 0;
+    auto field = [&](std::size_t at, std::size_t length, int& out) {
+        if (text.size() < at + length) return false;
+        auto [end, ec] = std::from_chars(text.data() + at, text.data() + at + length, out);
+        return ec == std::errc() && end == text.data() + at + length;
+    };
+    if (text.size() != 27 || !field(0, 4, year) || !field(5, 2, month) || !field(8, 2, day) ||
+        !field(11, 2, hour) || !field(14, 2, minute) || !field(17, 2, second) || !field(20, 6, micros))
+        return std::nullopt;
+    const std::chrono::year_month_day date{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
+                                           std::chrono::day(static_cast<unsigned>(day))};
+    if (!date.ok()) return std::nullopt;
+    return Timestamp(std::chrono::sys_days(date).time_since_epoch() + std::chrono::hours(hour) +
+                     std::chrono::minutes(minute) + std::chrono::seconds(second) + std::chrono::microseconds(micros));
+}
+
+// The errors column: a JSON array of entries (migration 0008). An entry that
+// does not read as one (written by hand) is left out.
+std::vector<JobError> parse_errors(std::string_view text) {
+    std::vector<JobError> out;
+    rapidjson::Document doc;
+    doc.Parse(text.data(), text.size());
+    if (doc.HasParseError() || !doc.IsArray()) return out;
+    for (const auto& entry : doc.GetArray()) {
+        if (!entry.IsObject()) continue;
+        auto string_of = [&](const char* key) -> std::optional<std::string> {
+            auto it = entry.FindMember(key);
+            if (it == entry.MemberEnd() || !it->value.IsString()) return std::nullopt;
+            return std::string(it->value.GetString(), it->value.GetStringLength());
+        };
+        auto attempt = entry.FindMember("attempt");
+        auto at = string_of("at");
+        auto kind = string_of("kind");
+        if (attempt == entry.MemberEnd() || !attempt->value.IsInt() || !at || !kind) continue;
+        JobError error;
+        error.attempt = attempt->value.GetInt();
+        error.at = parse_utc(*at).value_or(Timestamp{});
+        error.worker_id = string_of("worker_id");
+        error.kind = parse_error_kind(*kind).value_or(ErrorKind::retryable);
+        error.message = string_of("message").value_or("");
+        out.push_back(std::move(error));
+    }
+    return out;
 }
 
 Job parse_job(const PGresult* r, int row) {
@@ -77,6 +128,7 @@ Job parse_job(const PGresult* r, int row) {
             list.remove_prefix(std::min(comma + 1, list.size()));
         }
     }
+    if (auto errors = optional_text(job_errors)) job.errors = parse_errors(*errors);
     return job;
 }
 

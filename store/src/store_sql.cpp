@@ -1,5 +1,6 @@
 #include "store_sql.hpp"
 
+#include "seesaw/core/limits.hpp"
 #include "seesaw/store/connection.hpp"
 
 namespace seesaw::detail {
@@ -73,10 +74,11 @@ StoreSql::StoreSql(const std::string& schema_text)
     // update is then an index lookup per id. The array is made once (a
     // materialized CTE: a subquery in FROM would be pulled up, and its
     // locking scan run once per reference). Its ordinality is the claim's
-    // order. The first $6 go straight to a free worker (started:
-    // no ticket); the others wait in memory, in ticket order ($7 + order). A
-    // job that once lost a lease before it was known to start is taken only
-    // into a free worker. $8 is synchronous_commit for this claim: 'on'
+    // order. The first $6 go straight to a free worker; the others wait in
+    // memory, in ticket order ($7 + order). A job without a ticket counts
+    // as started: those of the first $6 when $9 (the store's claim_ready),
+    // and a job that once lost a lease before it was known to start, which
+    // is taken only into a free worker. $8 is synchronous_commit for this claim: 'on'
     // makes it durable before any handler starts on it.
     claim = "WITH found AS MATERIALIZED (SELECT ARRAY("
             " SELECT id FROM " + jobs +
@@ -87,7 +89,8 @@ StoreSql::StoreSql(const std::string& schema_text)
             " FOR UPDATE SKIP LOCKED) AS ids)"
             " UPDATE " + jobs + " AS j"
             " SET status = 'running', worker_id = $1, lease_expires_at = now() + $5::int8" + ms +
-            ", updated_at = now(), lease_ticket = CASE WHEN c.n <= $6::int8 THEN NULL ELSE $7::int8 + c.n END"
+            ", updated_at = now(), lease_ticket = CASE WHEN c.n <= $6::int8"
+            " AND ($9::bool OR j.uncounted_attempts > 0) THEN NULL ELSE $7::int8 + c.n END"
             " FROM found, unnest(found.ids) WITH ORDINALITY AS c(id, n),"
             " (SELECT set_config('synchronous_commit', $8, true)) AS durability"
             " WHERE j.id = c.id AND (c.n <= $6::int8 OR j.uncounted_attempts = 0)"
@@ -110,11 +113,20 @@ StoreSql::StoreSql(const std::string& schema_text)
     // count) against the retries allowed.
     const std::string retries_left = "j.attempt - j.uncounted_attempts <= j.max_retries";
     const std::string retry = "(c.kind = 'retryable' AND " + retries_left + ")";
+    // The job's error history with one more entry (migration 0008): the
+    // attempt, the time (UTC, ISO 8601), the worker, the kind, the message.
+    auto error_appended = [&](const std::string& attempt, const std::string& kind, const std::string& message) {
+        return schema_name + ".append_error(j.errors, jsonb_build_object('attempt', " + attempt +
+               ", 'at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+               " 'worker_id', j.worker_id, 'kind', " + kind + ", 'message', " + message + "), " +
+               std::to_string(error_history_length) + ")";
+    };
     fail = "UPDATE " + jobs + " AS j SET"
            " status = (CASE WHEN " + retry + " THEN 'failed' ELSE 'dead_letter' END)::" + status_type + ","
            " attempt = CASE WHEN " + retry + " THEN j.attempt + 1 ELSE j.attempt END,"
            " run_at = CASE WHEN " + retry + " THEN now() + c.delay_ms" + ms + " ELSE j.run_at END,"
            " error_message = c.error, error_kind = c.kind::" + kind_type + ","
+           " errors = " + error_appended("j.attempt", "c.kind", "c.error") + ","
            " lease_expires_at = NULL, updated_at = now()"
            " FROM unnest($1::uuid[], $2::int4[], $4::text[], $5::text[], $6::int8[])"
            " AS c(id, attempt, error, kind, delay_ms)"
@@ -166,6 +178,12 @@ StoreSql::StoreSql(const std::string& schema_text)
               " ELSE format('lease expired: worker %s held attempt %s but had not started it before %s;"
               " it does not count toward max_retries', j.worker_id, j.attempt, j.lease_expires_at) END,"
               " error_kind = CASE WHEN e.started THEN 'retryable'::" + kind_type + " ELSE j.error_kind END,"
+              // A run that never started is not a failed attempt: no entry.
+              " errors = CASE WHEN e.started THEN " +
+              error_appended("j.attempt", "'retryable'",
+                             "format('lease expired: worker %s did not finish attempt %s before %s',"
+                             " j.worker_id, j.attempt, j.lease_expires_at)") +
+              " ELSE j.errors END,"
               " lease_expires_at = NULL, lease_ticket = NULL, updated_at = now()"
               " FROM expired AS e WHERE j.id = e.id RETURNING j.id, j.status, j.queue, j.run_at),"
               // An UPDATE fires no insert trigger: tell the dispatchers when
@@ -212,7 +230,7 @@ StoreSql::StoreSql(const std::string& schema_text)
         "id, job_type, queue, payload::text, version, status::text, attempt, max_retries, priority, " +
         us("run_at") + ", worker_id, " + us("lease_expires_at") + ", error_message, error_kind::text, " +
         us("created_at") + ", " + us("updated_at") + ", uncounted_attempts, unique_key, " + us("unique_bucket") +
-        ", unique_states::text";
+        ", unique_states::text, errors::text";
     get_job = "SELECT " + job_columns + " FROM " + jobs + " WHERE id = $1::uuid";
     const std::string matching = "SELECT " + job_columns + " FROM " + jobs +
                                  " WHERE ($1::text IS NULL OR status = $1::" + status_type + ")"

@@ -53,6 +53,7 @@ enum JobColumn : int {
     job_unique_key,
     job_unique_bucket_us,
     job_unique_states,
+    job_errors,
     job_column_count
 };
 

@@ -37,11 +37,12 @@ std::vector<std::string> claim_params(const ClaimRequest& request) {
             pg::to_text(request.lease.count()),
             count_text(request.free_workers),
             pg::to_text(request.ticket_base),
-            request.durable ? "on" : "off"};
+            request.durable ? "on" : "off",
+            request.count_free_at_claim ? "true" : "false"};
 }
 
 std::vector<bool> claim_null_params(const ClaimRequest& request) {
-    std::vector<bool> nulls(8, false);
+    std::vector<bool> nulls(9, false);
     nulls[3] = request.job_types_literal == nullptr;
     return nulls;
 }

@@ -26,9 +26,18 @@ struct ClaimRequest {
     std::size_t limit = 0;
     const std::string* job_types_literal = nullptr;  // a text[] literal, or nullptr: any type
     std::chrono::milliseconds lease{};
-    std::size_t free_workers = 0;   // how many go straight to a free worker (counted as started)
-    std::int64_t ticket_base = 0;   // tickets of the others are ticket_base + their place in the claim
+    std::size_t free_workers = 0;   // how many go straight to a free worker
+    std::int64_t ticket_base = 0;   // a ticket is ticket_base + the job's place in the claim
     bool durable = true;            // synchronous_commit for the claim's transaction
+    // True: the jobs that go straight to a free worker count as started with
+    // the claim (no ticket), as the store's claim_ready, whose caller runs
+    // what it claims, wants. False (the dispatcher): they get tickets like
+    // the others, and count as started once the dispatcher records their
+    // start, so that a dispatcher stopped or killed between the claim and
+    // the start does not use up an attempt; only a job that already lost an
+    // unstarted lease counts at the claim (it is claimed only into a free
+    // worker), so that a job that kills its worker at once is still counted.
+    bool count_free_at_claim = true;
 };
 std::vector<std::string> claim_params(const ClaimRequest& request);
 // Null flags for those parameters (job_types_literal == nullptr → NULL).

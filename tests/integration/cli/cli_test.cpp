@@ -611,6 +611,39 @@ TEST_F(CliTest, JobsShowPrintsPayloadAttemptsErrorAndLease) {
     EXPECT_EQ(field("lease_expires_at"), "-");
 }
 
+TEST_F(CliTest, JobsShowListsTheErrorHistoryOldestFirst) {
+    auto store = make_store({.retry_policy = {std::chrono::milliseconds(0), std::chrono::milliseconds(0)}});
+    const auto id = store.enqueue(NewJob{"flaky", "{}", {.max_retries = 5}});
+    for (const char* message : {"connection refused", "timed out after 30 s"}) {
+        auto claimed = store.claim_ready("host-a:1:cafe", 1);
+        ASSERT_EQ(claimed.size(), 1u);
+        store.mark_failed(claimed[0].lease(), message, ErrorKind::retryable);
+    }
+    auto shown = seesaw({"jobs", "show", id.to_string()});
+    ASSERT_EQ(shown.status, 0) << shown.err;
+    const auto history = shown.out.find("errors (oldest first):\n");
+    ASSERT_NE(history, std::string::npos) << shown.out;
+    const auto first = shown.out.find("  attempt 1  ", history);
+    const auto second = shown.out.find("  attempt 2  ", history);
+    ASSERT_NE(first, std::string::npos) << shown.out;
+    ASSERT_NE(second, std::string::npos) << shown.out;
+    EXPECT_LT(first, second);
+    EXPECT_NE(shown.out.find("host-a:1:cafe  retryable  connection refused\n", first), std::string::npos) << shown.out;
+    EXPECT_NE(shown.out.find("host-a:1:cafe  retryable  timed out after 30 s\n", second), std::string::npos)
+        << shown.out;
+
+    auto json = seesaw({"jobs", "show", id.to_string(), "--json"});
+    ASSERT_EQ(json.status, 0) << json.err;
+    auto doc = parse_json(json.out);
+    ASSERT_TRUE(doc["errors"].IsArray());
+    ASSERT_EQ(doc["errors"].Size(), 2u);
+    EXPECT_EQ(doc["errors"][1]["attempt"].GetInt(), 2);
+    EXPECT_STREQ(doc["errors"][1]["message"].GetString(), "timed out after 30 s");
+    EXPECT_STREQ(doc["errors"][1]["kind"].GetString(), "retryable");
+    EXPECT_STREQ(doc["errors"][1]["worker_id"].GetString(), "host-a:1:cafe");
+    EXPECT_TRUE(doc["errors"][1]["at"].IsString());
+}
+
 TEST_F(CliTest, JobsShowRefusesUnknownAndMalformedIds) {
     auto missing = JobId::generate().to_string();
     auto r = seesaw({"jobs", "show", missing});

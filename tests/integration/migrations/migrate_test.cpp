@@ -73,7 +73,15 @@ TEST_F(SeedSchema, JobsTableHasEverySeedColumnWithItsType) {
     ASSERT_TRUE(columns.contains("uncounted_attempts"));
     EXPECT_EQ(columns["uncounted_attempts"].type, "integer");
     EXPECT_EQ(columns["uncounted_attempts"].default_value, "0");
-    EXPECT_EQ(columns.size(), seed.size() + 3) << "unexpected extra columns";
+    for (const auto& [name, type] : std::vector<std::pair<std::string, std::string>>{
+             {"unique_key", "text"}, {"unique_states", "job_status[]"}, {"unique_bucket", "timestamp with time zone"},
+             {"errors", "jsonb"}}) {
+        ASSERT_TRUE(columns.contains(name)) << name;
+        EXPECT_EQ(columns[name].type, type) << name;
+        EXPECT_FALSE(columns[name].not_null) << name;
+        EXPECT_EQ(columns[name].default_value, "") << name;
+    }
+    EXPECT_EQ(columns.size(), seed.size() + 7) << "unexpected extra columns";
 
     auto key = sql("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
                    " AND a.attnum = ANY (i.indkey) WHERE i.indrelid = 'jobs'::regclass AND i.indisprimary");

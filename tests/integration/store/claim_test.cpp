@@ -316,5 +316,36 @@ TEST_F(DispatcherClaim, JobsThatLostALeaseUnstartedGoOnlyToAFreeWorker) {
     EXPECT_EQ(freed[0].ticket, std::nullopt);
 }
 
+// As the dispatcher claims: a first run gets a ticket even when it goes
+// straight to a free worker, so a dispatcher stopped or killed before the
+// start was recorded does not use up an attempt; a job that already lost a
+// lease unstarted counts with the claim.
+TEST_F(DispatcherClaim, TheDispatchersFirstRunsCountOnlyOnceTheirStartIsRecorded) {
+    auto never_started = store_->enqueue(job_of("p0", {.priority = 0, .max_retries = 0}));
+    auto lost_before = store_->enqueue(job_of("p1", {.priority = 1, .max_retries = 1}));
+    sql("UPDATE jobs SET attempt = 2, uncounted_attempts = 1 WHERE id = $1::uuid", {lost_before.to_string()});
+
+    detail::ClaimRequest request{"w", "default", 5, nullptr, 200ms, 2, 100, true};
+    request.count_free_at_claim = false;
+    auto rows = detail::decode_claim(claim(request).get());
+    ASSERT_EQ(types_of(rows), (std::vector<std::string>{"p0", "p1"}));
+    EXPECT_EQ(rows[0].ticket, 101) << "a first run, straight to a free worker, has a ticket";
+    EXPECT_EQ(rows[1].ticket, std::nullopt) << "a job that lost a lease unstarted counts at its claim";
+
+    // The dispatcher is stopped past the lease before either started (no
+    // progress record): reclaim counts only the one that counts at its claim.
+    wait_until_lease_expires(never_started);
+    wait_until_lease_expires(lost_before);
+    EXPECT_EQ(store_->reclaim_expired(), 2u);
+    auto first = job(never_started);
+    EXPECT_EQ(first.status, JobStatus::pending) << "max_retries 0, never started: not dead-lettered";
+    EXPECT_EQ(first.attempt, 2);
+    EXPECT_EQ(first.uncounted_attempts, 1);
+    auto second = job(lost_before);
+    EXPECT_EQ(second.status, JobStatus::failed);
+    EXPECT_EQ(second.attempt, 3);
+    EXPECT_EQ(second.uncounted_attempts, 1);
+}
+
 }  // namespace
 }  // namespace seesaw::test

@@ -133,6 +133,16 @@ struct ClaimedJob {
     JobLease lease() const { return JobLease{id, worker_id, attempt}; }
 };
 
+// One failed attempt in a job's error history (Job::errors).
+struct JobError {
+    std::int32_t attempt = 1;
+    Timestamp at{};                        // when the failure was written (the database's clock)
+    std::optional<std::string> worker_id;  // the worker that ran it
+    ErrorKind kind = ErrorKind::retryable;
+    std::string message;
+    friend bool operator==(const JobError&, const JobError&) = default;
+};
+
 // A stored job, every column.
 struct Job {
     JobId id;
@@ -162,6 +172,10 @@ struct Job {
     std::optional<std::string> unique_key;
     std::optional<Timestamp> unique_bucket;
     std::vector<JobStatus> unique_states;
+    // Its failed attempts, oldest first: the last error_history_length
+    // (limits.hpp). error_message and error_kind are the last one's (or, for
+    // a job whose lease expired before it started, the reason it ran again).
+    std::vector<JobError> errors;
 };
 
 // The five counts of the seed's stats().

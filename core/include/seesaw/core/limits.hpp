@@ -16,6 +16,8 @@ namespace seesaw {
 inline constexpr std::size_t max_queue_name_bytes = 128;
 inline constexpr std::size_t max_job_type_bytes = 255;
 inline constexpr std::int32_t max_retries_limit = 1'000'000'000;
+// Failed attempts a job's error history keeps (the latest).
+inline constexpr std::size_t error_history_length = 20;
 // Unique keys, and the longest period one can be unique within (1,000 years).
 inline constexpr std::size_t max_unique_key_bytes = 1024;
 inline constexpr std::chrono::milliseconds unique_for_limit{31'557'600'000'000};
