@@ -52,6 +52,9 @@ printf '$ seesaw enqueue poison_pill - < poison.jsonl   # 40 lines\n'
 "$cli" enqueue poison_pill - </tmp/seesaw-poison.jsonl 2>&1
 echo
 run enqueue generate_report '{"report_id": 7, "seconds": 1}' --queue reports --run-at +1h
+echo '# A unique job: the second enqueue with the same key finds the first.'
+run enqueue generate_report '{"report_id": 8, "seconds": 1}' --queue reports --run-at +1h --unique-key report-8 --unique-for 1d
+run enqueue generate_report '{"report_id": 8, "seconds": 1}' --queue reports --run-at +1h --unique-key report-8 --unique-for 1d
 rm -f /tmp/seesaw-emails.jsonl /tmp/seesaw-charges.jsonl /tmp/seesaw-images.jsonl /tmp/seesaw-poison.jsonl
 run stats
 
@@ -93,6 +96,7 @@ echo '# Mistakes: each is refused, with the reason, and writes nothing.'
 run enqueue send_email '{"to": "ada@example.com", "subject": }'
 run enqueue send_email '{"to": "ada@example.com"}' --max-retries -1
 run jobs list --status finished
+run enqueue generate_report '{"report_id": 9}' --unique-for 1h
 run jobs show not-a-uuid
 run stats --database-url postgresql://nobody@127.0.0.1:1/seesaw
 run frobnicate

@@ -91,7 +91,7 @@ void Executor::worker_main(Pool& pool) {
                 // Held ahead of the workers: tell the loop it started (see
                 // StartWatermark) before it runs. No wake-up of its own: the
                 // loop reads it with the outcome, or at its next rate tick.
-                reports_.enqueue(token, Report{task, true, Outcome::skipped, {}, {}});
+                reports_.enqueue(token, Report{task, true, Outcome::skipped, {}, {}, {}});
             }
             run(*task, report);
         }
@@ -119,6 +119,10 @@ void Executor::run(Task& task, Report& report) const {
         // A payload that does not decode will never decode: dead letter.
         report.outcome = Outcome::permanent;
         report.error = e.what();
+    } catch (const RetryableError& e) {
+        report.outcome = Outcome::retryable;
+        report.error = e.what();
+        report.retry_in = e.retry_in();
     } catch (const std::exception& e) {
         report.outcome = Outcome::retryable;
         report.error = e.what();

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <optional>
 #include <string>
 #include <thread>
 #include <typeindex>
@@ -46,6 +47,8 @@ struct Report {
     Outcome outcome = Outcome::skipped;
     std::string error;
     std::chrono::nanoseconds duration{};
+    // A retryable failure's delay, when the handler chose one.
+    std::optional<std::chrono::milliseconds> retry_in;
 };
 
 class Executor {

@@ -40,7 +40,8 @@ bool take_report(Report& report, Producer& producer, Completer& completer, bool 
         } else {
             completer.failed(task, std::move(report.error),
                              report.outcome == Outcome::permanent ? ErrorKind::non_retryable : ErrorKind::retryable,
-                             retry_delay(task, dispatcher_policy), report.duration, false);
+                             report.retry_in ? *report.retry_in : retry_delay(task, dispatcher_policy),
+                             report.duration, false);
         }
     }
     return task.settled();

@@ -28,6 +28,38 @@ protected:
     }
 };
 
+// A handler may choose when its retry runs instead of the backoff: later
+// (a rate limit's reset), or at once.
+TEST_F(DispatcherFailureTest, ARetryableFailureWithItsOwnDelayIsRetriedThenNotAfterTheBackoff) {
+    Dispatcher dispatcher(*store_, {.queues = {{"default", 2}}, .poll_interval = 1h});
+    std::atomic<int> runs{0};
+    dispatcher.on<Echo>([&](const Echo& echo, JobContext& ctx) {
+        ++runs;
+        if (echo.text == "later") throw RetryableError("rate limited", 1h);
+        if (ctx.attempt() == 1) throw RetryableError("try again now", 0ms);
+    }, {.retry_policy = RetryPolicy{.base = 1h, .cap = 1h}});
+    EventLog log(dispatcher.events());
+    dispatcher.start();
+    auto later = store_->enqueue(Echo{"later"}, {.max_retries = 3});
+    auto now = store_->enqueue(Echo{"now"}, {.max_retries = 3});
+    // The second runs again at once (its policy's backoff is an hour) and succeeds.
+    ASSERT_TRUE(log.wait_for([&](const Events& e) {
+        return Events::count(e.succeeded, now) == 1 && Events::count(e.retried, later) == 1;
+    }, 20s));
+    dispatcher.stop();
+    EXPECT_EQ(runs.load(), 3);
+    // Due exactly the chosen delay after the failure was written (the database's clock).
+    EXPECT_EQ(sql("SELECT run_at - updated_at = interval '1 hour' FROM jobs WHERE id = $1::uuid",
+                  {later.to_string()}).get(0, 0), "t");
+    auto failed = job(later);
+    EXPECT_EQ(failed.status, JobStatus::failed);
+    EXPECT_EQ(failed.error_message, "rate limited");
+    EXPECT_EQ(job(now).errors.size(), 1u);
+
+    EXPECT_THROW(RetryableError("negative", -1ms), UsageError);
+    EXPECT_THROW(RetryableError("too far", std::chrono::hours(24 * 365 * 1001)), UsageError);
+}
+
 TEST_F(DispatcherFailureTest, RetryableFailuresAreRetriedWithBackoffThenDeadLettered) {
     Dispatcher dispatcher(*store_, {.queues = {{"default", 2}}, .poll_interval = 1h});
     const RetryPolicy policy{.base = 20ms, .cap = 50ms};

@@ -32,7 +32,7 @@ protected:
         conn.execute("PREPARE claim_plan AS " + statements.claim);
         return std::string(
             conn.execute("EXPLAIN (FORMAT JSON) EXECUTE claim_plan('w', 'default', 100, " + types +
-                         ", 60000, 8, 1000, 'on')")
+                         ", 60000, 8, 1000, 'on', false)")
                 .get(0, 0));
     }
 };

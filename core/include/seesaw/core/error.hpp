@@ -3,6 +3,8 @@
 // from seesaw::Error. SQLSTATE codes are mapped to these classes in exactly one
 // place (store/src/pg_error.cpp).
 
+#include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -68,10 +70,23 @@ public:
 };
 
 // Thrown by a handler: the attempt failed and the job should be retried
-// (with backoff) while it has retries left.
+// while it has retries left: after the retry policy's backoff, or after the
+// delay given here (zero: at once).
 class RetryableError : public Error {
 public:
     using Error::Error;
+    RetryableError(const std::string& message, std::chrono::milliseconds retry_in)
+        : Error(message), retry_in_(retry_in) {
+        // At most 1,000 years: the retry's run_at must stay a time PostgreSQL holds.
+        if (retry_in.count() < 0 || retry_in > std::chrono::milliseconds(31'557'600'000'000))
+            throw UsageError("RetryableError: the retry delay must be between 0 and 1,000 years, got " +
+                             std::to_string(retry_in.count()) + " ms");
+    }
+    // The delay the handler chose; unset: the retry policy's backoff.
+    std::optional<std::chrono::milliseconds> retry_in() const noexcept { return retry_in_; }
+
+private:
+    std::optional<std::chrono::milliseconds> retry_in_;
 };
 
 // Thrown by a handler: the job can never succeed; it goes to the dead letter
