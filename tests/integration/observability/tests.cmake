@@ -1,3 +1,5 @@
-# Metrics endpoint (fetched with curl) and the logging hook.
+# Metrics endpoint (fetched with curl) and the logging hook. The test runs a
+# dispatcher, so it links the TSan suppressions for moodycamel's queue.
 seesaw_test(integration_observability_tests LABEL integration SOURCES
-  integration/observability/observability_test.cpp)
+  integration/observability/observability_test.cpp
+  integration/dispatch/tsan_suppressions.cpp)

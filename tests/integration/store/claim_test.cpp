@@ -274,7 +274,8 @@ TEST_F(DispatcherClaim, DecodedInTheClaimsOrderWithTicketsAfterTheFreeWorkers) {
     }
     // A job types literal filters; no due job left: an empty claim.
     const std::string p5 = detail::job_types_literal(std::vector<std::string>{"p5", "zzz"});
-    auto last = detail::decode_claim(claim({"w", "default", 5, &p5, 1min, 0, 200, true}).get());
+    auto last_result = claim({"w", "default", 5, &p5, 1min, 0, 200, true});  // the rows point into it
+    auto last = detail::decode_claim(last_result.get());
     ASSERT_EQ(last.size(), 1u);
     EXPECT_EQ(last[0].job_type, "p5");
     EXPECT_EQ(last[0].ticket, 201);
@@ -310,7 +311,8 @@ TEST_F(DispatcherClaim, JobsThatLostALeaseUnstartedGoOnlyToAFreeWorker) {
     EXPECT_EQ(detail::claim_found(busy.get()), 0u);
     EXPECT_EQ(count("job_type = 'p3' AND status = 'pending'"), 1);
     // A free worker takes it.
-    auto freed = detail::decode_claim(claim({"w", "default", 5, nullptr, 1min, 1, 20, true}).get());
+    auto freed_result = claim({"w", "default", 5, nullptr, 1min, 1, 20, true});
+    auto freed = detail::decode_claim(freed_result.get());
     ASSERT_EQ(freed.size(), 1u);
     EXPECT_EQ(freed[0].job_type, "p3");
     EXPECT_EQ(freed[0].ticket, std::nullopt);
@@ -327,7 +329,8 @@ TEST_F(DispatcherClaim, TheDispatchersFirstRunsCountOnlyOnceTheirStartIsRecorded
 
     detail::ClaimRequest request{"w", "default", 5, nullptr, 200ms, 2, 100, true};
     request.count_free_at_claim = false;
-    auto rows = detail::decode_claim(claim(request).get());
+    auto result = claim(request);
+    auto rows = detail::decode_claim(result.get());
     ASSERT_EQ(types_of(rows), (std::vector<std::string>{"p0", "p1"}));
     EXPECT_EQ(rows[0].ticket, 101) << "a first run, straight to a free worker, has a ticket";
     EXPECT_EQ(rows[1].ticket, std::nullopt) << "a job that lost a lease unstarted counts at its claim";
