@@ -79,7 +79,7 @@ private:
 
     Statements& database_;
     const StoreSql& sql_;
-    const std::string& worker_id_;
+    const std::string worker_id_;  // a copy: the caller's string need not outlive the completer
     Publisher publish_;
     Hooks hooks_;
 
