@@ -89,7 +89,7 @@ public:
         const std::size_t results = (1024 + rows - 1) / rows;
         for (std::size_t r = 0; r < results; ++r) {
             std::vector<test::FakeRow> cells;
-            for (std::size_t i = 0; i < rows; ++i) cells.push_back(row(r * rows + i, i, rows, free_workers));
+            for (std::size_t i = 0; i < rows; ++i) cells.push_back(row(r * rows + i, i, rows));
             results_.push_back(test::FakeAnswer::rows(columns(), std::move(cells)).make_result());
         }
     }
@@ -134,12 +134,13 @@ private:
     }
 
     // Row `place` of a claim of `rows`: the first free_workers go straight
-    // to a worker (no ticket); the others wait ahead of the workers with a
-    // ticket, and a worker sends a start notice for each. The server numbers
+    // to a worker, the others wait ahead of the workers; every one is a
+    // first run, so each has a ticket, as the dispatcher's claim gives it,
+    // and a worker sends a start notice for each. The server numbers
     // tickets from the claim's ticket base; a result built once cannot, so
     // these lie below the start watermark's first ticket and it skips them
     // (its deque push and pop per job are left out).
-    static test::FakeRow row(std::size_t n, std::size_t place, std::size_t rows, std::size_t free_workers) {
+    static test::FakeRow row(std::size_t n, std::size_t place, std::size_t rows) {
         const std::int64_t base_us = 1'717'171'717'000'000 + static_cast<std::int64_t>(n);
         test::FakeRow cells(detail::claim_column_count);
         cells[detail::claim_id] = JobId::generate().to_string();
@@ -154,7 +155,7 @@ private:
         cells[detail::claim_created_at_us] = std::to_string(base_us - 1000);
         cells[detail::claim_lease_expires_at_us] = std::to_string(base_us + 60'000'000);
         cells[detail::claim_order] = std::to_string(place + 1);
-        if (place >= free_workers) cells[detail::claim_lease_ticket] = std::to_string(place + 1);
+        cells[detail::claim_lease_ticket] = std::to_string(place + 1);
         cells[detail::claim_found_count] = std::to_string(rows);
         return cells;
     }
