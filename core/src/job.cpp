@@ -6,8 +6,8 @@
 
 namespace seesaw {
 namespace {
-constexpr std::array<std::string_view, 5> status_names = {"pending", "running", "succeeded", "failed",
-                                                          "dead_letter"};
+constexpr std::array<std::string_view, 6> status_names = {"pending", "running",     "succeeded",
+                                                          "failed",  "dead_letter", "cancelled"};
 constexpr std::array<std::string_view, 2> kind_names = {"retryable", "non_retryable"};
 }  // namespace
 
@@ -32,9 +32,10 @@ std::int64_t& QueueStats::operator[](JobStatus status) noexcept {
         case JobStatus::running: return running;
         case JobStatus::succeeded: return succeeded;
         case JobStatus::failed: return failed;
-        case JobStatus::dead_letter: break;
+        case JobStatus::dead_letter: return dead_letter;
+        case JobStatus::cancelled: break;
     }
-    return dead_letter;
+    return cancelled;
 }
 
 std::string format_timestamp(Timestamp t) {

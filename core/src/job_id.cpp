@@ -72,7 +72,7 @@ JobId JobId::generate() {
     return JobId(b);
 }
 
-JobId JobId::parse(std::string_view text) {
+std::optional<JobId> JobId::try_parse(std::string_view text) noexcept {
     // Hyphens at fixed places (8-4-4-4-12), hex digits everywhere else. One
     // table lookup per digit and one validity check at the end: no branch
     // per (random) digit.
@@ -87,6 +87,11 @@ JobId JobId::parse(std::string_view text) {
         }
         if ((invalid & 0x80) == 0) return JobId(b);
     }
+    return std::nullopt;
+}
+
+JobId JobId::parse(std::string_view text) {
+    if (auto id = try_parse(text)) return *id;
     throw UsageError("'" + std::string(text) +
                      "' is not a job id: expected a UUID like 0190b6d2-8c4e-7a3b-9f1e-2d4c6b8a0e1f");
 }

@@ -33,7 +33,7 @@ void Completer::set_ready(bool ready) {
 
 void Completer::succeeded(Task& task) { successes_.push_back(&task); }
 
-void Completer::failed(Task& task, std::string error, ErrorKind kind, std::chrono::milliseconds delay,
+void Completer::failed(Task& task, std::string error, FailKind kind, std::chrono::milliseconds delay,
                        std::chrono::nanoseconds duration, bool reported) {
     failures_.push_back(Failure{&task, std::move(error), kind, delay, duration, reported});
 }
@@ -154,7 +154,7 @@ void Completer::on_successes_written(std::vector<Task*> batch, const PGresult* r
     for (Task* task : batch) {
         if (all_written || written_ids.contains(task->id)) {
             publish_(JobSucceeded{task->ref(), task->run_time});
-        } else {
+        } else if (!task->job_cancelled) {  // else JobCancelled said it
             task->lease_lost.store(true, std::memory_order_release);
             publish_(LeaseLost{task->ref(), "the job finished after its lease was lost; the success was not written"});
         }
@@ -182,15 +182,24 @@ void Completer::on_failures_written(std::vector<Failure> batch, const PGresult* 
         Task& task = *f.task;
         auto found = by_id.find(task.id);
         if (found == by_id.end()) {
-            if (!f.reported) {
+            if (!f.reported && !task.job_cancelled) {
                 task.lease_lost.store(true, std::memory_order_release);
-                publish_(LeaseLost{task.ref(), "the job failed after its lease was lost; the failure was not written"});
+                publish_(LeaseLost{task.ref(), "the job ended after its lease was lost; its result was not written"});
             }
-        } else if (found->second->retried) {
-            publish_(JobRetried{task.ref(), f.error, found->second->retry_in, f.duration});
-            hooks_.retry_due(task, found->second->retry_in);
         } else {
-            publish_(JobDeadLettered{task.ref(), f.error, f.duration});
+            const auto& row = *found->second;
+            switch (row.status) {
+                case JobStatus::failed:
+                    publish_(JobRetried{task.ref(), f.error, row.retry_in, f.duration});
+                    hooks_.retry_due(task, row.retry_in);
+                    break;
+                case JobStatus::pending:
+                    publish_(JobSnoozed{task.ref(), row.retry_in, f.duration});
+                    hooks_.retry_due(task, row.retry_in);
+                    break;
+                case JobStatus::cancelled: publish_(JobCancelled{task.ref(), f.error, f.duration}); break;
+                default: publish_(JobDeadLettered{task.ref(), f.error, f.duration});
+            }
         }
         written(task);
     }

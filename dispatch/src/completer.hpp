@@ -19,6 +19,7 @@
 #include "seesaw/core/job.hpp"
 #include "statements.hpp"
 #include "task.hpp"
+#include "worker_protocol.hpp"
 
 namespace seesaw::detail {
 
@@ -39,9 +40,10 @@ public:
     // Tasks in state writing (or timed_out, for a failure written while the
     // handler still runs) or releasing.
     void succeeded(Task& task);
-    // reported: LeaseLost was published already (a timeout), so a fenced-out
-    // write says nothing more.
-    void failed(Task& task, std::string error, ErrorKind kind, std::chrono::milliseconds delay,
+    // Any other end of a run: a failure, a snooze, a cancellation by the
+    // handler (see StoreSql::fail). reported: LeaseLost was published
+    // already (a timeout), so a fenced-out write says nothing more.
+    void failed(Task& task, std::string error, FailKind kind, std::chrono::milliseconds delay,
                 std::chrono::nanoseconds duration, bool reported);
     void release(Task& task);
 
@@ -61,7 +63,7 @@ private:
     struct Failure {
         Task* task = nullptr;
         std::string error;
-        ErrorKind kind = ErrorKind::retryable;
+        FailKind kind = FailKind::retryable;
         std::chrono::milliseconds delay{};
         std::chrono::nanoseconds duration{};
         bool reported = false;

@@ -108,6 +108,10 @@ void Engine::add_handler(HandlerEntry entry) {
     if (entry.options.timeout && entry.options.timeout->count() <= 0) {
         throw UsageError("the timeout for job type '" + entry.job_type + "' must be positive");
     }
+    if (entry.options.max_snoozes && *entry.options.max_snoozes < 0) {
+        throw UsageError("max_snoozes for job type '" + entry.job_type + "' must not be negative, got " +
+                         std::to_string(*entry.options.max_snoozes));
+    }
     auto name = entry.job_type;
     handlers_.emplace(std::move(name), std::make_unique<HandlerEntry>(std::move(entry)));
 }
@@ -259,6 +263,10 @@ void Engine::start() {
                             },
                             [this](std::string_view queue, std::chrono::milliseconds delay) {
                                 if (auto* q = producer_->find(queue)) producer_->due_in(*q, delay);
+                            },
+                            [this](const std::vector<JobId>& ids) { maintainer_->cancelled(ids); },
+                            [this](std::string_view queue, bool paused) {
+                                if (phase_ == Phase::running) producer_->set_paused(queue, paused);
                             }});
         Maintainer::Settings maintaining;
         maintaining.worker_id = environment_.worker_id;

@@ -2,6 +2,7 @@
 
 #include "seesaw/core/error.hpp"
 #include "seesaw/core/events.hpp"
+#include "seesaw/core/limits.hpp"
 #include "seesaw/dispatch/dispatcher.hpp"
 
 namespace seesaw::detail {
@@ -123,6 +124,20 @@ void Executor::run(Task& task, Report& report) const {
         report.outcome = Outcome::retryable;
         report.error = e.what();
         report.retry_in = e.retry_in();
+    } catch (const Snooze& e) {
+        const auto limit = task.handler->options.max_snoozes.value_or(default_max_snoozes);
+        if (task.snoozes >= limit) {
+            // Past the type's limit: a failed attempt like any other.
+            report.outcome = Outcome::retryable;
+            report.error = "snoozed " + std::to_string(task.snoozes) + " times, the limit for job type '" +
+                           task.handler->job_type + "' (HandlerOptions::max_snoozes); this run counts as failed";
+        } else {
+            report.outcome = Outcome::snoozed;
+            report.retry_in = e.delay();
+        }
+    } catch (const CancelJob& e) {
+        report.outcome = Outcome::cancelled;
+        report.error = e.what();
     } catch (const std::exception& e) {
         report.outcome = Outcome::retryable;
         report.error = e.what();
@@ -130,7 +145,9 @@ void Executor::run(Task& task, Report& report) const {
         report.outcome = Outcome::retryable;
         report.error = "the handler threw an exception that is not a std::exception";
     }
-    if (report.outcome != Outcome::succeeded && report.error.empty()) report.error = "the handler failed without a message";
+    if ((report.outcome == Outcome::retryable || report.outcome == Outcome::permanent) && report.error.empty())
+        report.error = "the handler failed without a message";
+    if (report.outcome == Outcome::cancelled && report.error.empty()) report.error = "cancelled by its handler";
     report.duration = std::chrono::nanoseconds(steady_ns() - started);
 }
 
@@ -145,6 +162,8 @@ std::string_view JobContext::job_type() const noexcept { return task_.handler->j
 std::string_view JobContext::queue() const noexcept { return task_.queue_name(); }
 std::int32_t JobContext::attempt() const noexcept { return task_.attempt; }
 std::int32_t JobContext::max_retries() const noexcept { return task_.max_retries; }
+std::int32_t JobContext::snoozes() const noexcept { return task_.snoozes; }
+void JobContext::snooze(std::chrono::milliseconds delay) const { throw Snooze(delay); }
 std::int32_t JobContext::version() const noexcept { return task_.version; }
 Timestamp JobContext::created_at() const noexcept { return task_.created_at; }
 Timestamp JobContext::run_at() const noexcept { return task_.run_at; }

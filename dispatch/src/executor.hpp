@@ -47,7 +47,7 @@ struct Report {
     Outcome outcome = Outcome::skipped;
     std::string error;
     std::chrono::nanoseconds duration{};
-    // A retryable failure's delay, when the handler chose one.
+    // A retryable failure's delay, when the handler chose one; a snooze's.
     std::optional<std::chrono::milliseconds> retry_in;
 };
 

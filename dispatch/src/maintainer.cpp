@@ -101,11 +101,17 @@ void Maintainer::heartbeat() {
         // (id, attempt): a lost run and the retry of the same job may both be here.
         const auto returned = returned_leases(result);
         const std::set<LeaseRef> extended(returned.begin(), returned.end());
+        const auto cancelled_rows = cancelled_leases(result);
+        const std::set<LeaseRef> cancelled(cancelled_rows.begin(), cancelled_rows.end());
         for (auto serial : sent) {
             Task* task = tasks_.find(serial);
             if (task == nullptr) continue;
             if (extended.contains(LeaseRef{task->id, task->attempt})) {
                 task->start_deadline_ns.store(start_deadline, std::memory_order_release);
+                continue;
+            }
+            if (cancelled.contains(LeaseRef{task->id, task->attempt})) {
+                cancel(*task);  // the control channel's notice did not reach us
                 continue;
             }
             // A job whose result or hand-back is being written: the write reports it.
@@ -123,7 +129,7 @@ void Maintainer::time_out(Task& task, const std::string& reason) {
     task.lease_lost.store(true, std::memory_order_release);
     task.cancelled.store(true, std::memory_order_release);
     publish_(LeaseLost{task.ref(), reason});
-    completer_.failed(task, reason, ErrorKind::retryable, hooks_.retry_delay(task), {}, true);
+    completer_.failed(task, reason, FailKind::retryable, hooks_.retry_delay(task), {}, true);
 }
 
 void Maintainer::interrupt_running(std::chrono::milliseconds grace) {
@@ -135,7 +141,7 @@ void Maintainer::interrupt_running(std::chrono::milliseconds grace) {
         task.apply(TaskEvent::started);
         task.apply(TaskEvent::timed_out);
         task.cancelled.store(true, std::memory_order_release);
-        completer_.failed(task, reason, ErrorKind::retryable, hooks_.retry_delay(task), {}, false);
+        completer_.failed(task, reason, FailKind::retryable, hooks_.retry_delay(task), {}, false);
         ++interrupted;
     });
     if (interrupted > 0) {
@@ -153,6 +159,28 @@ void Maintainer::lose_lease(Task& task, std::string_view reason) {
     publish_(LeaseLost{task.ref(), reason});
     log(LogLevel::warn, "dispatcher " + settings_.worker_id + ": lost the lease of job " + task.id.to_string() + " (" +
                             std::string(task.handler->job_type) + "): " + std::string(reason));
+}
+
+void Maintainer::cancelled(const std::vector<JobId>& ids) {
+    if (ids.empty()) return;
+    const std::set<JobId> wanted(ids.begin(), ids.end());
+    std::vector<Task*> found;
+    tasks_.for_each([&](Task& task) {
+        if (wanted.contains(task.id)) found.push_back(&task);
+    });
+    for (Task* task : found) cancel(*task);
+}
+
+void Maintainer::cancel(Task& task) {
+    if (task.job_cancelled || task.handler == nullptr || !holds_lease(task.state)) return;
+    task.job_cancelled = true;
+    task.apply(TaskEvent::lease_lost);  // a result being written is fenced out
+    task.lease_lost.store(true, std::memory_order_release);
+    task.cancelled.store(true, std::memory_order_release);
+    publish_(JobCancelled{task.ref(), "cancelled while this dispatcher held it", {}});
+    log(LogLevel::info, "dispatcher " + settings_.worker_id + ": job " + task.id.to_string() + " (" +
+                            std::string(task.handler->job_type) + ") was cancelled" +
+                            (task.started() ? "; its handler sees ctx.cancelled()" : " before it started"));
 }
 
 void Maintainer::reclaim_tick() {

@@ -14,6 +14,9 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
+
+#include "seesaw/core/job_id.hpp"
 
 #include "publisher.hpp"
 #include "seesaw/core/retry_policy.hpp"
@@ -53,10 +56,16 @@ public:
     // The stop's grace ran out: handlers still running lose their job, which
     // is failed as retryable (they see ctx.cancelled()).
     void interrupt_running(std::chrono::milliseconds grace);
+    // These jobs were cancelled (PgJobStore::cancel; the control channel
+    // said so, or a heartbeat found it): those we hold are not ours any more
+    // — a waiting one never starts, a running handler sees ctx.cancelled(),
+    // and nothing of them is written.
+    void cancelled(const std::vector<JobId>& ids);
 
 private:
     void time_out(Task& task, const std::string& reason);
     void lose_lease(Task& task, std::string_view reason);
+    void cancel(Task& task);
     void reclaim();
     void housekeeping();
 

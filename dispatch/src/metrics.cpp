@@ -78,6 +78,10 @@ std::string MetricsSnapshot::to_prometheus() const {
         {"seesaw_jobs_retried_total", "Failed attempts written as failed, waiting for a retry.", &JobTypeMetrics::retried},
         {"seesaw_jobs_dead_lettered_total", "Jobs sent to the dead letter queue.", &JobTypeMetrics::dead_lettered},
         {"seesaw_lease_lost_total", "Runs whose lease was lost (reclaimed or timed out).", &JobTypeMetrics::lease_lost},
+        {"seesaw_jobs_cancelled_total", "Jobs cancelled while this dispatcher held them, or by their handler.",
+         &JobTypeMetrics::cancelled},
+        {"seesaw_jobs_snoozed_total", "Runs that snoozed (the job runs again later, not counted as a failure).",
+         &JobTypeMetrics::snoozed},
     };
     for (const auto& c : counters) {
         header(out, c.name, "counter", c.help);
@@ -214,6 +218,8 @@ MetricsRegistry::MetricsRegistry(std::string worker_id, const std::vector<std::s
             s->handler_seconds.observe(std::chrono::duration<double>(e.duration).count());
     }));
     subscriptions_.push_back(bus.subscribe<LeaseLost>([count](const LeaseLost& e) { count(e.job, &TypeSeries::lease_lost); }));
+    subscriptions_.push_back(bus.subscribe<JobCancelled>([count](const JobCancelled& e) { count(e.job, &TypeSeries::cancelled); }));
+    subscriptions_.push_back(bus.subscribe<JobSnoozed>([count](const JobSnoozed& e) { count(e.job, &TypeSeries::snoozed); }));
     subscriptions_.push_back(bus.subscribe<NotificationReceived>([this](const NotificationReceived& e) {
         if (auto* q = find_queue(e.queue)) q->notifications.fetch_add(1, std::memory_order_relaxed);
     }));
@@ -261,6 +267,8 @@ MetricsSnapshot MetricsRegistry::snapshot() const {
             m.retried = s->retried.load(std::memory_order_acquire);
             m.dead_lettered = s->dead_lettered.load(std::memory_order_acquire);
             m.lease_lost = s->lease_lost.load(std::memory_order_acquire);
+            m.cancelled = s->cancelled.load(std::memory_order_acquire);
+            m.snoozed = s->snoozed.load(std::memory_order_acquire);
             m.started = s->started.load(std::memory_order_acquire);
             m.claimed = s->claimed.load(std::memory_order_acquire);
             m.handler_seconds = s->handler_seconds.snapshot();

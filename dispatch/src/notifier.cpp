@@ -29,15 +29,18 @@ void Notifier::connected() {
                         }
                         ready_channel_ = pg::value(result, 0, 0);
                         scheduled_channel_ = pg::value(result, 0, 1);
+                        control_channel_ = pg::value(result, 0, 2);
                         listen_ready_sql_ = "LISTEN " + quote_identifier(ready_channel_);
                         listen_scheduled_sql_ = "LISTEN " + quote_identifier(scheduled_channel_);
+                        listen_control_sql_ = "LISTEN " + quote_identifier(control_channel_);
                         listen();
                     }});
 }
 
 void Notifier::listen() {
-    // Two statements: pipeline mode takes one per message.
+    // One statement each: pipeline mode takes one per message.
     database_.send({"", &listen_ready_sql_, {}, {}, [](const PGresult*, const StatementFailure*) {}});
+    database_.send({"", &listen_control_sql_, {}, {}, [](const PGresult*, const StatementFailure*) {}});
     database_.send({"", &listen_scheduled_sql_, {}, {}, [this](const PGresult*, const StatementFailure* failure) {
                         if (failure == nullptr) hooks_.listening(true);  // else: lost again; it reconnects
                     }});
@@ -45,11 +48,34 @@ void Notifier::listen() {
 
 void Notifier::lost() { hooks_.listening(false); }
 
+void Notifier::control(std::string_view payload) {
+    const auto space = payload.find(' ');
+    if (space == std::string_view::npos) return;
+    const auto verb = payload.substr(0, space);
+    auto rest = payload.substr(space + 1);
+    if (verb == "pause" || verb == "resume") {
+        hooks_.paused(rest, verb == "pause");
+        return;
+    }
+    if (verb != "cancel") return;
+    std::vector<JobId> ids;
+    while (!rest.empty()) {
+        const auto end = std::min(rest.find(' '), rest.size());
+        if (auto id = JobId::try_parse(rest.substr(0, end))) ids.push_back(*id);
+        rest.remove_prefix(std::min(end + 1, rest.size()));
+    }
+    hooks_.cancelled(ids);
+}
+
 void Notifier::notified(const PGnotify& notification) {
     std::string_view channel = notification.relname;
     std::string_view payload = notification.extra != nullptr ? notification.extra : "";
     if (channel == ready_channel_) {
         hooks_.ready(payload);
+        return;
+    }
+    if (channel == control_channel_) {
+        control(payload);
         return;
     }
     if (channel == scheduled_channel_) {

@@ -4,7 +4,8 @@
 // statement per queue, while a dispatcher of the queue is armed) and
 // "<milliseconds until due> <queue>" on the scheduled channel when a
 // statement inserts jobs that are not due yet; reclaim and retries notify
-// the scheduled channel too.
+// the scheduled channel too. The control channel carries "cancel <id> ..."
+// (jobs cancelled while running), "pause <queue>" and "resume <queue>".
 //
 // Loop thread only.
 
@@ -14,6 +15,9 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "seesaw/core/job_id.hpp"
 
 #include "statements.hpp"
 
@@ -27,6 +31,8 @@ public:
         std::function<void(bool listening)> listening;  // LISTEN is in place (after each (re)connect), or lost
         std::function<void(std::string_view queue)> ready;
         std::function<void(std::string_view queue, std::chrono::milliseconds due_in)> scheduled;
+        std::function<void(const std::vector<JobId>& ids)> cancelled;
+        std::function<void(std::string_view queue, bool paused)> paused;
     };
 
     Notifier(Statements& database, const StoreSql& sql, std::string schema, std::string worker_id, Hooks hooks);
@@ -38,6 +44,7 @@ public:
 
 private:
     void listen();
+    void control(std::string_view payload);
 
     Statements& database_;
     const StoreSql& sql_;
@@ -46,8 +53,10 @@ private:
     Hooks hooks_;
     std::string ready_channel_;      // read from the schema once
     std::string scheduled_channel_;
+    std::string control_channel_;
     std::string listen_ready_sql_;
     std::string listen_scheduled_sql_;
+    std::string listen_control_sql_;
 };
 
 }  // namespace seesaw::detail

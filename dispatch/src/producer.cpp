@@ -67,6 +67,7 @@ void Producer::set_claiming(bool ready, bool reconnected) {
         for (auto& q : queues_) q->progress.forget_recorded();
     }
     record_progress();
+    refresh_paused();
     // Catch up on whatever was inserted while we could not claim.
     for (auto& q : queues_) q->due_check = true;
     wake_all();
@@ -103,7 +104,7 @@ void Producer::claim_where_wanted() {
 }
 
 void Producer::try_claim(QueueState& queue) {
-    if (stopped_ || !claiming_ || !queue.wanted || !hooks_.running()) return;
+    if (stopped_ || !claiming_ || !queue.wanted || !hooks_.running() || queue.paused) return;
     if (queue.claim_in_flight) {
         queue.claim_again = true;  // one more claim when this one returns
         return;
@@ -167,7 +168,8 @@ void Producer::on_claimed(QueueState& queue, std::size_t limit, std::size_t free
     const auto start_deadline = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                     (queue.claim_sent_at + lease - lease / timing::lease_margin_divisor).time_since_epoch())
                                     .count();
-    const bool running = hooks_.running() && !stopped_;
+    // Paused while the claim was in flight: hand its jobs back unstarted.
+    const bool running = hooks_.running() && !stopped_ && !queue.paused;
     std::vector<Task*> batch;
     batch.reserve(rows.size());
     for (const auto& row : rows) {
@@ -180,6 +182,7 @@ void Producer::on_claimed(QueueState& queue, std::size_t limit, std::size_t free
         owned->attempt = row.attempt;
         owned->max_retries = row.max_retries;
         owned->priority = row.priority;
+        owned->snoozes = row.snoozes;
         owned->run_at = row.run_at;
         owned->created_at = row.created_at;
         owned->ticket = row.ticket.value_or(0);
@@ -187,7 +190,7 @@ void Producer::on_claimed(QueueState& queue, std::size_t limit, std::size_t free
         Task& task = tasks_.add(std::move(owned));
         if (task.ticket != 0) queue.progress.hold(task.ticket);
         if (task.handler == nullptr || !running) {
-            // Stopping (the claim was in flight when stop began), or a type we
+            // Stopping or paused (the claim was in flight when that began), or a type we
             // do not handle (the claim filters by type, so it cannot happen):
             // hand it back at once.
             task.apply(TaskEvent::skipped);
@@ -268,6 +271,7 @@ void Producer::due_in(QueueState& queue, std::chrono::milliseconds delay) {
 }
 
 void Producer::poll() {
+    refresh_paused();
     for (auto& q : queues_) {
         q->due_check = true;
         wake(*q);
@@ -319,7 +323,7 @@ void Producer::act(QueueState& queue, WakeSwitch::Action action) {
 }
 
 void Producer::arm(QueueState& queue) {
-    if (!listening() || stopped_) {
+    if (!listening() || stopped_ || queue.paused) {
         queue.wake.disconnected();
         return;
     }
@@ -372,6 +376,66 @@ void Producer::decide_wake_modes(std::int64_t contention) {
             log(LogLevel::debug, "dispatcher " + settings_.worker_id + ": queue '" + q->name + "' arms again");
         act(*q, action);
     }
+}
+
+// --- paused queues ------------------------------------------------------------
+
+void Producer::set_paused(std::string_view name, bool paused) {
+    auto* queue = find(name);
+    if (queue == nullptr) return;
+    ++queue->pause_notices;
+    apply_pause(*queue, paused);
+}
+
+void Producer::refresh_paused() {
+    if (!claiming_ || stopped_) return;
+    std::vector<std::uint64_t> notices;
+    for (const auto& q : queues_) notices.push_back(q->pause_notices);
+    database_.send({"seesaw_paused_queues", &sql_.paused_queues, {}, {},
+                    [this, notices = std::move(notices)](const PGresult* result, const StatementFailure* failure) {
+                        if (failure != nullptr || stopped_) return;
+                        std::vector<bool> paused(queues_.size(), false);
+                        for (int row = 0; row < PQntuples(result); ++row) {
+                            if (auto* q = find(pg::value(result, row, 0))) paused[q->index] = true;
+                        }
+                        for (auto& q : queues_) {
+                            // A notification after this was sent says more than it does.
+                            if (q->pause_notices == notices[q->index]) apply_pause(*q, paused[q->index]);
+                        }
+                    }});
+}
+
+void Producer::apply_pause(QueueState& queue, bool paused) {
+    if (queue.paused == paused || stopped_) return;
+    queue.paused = paused;
+    publish_(QueuePauseChanged{queue.name, paused});
+    if (!paused) {
+        log(LogLevel::info, "dispatcher " + settings_.worker_id + ": queue '" + queue.name + "' resumed");
+        if (listening()) act(queue, queue.wake.connected());
+        wake(queue);
+        return;
+    }
+    // Jobs no worker has taken yet go back to the queue, unstarted.
+    std::size_t handed_back = 0;
+    for (Task* task : executor_.take_back(queue.index)) {
+        returned(*task);
+        task->apply(TaskEvent::skipped);
+        if (task->state == TaskState::releasing) {
+            completer_.release(*task);
+            ++handed_back;
+        } else if (task->settled()) {  // lost while it waited (cancelled): nothing to hand back
+            settled(*task);
+            tasks_.retire(*task);
+        }
+    }
+    completer_.flush();
+    queue.busy_timer.stop();
+    queue.wake.disconnected();
+    // Producers need not wake us for it.
+    if (claiming_ && settings_.listen)
+        database_.send({"seesaw_disarm", &sql_.disarm_listener, {settings_.worker_id, queue.name}, {}, ignore});
+    log(LogLevel::info, "dispatcher " + settings_.worker_id + ": queue '" + queue.name + "' paused; " +
+                            std::to_string(handed_back) + " job(s) held but not started handed back");
 }
 
 // --- progress and in-doubt claims ----------------------------------------------

@@ -84,6 +84,13 @@ public:
     void returned(Task& task);  // a handler returned, or a job was skipped: its slot is free
     void settled(Task& task);   // retired: started or no longer ours
 
+    // The control channel said the queue was paused or resumed. Paused: no
+    // claims, and jobs held but not started go back to the queue.
+    void set_paused(std::string_view queue, bool paused);
+    // Reads which queues are paused (at each (re)connect and poll: a
+    // notification may have been missed).
+    void refresh_paused();
+
     // Jobs went back to the queue (reclaim): some may be due soon.
     void look_for_due() noexcept;
 
@@ -102,6 +109,7 @@ private:
     void decide_wake_modes(std::int64_t contention);
     void record_progress();
     void release_unknown_claims();
+    void apply_pause(QueueState& queue, bool paused);
     bool listening() const noexcept { return settings_.listen && claiming_ && listening_; }
 
     Statements& database_;

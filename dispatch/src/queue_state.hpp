@@ -43,6 +43,9 @@ struct QueueState {
     std::int64_t next_ticket;      // the tickets of the next claim are above it
     StartWatermark progress;       // how far the workers got through held jobs
 
+    bool paused = false;            // PgJobStore::pause_queue: no claims until resumed
+    std::uint64_t pause_notices = 0;  // pause/resume notifications seen (a refresh sent before one is stale)
+
     bool claim_in_flight = false;  // at most one claim per queue at a time
     bool claim_again = false;      // a wake-up came while the claim was in flight
     bool wanted = true;            // there may be due jobs to claim

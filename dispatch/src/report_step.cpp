@@ -1,5 +1,6 @@
 #include "report_step.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "completer.hpp"
@@ -12,7 +13,8 @@ namespace seesaw::detail {
 
 std::chrono::milliseconds retry_delay(const Task& task, const RetryPolicy& dispatcher_policy) {
     const auto& own = task.handler->options.retry_policy;
-    return (own ? *own : dispatcher_policy).delay(task.attempt);
+    // Runs that snoozed are not failures: they do not lengthen the backoff.
+    return (own ? *own : dispatcher_policy).delay(std::max(1, task.attempt - task.snoozes));
 }
 
 bool take_report(Report& report, Producer& producer, Completer& completer, bool closing,
@@ -35,13 +37,20 @@ bool take_report(Report& report, Producer& producer, Completer& completer, bool 
         completer.release(task);
     } else if (before == TaskState::waiting || before == TaskState::running) {
         // Its own outcome (a timed-out task's failure is written already).
-        if (report.outcome == Outcome::succeeded) {
-            completer.succeeded(task);
-        } else {
-            completer.failed(task, std::move(report.error),
-                             report.outcome == Outcome::permanent ? ErrorKind::non_retryable : ErrorKind::retryable,
-                             report.retry_in ? *report.retry_in : retry_delay(task, dispatcher_policy),
-                             report.duration, false);
+        switch (report.outcome) {
+            case Outcome::succeeded: completer.succeeded(task); break;
+            case Outcome::snoozed:
+                completer.failed(task, {}, FailKind::snooze, report.retry_in.value_or(std::chrono::milliseconds(0)),
+                                 report.duration, false);
+                break;
+            case Outcome::cancelled:
+                completer.failed(task, std::move(report.error), FailKind::cancel, {}, report.duration, false);
+                break;
+            default:
+                completer.failed(task, std::move(report.error),
+                                 report.outcome == Outcome::permanent ? FailKind::non_retryable : FailKind::retryable,
+                                 report.retry_in ? *report.retry_in : retry_delay(task, dispatcher_policy),
+                                 report.duration, false);
         }
     }
     return task.settled();

@@ -60,7 +60,7 @@ std::string_view to_string(TaskEvent event) noexcept;
 std::optional<TaskState> next_state(TaskState state, TaskEvent event) noexcept;
 
 // What a worker reports to the loop.
-enum class Outcome { succeeded, retryable, permanent, skipped };
+enum class Outcome { succeeded, retryable, permanent, snoozed, cancelled, skipped };
 
 struct Task {
     // Written by the loop before the hand-off; read-only afterwards.
@@ -73,6 +73,7 @@ struct Task {
     std::int32_t max_retries = 0;
     std::int32_t version = 1;
     std::int32_t priority = 0;
+    std::int32_t snoozes = 0;
     Timestamp run_at{};
     Timestamp created_at{};
     // Claimed ahead of the workers: its place in the queue's StartWatermark.
@@ -93,6 +94,7 @@ struct Task {
     // Loop thread only.
     TaskState state = TaskState::waiting;
     bool in_doubt = false;  // a write of its result was cut off: it may have committed; write it idempotently
+    bool job_cancelled = false;  // cancelled (PgJobStore::cancel) while we held it: JobCancelled was published
     std::chrono::nanoseconds run_time{};  // the handler's, once it returned
 
     // Applies an event; false when it cannot happen in this state.

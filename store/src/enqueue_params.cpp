@@ -21,10 +21,10 @@ void validate_new_job(const NewJob& job, std::size_t index, std::size_t count) {
         count > 1 ? "job " + std::to_string(index + 1) + " of " + std::to_string(count) + ": " : std::string();
     validate_job_type(job.job_type, prefix + "job_type");
     const std::string label = job_label(job, index, count);
-    validate_queue_name(job.options.queue, label + ": queue");
-    if (job.options.max_retries < 0 || job.options.max_retries > max_retries_limit) {
+    validate_queue_name(queue_of(job.options), label + ": queue");
+    if (max_retries_of(job.options) < 0 || max_retries_of(job.options) > max_retries_limit) {
         throw UsageError(label + ": max_retries must be between 0 and " + std::to_string(max_retries_limit) +
-                         ", got " + std::to_string(job.options.max_retries));
+                         ", got " + std::to_string(max_retries_of(job.options)));
     }
     if (job.options.run_at) validate_run_at(*job.options.run_at, label + ": run_at");
     validate_delay(job.options.delay, label + ": delay");
@@ -54,9 +54,9 @@ std::array<std::string, 9> enqueue_batch_arrays(std::span<const NewJob> jobs, st
         ids.add(job.id);
         types.add(job.job_type);
         payloads.add(job.payload);
-        queues.add(job.options.queue);
-        priorities.add(std::int64_t{job.options.priority});
-        retries.add(std::int64_t{job.options.max_retries});
+        queues.add(queue_of(job.options));
+        priorities.add(std::int64_t{priority_of(job.options)});
+        retries.add(std::int64_t{max_retries_of(job.options)});
         if (job.options.run_at)
             run_ats.add(pg::timestamp_literal(*job.options.run_at));
         else
@@ -105,13 +105,13 @@ std::array<std::string, 3> enqueue_unique_arrays(std::span<const NewJob> jobs) {
 
 EnqueueParams::EnqueueParams(const NewJob& job)
     : id_(job.id.to_string()),
-      priority_(pg::to_text(job.options.priority)),
-      max_retries_(pg::to_text(job.options.max_retries)),
+      priority_(pg::to_text(priority_of(job.options))),
+      max_retries_(pg::to_text(max_retries_of(job.options))),
       delay_(pg::to_text(job.options.delay.count())),
       version_(pg::to_text(job.options.version)) {
     if (job.options.run_at) run_at_ = pg::timestamp_literal(*job.options.run_at);
     const Param run_at = job.options.run_at ? Param(run_at_) : std::nullopt;
-    params_ = {id_, job.job_type, job.payload, job.options.queue, priority_, max_retries_, run_at, delay_, version_};
+    params_ = {id_, job.job_type, job.payload, queue_of(job.options), priority_, max_retries_, run_at, delay_, version_};
 }
 
 }  // namespace seesaw::detail

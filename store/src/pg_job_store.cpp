@@ -16,6 +16,7 @@
 #include "enqueue_params.hpp"
 #include "pg.hpp"
 #include "seesaw/core/error.hpp"
+#include "seesaw/core/limits.hpp"
 #include "store_sql.hpp"
 #include "worker_protocol.hpp"
 
@@ -35,6 +36,7 @@ ClaimedJob claimed_job(const detail::ClaimedRow& row, std::string_view worker_id
     job.attempt = row.attempt;
     job.max_retries = row.max_retries;
     job.priority = row.priority;
+    job.snoozes = row.snoozes;
     job.run_at = row.run_at;
     job.created_at = row.created_at;
     job.lease_expires_at = row.lease_expires_at;
@@ -129,6 +131,7 @@ Job parse_job(const PGresult* r, int row) {
         }
     }
     if (auto errors = optional_text(job_errors)) job.errors = parse_errors(*errors);
+    job.snoozes = pg::to_int<std::int32_t>(pg::value(r, row, job_snoozes));
     return job;
 }
 
@@ -403,7 +406,7 @@ std::vector<FailResult> PgJobStore::mark_failed_batch(std::span<const FailureRep
         for (auto i : group) {
             const auto& f = failures[i];
             auto delay = f.retry_delay ? *f.retry_delay : options_.retry_policy.delay(f.lease.attempt);
-            refs.push_back({f.lease.id, f.lease.attempt, f.error, f.kind, delay});
+            refs.push_back({f.lease.id, f.lease.attempt, f.error, detail::fail_kind(f.kind), delay});
         }
         auto result = pg::exec(conn->native(), sql_->fail, detail::fail_params(refs, worker_id));
         std::unordered_map<JobId, detail::FailWritten> written;
@@ -412,8 +415,8 @@ std::vector<FailResult> PgJobStore::mark_failed_batch(std::span<const FailureRep
             auto found = written.find(failures[i].lease.id);
             if (found == written.end()) continue;
             const auto& row = found->second;
-            out[i].outcome = row.retried ? FailOutcome::retry_scheduled : FailOutcome::dead_lettered;
-            if (row.retried) {
+            out[i].outcome = row.retried() ? FailOutcome::retry_scheduled : FailOutcome::dead_lettered;
+            if (row.retried()) {
                 out[i].next_attempt = row.attempt;
                 out[i].retry_in = row.retry_in;
             }
@@ -494,8 +497,9 @@ std::uint64_t PgJobStore::cleanup_succeeded(Timestamp cutoff) {
 }
 
 std::uint64_t PgJobStore::cleanup(JobStatus status, std::chrono::milliseconds age) {
-    if (status != JobStatus::succeeded && status != JobStatus::dead_letter) {
-        throw UsageError("cleanup removes succeeded or dead_letter jobs only, not " + std::string(to_string(status)));
+    if (status != JobStatus::succeeded && status != JobStatus::dead_letter && status != JobStatus::cancelled) {
+        throw UsageError("cleanup removes succeeded, dead_letter or cancelled jobs only, not " +
+                         std::string(to_string(status)));
     }
     if (age.count() < 0) throw UsageError("cleanup: the age must not be negative");
     auto conn = pool_.acquire();
@@ -528,6 +532,7 @@ QueueStats PgJobStore::stats() {
         total.succeeded += counts.succeeded;
         total.failed += counts.failed;
         total.dead_letter += counts.dead_letter;
+        total.cancelled += counts.cancelled;
     }
     return total;
 }
@@ -625,6 +630,104 @@ std::uint64_t PgJobStore::retry_dead_letters(std::span<const JobId> ids) {
     const auto retried = retry_dead_letters_of(conn->native(), *sql_, &array, std::nullopt);
     tx.commit();
     return retried;
+}
+
+namespace {
+
+std::vector<CancelResult> decode_cancelled(const PGresult* result) {
+    std::vector<CancelResult> out;
+    out.reserve(static_cast<std::size_t>(PQntuples(result)));
+    for (int row = 0; row < PQntuples(result); ++row) {
+        out.push_back(CancelResult{JobId::parse(pg::value(result, row, 0)), pg::value(result, row, 2) == "t",
+                                   parse_job_status(pg::value(result, row, 1)).value_or(JobStatus::pending)});
+    }
+    return out;
+}
+
+}  // namespace
+
+CancelResult PgJobStore::cancel(const JobId& id) { return cancel(std::span(&id, 1)).front(); }
+
+std::vector<CancelResult> PgJobStore::cancel(std::span<const JobId> ids) {
+    const std::set<JobId> wanted(ids.begin(), ids.end());
+    if (wanted.empty()) return {};
+    pg::Params params;
+    params.add_owned(uuid_array(wanted));
+    params.add_null();
+    params.add_null();
+    auto conn = pool_.acquire();
+    Transaction tx(*conn);
+    auto result = pg::exec(conn->native(), sql_->cancel_jobs, params);
+    auto found = decode_cancelled(result.get());
+    std::map<JobId, CancelResult> by_id;
+    for (const auto& r : found) by_id.emplace(r.id, r);
+    std::string missing;
+    for (const auto& id : wanted) {
+        if (!by_id.contains(id)) missing += (missing.empty() ? "" : ", ") + id.to_string();
+    }
+    if (!missing.empty()) {
+        throw UsageError("no job with id " + missing + (wanted.size() > 1 ? " (nothing was cancelled)" : ""));
+    }
+    tx.commit();
+    std::vector<CancelResult> out;
+    out.reserve(ids.size());
+    for (const auto& id : ids) out.push_back(by_id.at(id));
+    return out;
+}
+
+std::uint64_t PgJobStore::cancel_all(const CancelFilter& filter) {
+    if (!filter.job_type && !filter.queue)
+        throw UsageError("cancel_all: name a job type or a queue (or both); to cancel jobs by id, use cancel()");
+    if (filter.job_type) validate_job_type(*filter.job_type, "cancel_all: the job type");
+    if (filter.queue) validate_queue_name(*filter.queue, "cancel_all: the queue");
+    pg::Params params;
+    params.add_null();
+    params.add_param(filter.job_type ? Param(*filter.job_type) : std::nullopt);
+    params.add_param(filter.queue ? Param(*filter.queue) : std::nullopt);
+    auto conn = pool_.acquire();
+    auto result = pg::exec(conn->native(), sql_->cancel_jobs, params);
+    std::uint64_t n = 0;
+    for (const auto& r : decode_cancelled(result.get())) n += r.cancelled ? 1 : 0;
+    return n;
+}
+
+namespace {
+bool call_queue_function(PgPool& pool, const std::string& sql, std::string_view queue, std::string_view what) {
+    validate_queue_name(queue, what);
+    pg::Params params;
+    params.add(queue);
+    auto conn = pool.acquire();
+    auto result = pg::exec(conn->native(), sql, params);
+    return pg::value(result.get(), 0, 0) == "t";
+}
+}  // namespace
+
+bool PgJobStore::pause_queue(std::string_view queue) {
+    return call_queue_function(pool_, sql_->pause_queue, queue, "pause_queue: the queue name");
+}
+
+bool PgJobStore::resume_queue(std::string_view queue) {
+    return call_queue_function(pool_, sql_->resume_queue, queue, "resume_queue: the queue name");
+}
+
+std::vector<QueueInfo> PgJobStore::queues() {
+    std::map<std::string, QueueInfo> by_name;
+    for (auto& [name, counts] : stats_by_queue()) by_name[name] = QueueInfo{name, counts, false, std::nullopt};
+    {
+        auto conn = pool_.acquire();
+        auto result = pg::exec(conn->native(), sql_->paused_queues);
+        for (int row = 0; row < PQntuples(result.get()); ++row) {
+            std::string name(pg::value(result.get(), row, 0));
+            auto& info = by_name[name];
+            info.name = name;
+            info.paused = true;
+            info.paused_at = pg::to_timestamp_us(pg::value(result.get(), row, 1));
+        }
+    }
+    std::vector<QueueInfo> out;
+    out.reserve(by_name.size());
+    for (auto& [name, info] : by_name) out.push_back(std::move(info));
+    return out;
 }
 
 std::map<std::string, std::chrono::microseconds> PgJobStore::oldest_pending_ages(

@@ -84,6 +84,7 @@ StoreSql::StoreSql(const std::string& schema_text)
             " SELECT id FROM " + jobs +
             " WHERE queue = $2 AND status IN ('pending', 'failed') AND run_at <= now()"
             " AND ($4::text[] IS NULL OR job_type = ANY ($4::text[]))"
+            " AND NOT EXISTS (SELECT 1 FROM " + schema_name + ".queue_pauses AS p WHERE p.queue = $2)"
             " ORDER BY priority, run_at, id"
             " LIMIT $3"
             " FOR UPDATE SKIP LOCKED) AS ids)"
@@ -96,7 +97,7 @@ StoreSql::StoreSql(const std::string& schema_text)
             " WHERE j.id = c.id AND (c.n <= $6::int8 OR j.uncounted_attempts = 0)"
             " RETURNING j.id, j.job_type, j.queue, j.payload::text, j.version, j.attempt, j.max_retries,"
             " j.priority, " + us("j.run_at") + ", " + us("j.created_at") + ", " + us("j.lease_expires_at") +
-            ", c.n, j.lease_ticket, cardinality(found.ids)";
+            ", c.n, j.lease_ticket, cardinality(found.ids), j.snoozes";
 
     // Fences every state change after a claim: the row is still this
     // worker's ($3), at this attempt, and running.
@@ -109,10 +110,12 @@ StoreSql::StoreSql(const std::string& schema_text)
                     " updated_at = CASE WHEN j.status = 'succeeded' THEN j.updated_at ELSE now() END"
                     " FROM " + leases + " WHERE " + held + " AND j.status IN ('running', 'succeeded') RETURNING j.id";
 
-    // Runs so far (attempts whose lease expired before they started do not
-    // count) against the retries allowed.
-    const std::string retries_left = "j.attempt - j.uncounted_attempts <= j.max_retries";
+    // Runs so far (attempts whose lease expired before they started, and
+    // runs that snoozed, do not count) against the retries allowed.
+    const std::string retries_left = "j.attempt - j.uncounted_attempts - j.snoozes <= j.max_retries";
+    const std::string failure = "c.kind IN ('retryable', 'non_retryable')";
     const std::string retry = "(c.kind = 'retryable' AND " + retries_left + ")";
+    const std::string later = "(c.kind = 'snooze' OR " + retry + ")";  // runs again after the delay
     // The job's error history with one more entry (migration 0008): the
     // attempt, the time (UTC, ISO 8601), the worker, the kind, the message.
     auto error_appended = [&](const std::string& attempt, const std::string& kind, const std::string& message) {
@@ -122,29 +125,40 @@ StoreSql::StoreSql(const std::string& schema_text)
                std::to_string(error_history_length) + ")";
     };
     fail = "UPDATE " + jobs + " AS j SET"
-           " status = (CASE WHEN " + retry + " THEN 'failed' ELSE 'dead_letter' END)::" + status_type + ","
-           " attempt = CASE WHEN " + retry + " THEN j.attempt + 1 ELSE j.attempt END,"
-           " run_at = CASE WHEN " + retry + " THEN now() + c.delay_ms" + ms + " ELSE j.run_at END,"
-           " error_message = c.error, error_kind = c.kind::" + kind_type + ","
-           " errors = " + error_appended("j.attempt", "c.kind", "c.error") + ","
+           " status = (CASE WHEN c.kind = 'snooze' THEN 'pending' WHEN c.kind = 'cancel' THEN 'cancelled'"
+           " WHEN " + retry + " THEN 'failed' ELSE 'dead_letter' END)::" + status_type + ","
+           " attempt = CASE WHEN " + later + " THEN j.attempt + 1 ELSE j.attempt END,"
+           " snoozes = j.snoozes + CASE WHEN c.kind = 'snooze' THEN 1 ELSE 0 END,"
+           " run_at = CASE WHEN " + later + " THEN now() + c.delay_ms" + ms + " ELSE j.run_at END,"
+           " error_message = CASE WHEN c.kind = 'snooze' THEN j.error_message ELSE c.error END,"
+           " error_kind = CASE WHEN " + failure + " THEN c.kind::" + kind_type + " ELSE j.error_kind END,"
+           " errors = CASE WHEN " + failure + " THEN " + error_appended("j.attempt", "c.kind", "c.error") +
+           " ELSE j.errors END,"
            " lease_expires_at = NULL, updated_at = now()"
            " FROM unnest($1::uuid[], $2::int4[], $4::text[], $5::text[], $6::int8[])"
            " AS c(id, attempt, error, kind, delay_ms)"
            " WHERE " + fence + " RETURNING j.id, j.status, j.attempt, c.delay_ms";
-    // The same after a connection was lost mid-write: a failure this worker
-    // already wrote (the row moved on to the next attempt, or to the dead
-    // letter queue at this attempt, and still names this worker) counts as
-    // written. The SELECT sees the rows as they were before this UPDATE.
+    // The same after a connection was lost mid-write: a result this worker
+    // already wrote (the row moved on to the next attempt — a retry or a
+    // snooze —, or to the dead letter queue or cancelled at this attempt,
+    // and still names this worker) counts as written. The SELECT sees the
+    // rows as they were before this UPDATE.
     fail_again = "WITH written AS (" + fail + ")"
                  " SELECT id, status, attempt, delay_ms FROM written"
                  " UNION ALL"
                  " SELECT j.id, j.status, j.attempt,"
                  " greatest(0, ceil(extract(epoch FROM j.run_at - now()) * 1000))::int8"
-                 " FROM " + jobs + " AS j JOIN " + leases + " ON j.id = c.id"
-                 " WHERE j.worker_id = $3 AND ((j.status = 'failed' AND j.attempt = c.attempt + 1)"
-                 " OR (j.status = 'dead_letter' AND j.attempt = c.attempt))";
-    heartbeat = "UPDATE " + jobs + " AS j SET lease_expires_at = now() + $4::int8" + ms + ", updated_at = now()"
-                " FROM " + leases + " WHERE " + fence + " RETURNING j.id, j.attempt";
+                 " FROM " + jobs + " AS j JOIN unnest($1::uuid[], $2::int4[], $5::text[]) AS c(id, attempt, kind)"
+                 " ON j.id = c.id WHERE j.worker_id = $3 AND ("
+                 "(j.status = 'failed' AND c.kind = 'retryable' AND j.attempt = c.attempt + 1)"
+                 " OR (j.status = 'pending' AND c.kind = 'snooze' AND j.attempt = c.attempt + 1)"
+                 " OR (j.status = 'dead_letter' AND c.kind <> 'snooze' AND c.kind <> 'cancel' AND j.attempt = c.attempt)"
+                 " OR (j.status = 'cancelled' AND c.kind = 'cancel' AND j.attempt = c.attempt))";
+    heartbeat = "WITH extended AS (UPDATE " + jobs + " AS j SET lease_expires_at = now() + $4::int8" + ms +
+                ", updated_at = now() FROM " + leases + " WHERE " + fence + " RETURNING j.id, j.attempt)"
+                " SELECT id, attempt, false FROM extended"
+                " UNION ALL SELECT j.id, j.attempt, true FROM " + jobs + " AS j JOIN " + leases +
+                " ON " + held + " AND j.status = 'cancelled'";
     release = "UPDATE " + jobs + " AS j SET status = 'pending', lease_expires_at = NULL, updated_at = now()"
               " FROM " + leases + " WHERE " + fence + " RETURNING j.id";
     release_unknown = "UPDATE " + jobs + " SET status = 'pending', lease_expires_at = NULL, lease_ticket = NULL,"
@@ -170,11 +184,11 @@ StoreSql::StoreSql(const std::string& schema_text)
               " attempt = CASE WHEN NOT e.started OR " + retries_left + " THEN j.attempt + 1 ELSE j.attempt END,"
               " uncounted_attempts = j.uncounted_attempts + CASE WHEN e.started THEN 0 ELSE 1 END,"
               " run_at = CASE WHEN e.started AND " + retries_left +
-              " THEN now() + floor(random() * least($3::float8, $2::float8 * 2 ^ least(j.attempt - j.uncounted_attempts - 1, 62)))" +
+              " THEN now() + floor(random() * least($3::float8, $2::float8 * 2 ^ least(j.attempt - j.uncounted_attempts - j.snoozes - 1, 62)))" +
               ms + " ELSE j.run_at END,"
               " error_message = CASE WHEN e.started"
               " THEN format('lease expired: worker %s did not finish attempt %s before %s (run %s of %s allowed)',"
-              " j.worker_id, j.attempt, j.lease_expires_at, j.attempt - j.uncounted_attempts, j.max_retries + 1)"
+              " j.worker_id, j.attempt, j.lease_expires_at, j.attempt - j.uncounted_attempts - j.snoozes, j.max_retries + 1)"
               " ELSE format('lease expired: worker %s held attempt %s but had not started it before %s;"
               " it does not count toward max_retries', j.worker_id, j.attempt, j.lease_expires_at) END,"
               " error_kind = CASE WHEN e.started THEN 'retryable'::" + kind_type + " ELSE j.error_kind END,"
@@ -213,7 +227,7 @@ StoreSql::StoreSql(const std::string& schema_text)
     // A dead letter whose unique key another job took meanwhile stays.
     retry_dead_letters = "WITH retried AS ("
                          " UPDATE " + jobs + " AS j"
-                         " SET status = 'pending', attempt = 1, uncounted_attempts = 0, run_at = now(),"
+                         " SET status = 'pending', attempt = 1, uncounted_attempts = 0, snoozes = 0, run_at = now(),"
                          " lease_expires_at = NULL, updated_at = now()"
                          " WHERE status = 'dead_letter'"
                          " AND ($1::uuid[] IS NULL OR id = ANY ($1::uuid[]))"
@@ -230,7 +244,13 @@ StoreSql::StoreSql(const std::string& schema_text)
         "id, job_type, queue, payload::text, version, status::text, attempt, max_retries, priority, " +
         us("run_at") + ", worker_id, " + us("lease_expires_at") + ", error_message, error_kind::text, " +
         us("created_at") + ", " + us("updated_at") + ", uncounted_attempts, unique_key, " + us("unique_bucket") +
-        ", unique_states::text, errors::text";
+        ", unique_states::text, errors::text, snoozes";
+    cancel_jobs = "SELECT job_id, previous_status::text, cancelled FROM " + schema_name +
+                  ".cancel_jobs($1::uuid[], $2, $3)";
+    pause_queue = "SELECT " + schema_name + ".pause_queue($1)";
+    resume_queue = "SELECT " + schema_name + ".resume_queue($1)";
+    paused_queues = "SELECT queue, " + us("paused_at") + " FROM " + schema_name + ".queue_pauses ORDER BY queue";
+
     get_job = "SELECT " + job_columns + " FROM " + jobs + " WHERE id = $1::uuid";
     const std::string matching = "SELECT " + job_columns + " FROM " + jobs +
                                  " WHERE ($1::text IS NULL OR status = $1::" + status_type + ")"
@@ -260,7 +280,7 @@ StoreSql::StoreSql(const std::string& schema_text)
     producer_contention = "SELECT last_value FROM " + schema_name + ".producer_contention";
 
     channels = "SELECT " + schema_name + ".notify_channel($1, 'ready'), " + schema_name +
-               ".notify_channel($1, 'scheduled')";
+               ".notify_channel($1, 'scheduled'), " + schema_name + ".notify_channel($1, 'control')";
 
     const std::string progress = schema_name + ".worker_progress";
     record_progress = "INSERT INTO " + progress + " AS p (worker_id, queue, first_ticket, started_through)"

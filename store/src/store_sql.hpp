@@ -28,6 +28,7 @@ enum ClaimColumn : int {
     claim_order,         // 1, 2, ... in the claim's order (priority, run_at, id)
     claim_lease_ticket,  // NULL: went straight to a free worker
     claim_found_count,   // due jobs the claim found (some may have been left, see claim)
+    claim_snoozes,
     claim_column_count
 };
 
@@ -54,6 +55,7 @@ enum JobColumn : int {
     job_unique_bucket_us,
     job_unique_states,
     job_errors,
+    job_snoozes,
     job_column_count
 };
 
@@ -80,6 +82,7 @@ struct StoreSql {
     // worker and status = 'running', and takes the leases of one worker ($3
     // its id) sorted by id, so that its rows are locked in id order.
     //
+    // Nothing is claimed from a paused queue (migration 0009).
     // $1 worker_id, $2 queue, $3 limit, $4 job types text[] (NULL = any),
     // $5 lease ms, $6 how many go straight to a free worker, $7 ticket base,
     // $8 synchronous_commit ('on': durable before a handler starts)
@@ -90,13 +93,18 @@ struct StoreSql {
     // The same after a connection was lost mid-write: a row this worker
     // already marked succeeded (same attempt) counts as written.
     std::string succeed_again;
-    // $1 ids, $2 attempts, $3 worker id, $4 errors, $5 kinds, $6 delay ms
-    // → RETURNING id, status, attempt, delay ms
+    // Every other end of a run. $1 ids, $2 attempts, $3 worker id, $4 errors
+    // (or reasons), $5 kinds: 'retryable' (a retry after the delay, or the
+    // dead letter queue when out of retries), 'non_retryable' (the dead
+    // letter queue), 'snooze' (pending again after the delay, not counted),
+    // 'cancel' (cancelled); $6 delay ms → RETURNING id, status, attempt, delay ms
     std::string fail;
     // The same after a connection was lost mid-write: a failure this worker
     // already wrote counts as written (see fail_again in store_sql.cpp).
     std::string fail_again;
-    // $1 ids, $2 attempts, $3 worker id, $4 lease ms → RETURNING id, attempt
+    // $1 ids, $2 attempts, $3 worker id, $4 lease ms → RETURNING id,
+    // attempt, false for the leases extended; and id, attempt, true for
+    // those that were cancelled meanwhile (and are not ours any more).
     std::string heartbeat;
     // $1 ids, $2 attempts, $3 worker id → RETURNING id. Back to pending at
     // the same attempt: handed back unrun.
@@ -121,6 +129,15 @@ struct StoreSql {
     std::string retry_dead_letters;
     // $1 ids uuid[] → id, status of those that exist, locked in id order
     std::string lock_jobs;
+    // $1 ids uuid[] (NULL = every unfinished job), $2 job type, $3 queue
+    // (NULL = any) → id, the state before, cancelled by this call (bool).
+    // Tells the dispatchers running some of them (migration 0009).
+    std::string cancel_jobs;
+    // $1 queue → true when this call paused (resumed) it. Tells the dispatchers.
+    std::string pause_queue;
+    std::string resume_queue;
+    // → queue, paused_at (epoch µs) of every paused queue
+    std::string paused_queues;
     // $1 id → the JobColumns
     std::string get_job;
     // $1 status, $2 job_type, $3 queue, $4 limit → the JobColumns, oldest
@@ -133,7 +150,8 @@ struct StoreSql {
     std::string oldest_pending_ages;
     // $1 queue → milliseconds until the earliest job that is not due yet (NULL: none)
     std::string next_due;
-    // $1 schema → the LISTEN channels of this schema (ready, scheduled).
+    // $1 schema → the LISTEN channels of this schema (ready, scheduled,
+    // control: "cancel <id> ...", "pause <queue>", "resume <queue>").
     std::string channels;
     // The wake-up protocol (migration 0005). $1 listener, $2 queue.
     std::string arm_listener;

@@ -72,7 +72,8 @@ std::vector<ClaimedRow> decode_claim(const PGresult* r) {
                            pg::to_timestamp_us(value(claim_created_at_us)),
                            pg::to_timestamp_us(value(claim_lease_expires_at_us)),
                            pg::to_int<std::int64_t>(value(claim_order)),
-                           std::nullopt};
+                           std::nullopt,
+                           int32(claim_snoozes)};
         if (PQgetisnull(r, row, claim_lease_ticket) == 0)
             claimed.ticket = pg::to_int<std::int64_t>(value(claim_lease_ticket));
         out.push_back(claimed);
@@ -101,7 +102,7 @@ std::vector<std::string> fail_params(std::vector<FailureRef>& failures, std::str
     pg::ArrayLiteral errors, kinds, delays;
     for (const auto& f : failures) {
         errors.add(f.error);
-        kinds.add(to_string(f.kind));
+        kinds.add(to_text(f.kind));
         delays.add(static_cast<std::int64_t>(std::max<std::int64_t>(0, f.delay.count())));
     }
     params.push_back(std::move(errors).finish());
@@ -124,21 +125,38 @@ std::vector<JobId> returned_ids(const PGresult* result) {
     return ids;
 }
 
-std::vector<LeaseRef> returned_leases(const PGresult* result) {
+namespace {
+std::vector<LeaseRef> heartbeat_rows(const PGresult* result, std::string_view cancelled) {
     std::vector<LeaseRef> leases;
     leases.reserve(static_cast<std::size_t>(PQntuples(result)));
     for (int row = 0; row < PQntuples(result); ++row) {
+        if (pg::value(result, row, 2) != cancelled) continue;
         leases.push_back(LeaseRef{JobId::parse(pg::value(result, row, 0)),
                                   pg::to_int<std::int32_t>(pg::value(result, row, 1))});
     }
     return leases;
+}
+}  // namespace
+
+std::vector<LeaseRef> returned_leases(const PGresult* result) { return heartbeat_rows(result, "f"); }
+std::vector<LeaseRef> cancelled_leases(const PGresult* result) { return heartbeat_rows(result, "t"); }
+
+std::string_view to_text(FailKind kind) noexcept {
+    switch (kind) {
+        case FailKind::retryable: return "retryable";
+        case FailKind::non_retryable: return "non_retryable";
+        case FailKind::snooze: return "snooze";
+        case FailKind::cancel: return "cancel";
+    }
+    return "retryable";
 }
 
 std::vector<FailWritten> decode_fail(const PGresult* result) {
     std::vector<FailWritten> out;
     out.reserve(static_cast<std::size_t>(PQntuples(result)));
     for (int row = 0; row < PQntuples(result); ++row) {
-        out.push_back(FailWritten{JobId::parse(pg::value(result, row, 0)), pg::value(result, row, 1) == "failed",
+        out.push_back(FailWritten{JobId::parse(pg::value(result, row, 0)),
+                                  parse_job_status(pg::value(result, row, 1)).value_or(JobStatus::dead_letter),
                                   pg::to_int<std::int32_t>(pg::value(result, row, 2)),
                                   std::chrono::milliseconds(pg::to_int<std::int64_t>(pg::value(result, row, 3)))});
     }

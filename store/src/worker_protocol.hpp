@@ -53,6 +53,7 @@ struct ClaimedRow {
     Timestamp run_at, created_at, lease_expires_at;
     std::int64_t order;                  // 1, 2, ... in the claim's order
     std::optional<std::int64_t> ticket;  // none: went straight to a free worker
+    std::int32_t snoozes;
 };
 // The rows of a claim's result in the claim's order (UPDATE ... RETURNING loses it).
 std::vector<ClaimedRow> decode_claim(const PGresult* result);
@@ -73,13 +74,20 @@ std::vector<std::string> lease_params(std::vector<LeaseRef>& leases /* sorted in
 std::vector<std::string> heartbeat_params(std::vector<LeaseRef>& leases /* sorted in place */,
                                           std::string_view worker_id, std::chrono::milliseconds lease);
 
-// A failed attempt of one worker's job, as fail and fail_again take it.
+// How a run that did not succeed ends (StoreSql::fail's kinds).
+enum class FailKind { retryable, non_retryable, snooze, cancel };
+std::string_view to_text(FailKind kind) noexcept;
+inline FailKind fail_kind(ErrorKind kind) noexcept {
+    return kind == ErrorKind::retryable ? FailKind::retryable : FailKind::non_retryable;
+}
+
+// A run of one worker's job that did not succeed, as fail and fail_again take it.
 struct FailureRef {
     JobId id;
     std::int32_t attempt;
-    std::string_view error;
-    ErrorKind kind;
-    std::chrono::milliseconds delay;  // the backoff before a retry (a negative one is 0)
+    std::string_view error;  // or a cancellation's reason
+    FailKind kind;
+    std::chrono::milliseconds delay;  // before a retry or after a snooze (a negative one is 0)
 };
 // lease_params, then $4 errors, $5 kinds, $6 delay ms.
 std::vector<std::string> fail_params(std::vector<FailureRef>& failures /* sorted in place */,
@@ -92,15 +100,17 @@ std::vector<std::string> release_unknown_params(std::string_view worker_id, std:
 // succeed_again, release, release_unknown).
 std::vector<JobId> returned_ids(const PGresult* result);
 // The heartbeat's RETURNING: the leases it extended (a lost run and the
-// retry of the same job differ by attempt).
+// retry of the same job differ by attempt), and those that were cancelled.
 std::vector<LeaseRef> returned_leases(const PGresult* result);
+std::vector<LeaseRef> cancelled_leases(const PGresult* result);
 
 // One row of fail's (or fail_again's) RETURNING.
 struct FailWritten {
     JobId id;
-    bool retried;                        // a retry is scheduled; else dead-lettered
-    std::int32_t attempt;                // the next attempt (retried), else the last
-    std::chrono::milliseconds retry_in;  // until the retry is due (with retried)
+    JobStatus status;                    // failed (a retry is scheduled), pending (snoozed), dead_letter, cancelled
+    std::int32_t attempt;                // the next attempt (failed, pending), else the last
+    std::chrono::milliseconds retry_in;  // until it is due again (failed, pending)
+    bool retried() const noexcept { return status == JobStatus::failed; }
 };
 std::vector<FailWritten> decode_fail(const PGresult* result);
 

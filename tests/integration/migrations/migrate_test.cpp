@@ -81,7 +81,11 @@ TEST_F(SeedSchema, JobsTableHasEverySeedColumnWithItsType) {
         EXPECT_FALSE(columns[name].not_null) << name;
         EXPECT_EQ(columns[name].default_value, "") << name;
     }
-    EXPECT_EQ(columns.size(), seed.size() + 7) << "unexpected extra columns";
+    ASSERT_TRUE(columns.contains("snoozes"));
+    EXPECT_EQ(columns["snoozes"].type, "integer");
+    EXPECT_TRUE(columns["snoozes"].not_null);
+    EXPECT_EQ(columns["snoozes"].default_value, "0");
+    EXPECT_EQ(columns.size(), seed.size() + 8) << "unexpected extra columns";
 
     auto key = sql("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
                    " AND a.attnum = ANY (i.indkey) WHERE i.indrelid = 'jobs'::regclass AND i.indisprimary");
@@ -89,7 +93,7 @@ TEST_F(SeedSchema, JobsTableHasEverySeedColumnWithItsType) {
     EXPECT_EQ(key.get(0, 0), "id");
 }
 
-TEST_F(SeedSchema, EnumsHaveTheSeedsValuesInOrder) {
+TEST_F(SeedSchema, EnumsHaveTheSeedsValuesInOrderThenCancelled) {
     auto values = [&](const std::string& type) {
         auto rows = sql("SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = $1::regtype ORDER BY e.enumsortorder",
                         {type});
@@ -97,8 +101,9 @@ TEST_F(SeedSchema, EnumsHaveTheSeedsValuesInOrder) {
         for (std::size_t i = 0; i < rows.rows(); ++i) out.emplace_back(rows.get(i, 0));
         return out;
     };
+    // The seed's values unchanged, in order; migration 0009 added cancelled after them.
     EXPECT_EQ(values("job_status"),
-              (std::vector<std::string>{"pending", "running", "succeeded", "failed", "dead_letter"}));
+              (std::vector<std::string>{"pending", "running", "succeeded", "failed", "dead_letter", "cancelled"}));
     EXPECT_EQ(values("error_kind"), (std::vector<std::string>{"retryable", "non_retryable"}));
     // The enums live in the test's schema, not in public.
     auto where = sql("SELECT n.nspname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"

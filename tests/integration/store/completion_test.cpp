@@ -361,7 +361,7 @@ TEST_F(WorkerProtocol, EachStatementIsFencedByItsOneWorkerId) {
     auto beat = all;
     EXPECT_TRUE(detail::returned_leases(send(sql.heartbeat, detail::heartbeat_params(beat, "w2", 10min)).get()).empty());
     std::vector<detail::FailureRef> failures;
-    for (const auto& lease : all) failures.push_back({lease.id, lease.attempt, "x", ErrorKind::retryable, 0ms});
+    for (const auto& lease : all) failures.push_back({lease.id, lease.attempt, "x", detail::FailKind::retryable, 0ms});
     EXPECT_TRUE(fail(sql.fail, failures, "w2").empty());
     EXPECT_EQ(count("status = 'running' AND worker_id = 'w1' AND error_message IS NULL"), 4);
 
@@ -376,14 +376,14 @@ TEST_F(WorkerProtocol, EachStatementIsFencedByItsOneWorkerId) {
 
     EXPECT_EQ(succeed(sql.succeed, {all[0]}, "w1"), std::vector<JobId>{all[0].id});
     auto written = fail(sql.fail,
-                        {{all[1].id, all[1].attempt, "retry me", ErrorKind::retryable, 5min},
-                         {all[2].id, all[2].attempt, "give up", ErrorKind::non_retryable, -1ms}},
+                        {{all[1].id, all[1].attempt, "retry me", detail::FailKind::retryable, 5min},
+                         {all[2].id, all[2].attempt, "give up", detail::FailKind::non_retryable, -1ms}},
                         "w1");
     ASSERT_EQ(written.size(), 2u);
-    EXPECT_TRUE(written.at(all[1].id).retried);
+    EXPECT_TRUE(written.at(all[1].id).retried());
     EXPECT_EQ(written.at(all[1].id).attempt, 2);
     EXPECT_EQ(written.at(all[1].id).retry_in, 5min);
-    EXPECT_FALSE(written.at(all[2].id).retried);
+    EXPECT_FALSE(written.at(all[2].id).retried());
     EXPECT_EQ(written.at(all[2].id).attempt, 1);
     EXPECT_EQ(succeed(sql.release, {all[3]}, "w1"), std::vector<JobId>{all[3].id});
 
@@ -476,8 +476,8 @@ TEST_F(WorkerProtocol, AFailureReplayedAfterItWasWrittenIsReportedAsWrittenNotLo
     auto retried = store_->enqueue(job_of("retried", {.max_retries = 3}));
     auto dead = store_->enqueue(job_of("dead", {.max_retries = 3}));
     ASSERT_EQ(store_->claim_ready("w", 2).size(), 2u);
-    const std::vector<detail::FailureRef> failures = {{retried, 1, "boom", ErrorKind::retryable, 10min},
-                                                      {dead, 1, "fatal", ErrorKind::non_retryable, 0ms}};
+    const std::vector<detail::FailureRef> failures = {{retried, 1, "boom", detail::FailKind::retryable, 10min},
+                                                      {dead, 1, "fatal", detail::FailKind::non_retryable, 0ms}};
     const auto& sql = statements();
     auto first = fail(sql.fail, failures, "w");
     ASSERT_EQ(first.size(), 2u);
@@ -489,11 +489,11 @@ TEST_F(WorkerProtocol, AFailureReplayedAfterItWasWrittenIsReportedAsWrittenNotLo
     wait_until_db_passes("SELECT max(updated_at) FROM jobs");
     auto again = fail(sql.fail_again, failures, "w");
     ASSERT_EQ(again.size(), 2u);
-    EXPECT_TRUE(again.at(retried).retried);
+    EXPECT_TRUE(again.at(retried).retried());
     EXPECT_EQ(again.at(retried).attempt, 2);
     EXPECT_GT(again.at(retried).retry_in, 0ms);
     EXPECT_LE(again.at(retried).retry_in, 10min);
-    EXPECT_FALSE(again.at(dead).retried);
+    EXPECT_FALSE(again.at(dead).retried());
     EXPECT_EQ(again.at(dead).attempt, 1);
     for (const auto& before : {retried_row, dead_row}) {
         auto after = job(before.id);
@@ -510,9 +510,9 @@ TEST_F(WorkerProtocol, AFailureReplayedAfterItWasWrittenIsReportedAsWrittenNotLo
     // A replay whose first write never arrived writes it, and reports it once.
     auto third = store_->enqueue(job_of("third", {.max_retries = 3}));
     ASSERT_EQ(store_->claim_ready("w", 1).at(0).id, third);
-    auto written = fail(sql.fail_again, {{third, 1, "late", ErrorKind::retryable, 1min}}, "w");
+    auto written = fail(sql.fail_again, {{third, 1, "late", detail::FailKind::retryable, 1min}}, "w");
     ASSERT_EQ(written.size(), 1u);  // (fail() checks that no id is listed twice)
-    EXPECT_TRUE(written.at(third).retried);
+    EXPECT_TRUE(written.at(third).retried());
     EXPECT_EQ(written.at(third).attempt, 2);
     EXPECT_EQ(written.at(third).retry_in, 1min);
     EXPECT_EQ(job(third).status, JobStatus::failed);

@@ -92,7 +92,8 @@ TEST(CliParse, StatusesAndIds) {
     EXPECT_EQ(parse_status("dead_letter", "--status"), JobStatus::dead_letter);
     EXPECT_EQ(parse_status("pending", "--status"), JobStatus::pending);
     EXPECT_EQ(message_of([] { parse_status("Pending", "--status"); }),
-              "unknown status 'Pending' for --status: expected pending, running, succeeded, failed or dead_letter");
+              "unknown status 'Pending' for --status: expected pending, running, succeeded, failed, dead_letter or "
+              "cancelled");
     auto id = JobId::generate();
     EXPECT_EQ(parse_job_id(id.to_string()), id);
     EXPECT_NE(message_of([] { parse_job_id("1234"); }).find("not a job id: '1234'"), std::string::npos);

@@ -163,9 +163,9 @@ TEST_F(CompleterTest, FailuresAreRetriedDeadLetteredOrFencedOut) {
     auto& retry = returned();
     auto& dead = returned();
     auto& fenced = returned();
-    completer_.failed(retry, "boom", ErrorKind::retryable, 1500ms, 2ms, false);
-    completer_.failed(dead, "bad", ErrorKind::non_retryable, 0ms, 2ms, false);
-    completer_.failed(fenced, "late", ErrorKind::retryable, 10ms, 2ms, false);
+    completer_.failed(retry, "boom", FailKind::retryable, 1500ms, 2ms, false);
+    completer_.failed(dead, "bad", FailKind::non_retryable, 0ms, 2ms, false);
+    completer_.failed(fenced, "late", FailKind::retryable, 10ms, 2ms, false);
     completer_.flush();
     ASSERT_EQ(db_.size(), 1u);
     EXPECT_EQ(db_.last().prepared_name, "seesaw_fail");
@@ -187,7 +187,7 @@ TEST_F(CompleterTest, ATimeoutsFailureIsWrittenWhileItsHandlerRunsAndSettlesOnly
     task->queue = &queue_;
     task->apply(TaskEvent::started);
     task->apply(TaskEvent::timed_out);
-    completer_.failed(*task, "timed out", ErrorKind::retryable, 5ms, {}, true);
+    completer_.failed(*task, "timed out", FailKind::retryable, 5ms, {}, true);
     completer_.flush();
     db_.answer_rows({"id", "status", "attempt", "delay_ms"}, {});  // fenced out: reported already, nothing more
     EXPECT_TRUE(lost_.empty());

@@ -24,7 +24,7 @@ using test::FakeStatements;
 
 const std::vector<std::string> claim_columns = {"id",       "job_type", "queue",   "payload",  "version",
                                                 "attempt",  "max_retries", "priority", "run_at", "created_at",
-                                                "lease_expires_at", "order", "ticket", "found"};
+                                                "lease_expires_at", "order", "ticket", "found", "snoozes"};
 
 class ProducerTest : public ::testing::Test {
 protected:
@@ -63,7 +63,16 @@ protected:
         return {id.to_string(), std::string("t"), std::string("default"), std::string("{}"), std::string("1"),
                 std::string("1"), std::string("3"), std::string("0"), std::string("0"), std::string("0"),
                 std::string("60000000"), std::to_string(order),
-                ticket ? std::optional<std::string>(std::to_string(*ticket)) : std::nullopt, std::to_string(found)};
+                ticket ? std::optional<std::string>(std::to_string(*ticket)) : std::nullopt, std::to_string(found),
+                std::string("0")};
+    }
+    // Starts claiming and answers the pause-state read sent before the first
+    // claim: no queue is paused.
+    void start_claiming() {
+        producer_->set_claiming(true, false);
+        auto paused = last_sent(work_, sql_.paused_queues);
+        ASSERT_TRUE(paused);
+        work_.answer(*paused, test::FakeAnswer::rows({"queue", "paused_at"}, {}));
     }
     // The index of the last statement sent with this SQL.
     std::optional<std::size_t> last_sent(FakeStatements& db, const std::string& sql) {
@@ -87,7 +96,7 @@ protected:
 };
 
 TEST_F(ProducerTest, AClaimAsksForTheRoomLeftAndCountsOnlyFreeWorkersAsStarted) {
-    producer_->set_claiming(true, false);
+    start_claiming();
     auto claim = last_sent(work_, sql_.claim);
     ASSERT_TRUE(claim);
     const auto& params = work_.sent(*claim).params;
@@ -104,7 +113,7 @@ TEST_F(ProducerTest, AClaimAsksForTheRoomLeftAndCountsOnlyFreeWorkersAsStarted) 
         ids.push_back(JobId::generate());
         rows.push_back(row(ids.back(), i, i <= 2 ? std::nullopt : std::optional<std::int64_t>(base + i), 5));
     }
-    work_.answer_rows(claim_columns, rows);
+    work_.answer(*claim, test::FakeAnswer::rows(claim_columns, rows));
     EXPECT_EQ(queue_->held, 5u);
     EXPECT_EQ(queue_->progress.held(), 3u) << "three wait ahead of the workers, with tickets";
     EXPECT_GT(queue_->next_ticket, base) << "the next claim's tickets come after these";
@@ -113,7 +122,7 @@ TEST_F(ProducerTest, AClaimAsksForTheRoomLeftAndCountsOnlyFreeWorkersAsStarted) 
 }
 
 TEST_F(ProducerTest, AClaimAnsweredAfterTheStopBeganHandsEveryJobBack) {
-    producer_->set_claiming(true, false);
+    start_claiming();
     auto claim = last_sent(work_, sql_.claim);
     ASSERT_TRUE(claim);
     running_ = false;  // stop() while the claim is in flight
@@ -147,7 +156,7 @@ TEST_F(ProducerTest, AfterAClaimWasCutOffTheReconnectHandsBackWhatItMayHaveLease
 }
 
 TEST_F(ProducerTest, JobsAClaimLeftForAFreeWorkerAreClaimedWhenOneFreesUp) {
-    producer_->set_claiming(true, false);
+    start_claiming();
     auto claim = last_sent(work_, sql_.claim);
     // It found 4 due jobs and took 1: the others lost a lease unstarted and
     // wait for a free worker.
@@ -157,6 +166,42 @@ TEST_F(ProducerTest, JobsAClaimLeftForAFreeWorkerAreClaimedWhenOneFreesUp) {
     producer_->claim_where_wanted();
     EXPECT_GT(work_.size(), claims);
     EXPECT_EQ(work_.last().sql, sql_.claim);
+}
+
+TEST_F(ProducerTest, APausedQueueDoesNotClaimHandsBackWhatAClaimInFlightBroughtAndClaimsWhenResumed) {
+    producer_->set_claiming(true, false);
+    auto paused = last_sent(work_, sql_.paused_queues);
+    auto claim = last_sent(work_, sql_.claim);
+    ASSERT_TRUE(paused);
+    ASSERT_TRUE(claim);
+    EXPECT_LT(*paused, *claim) << "the pause state is read before the catch-up claim";
+    work_.answer(*paused, test::FakeAnswer::rows({"queue", "paused_at"}, {{std::string("default"), std::string("0")}}));
+    EXPECT_TRUE(queue_->paused);
+    // The claim was in flight: what it brought goes back unstarted.
+    const auto a = JobId::generate();
+    work_.answer(*claim, test::FakeAnswer::rows(claim_columns, {row(a, 1, std::nullopt, 1)}));
+    EXPECT_EQ(queue_->held, 0u) << "nothing went to a worker";
+    ASSERT_EQ(complete_.size(), 1u);
+    EXPECT_EQ(complete_.last().sql, sql_.release);
+    complete_.answer_rows({"id"}, {{a.to_string()}});
+
+    const auto sent = work_.size();
+    producer_->wake_all();
+    producer_->poll();
+    for (std::size_t i = sent; i < work_.size(); ++i) EXPECT_NE(work_.sent(i).sql, sql_.claim) << "paused: no claim";
+
+    producer_->set_paused("default", false);
+    EXPECT_FALSE(queue_->paused);
+    EXPECT_EQ(work_.last().sql, sql_.claim) << "resumed: it claims at once";
+}
+
+TEST_F(ProducerTest, APauseStateReadBeforeANotificationDoesNotUndoIt) {
+    producer_->set_claiming(true, false);
+    auto paused = last_sent(work_, sql_.paused_queues);
+    ASSERT_TRUE(paused);
+    producer_->set_paused("default", true);  // the notification overtakes the read
+    work_.answer(*paused, test::FakeAnswer::rows({"queue", "paused_at"}, {}));
+    EXPECT_TRUE(queue_->paused) << "the read, sent before the notification, is stale";
 }
 
 }  // namespace

@@ -10,6 +10,10 @@
 
 namespace seesaw {
 
+// The longest delay seesaw takes anywhere (a retry's, a snooze's, a unique
+// key's period): 1,000 years, so that now() plus it is a time PostgreSQL holds.
+inline constexpr std::chrono::milliseconds longest_delay{31'557'600'000'000};
+
 class Error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
@@ -62,6 +66,13 @@ public:
     using Error::Error;
 };
 
+// delay, or UsageError naming `what` when it is negative or over longest_delay.
+inline std::chrono::milliseconds checked_delay(std::chrono::milliseconds delay, const std::string& what) {
+    if (delay.count() < 0 || delay > longest_delay)
+        throw UsageError(what + " must be between 0 and 1,000 years, got " + std::to_string(delay.count()) + " ms");
+    return delay;
+}
+
 // A fenced update matched no row: the job's lease was reclaimed or the job
 // was completed by its new owner. The caller no longer owns the job.
 class LeaseLostError : public Error {
@@ -76,12 +87,7 @@ class RetryableError : public Error {
 public:
     using Error::Error;
     RetryableError(const std::string& message, std::chrono::milliseconds retry_in)
-        : Error(message), retry_in_(retry_in) {
-        // At most 1,000 years: the retry's run_at must stay a time PostgreSQL holds.
-        if (retry_in.count() < 0 || retry_in > std::chrono::milliseconds(31'557'600'000'000))
-            throw UsageError("RetryableError: the retry delay must be between 0 and 1,000 years, got " +
-                             std::to_string(retry_in.count()) + " ms");
-    }
+        : Error(message), retry_in_(checked_delay(retry_in, "RetryableError: the retry delay")) {}
     // The delay the handler chose; unset: the retry policy's backoff.
     std::optional<std::chrono::milliseconds> retry_in() const noexcept { return retry_in_; }
 
@@ -92,6 +98,27 @@ private:
 // Thrown by a handler: the job can never succeed; it goes to the dead letter
 // queue at once.
 class PermanentError : public Error {
+public:
+    using Error::Error;
+};
+
+// Thrown by a handler (or by JobContext::snooze): run the job again after
+// `delay`, without counting this run as a failed attempt. The job's type
+// bounds the snoozes of one job (HandlerOptions::max_snoozes); past it, a
+// snooze is a retryable failure.
+class Snooze : public Error {
+public:
+    explicit Snooze(std::chrono::milliseconds delay)
+        : Error("snoozed for " + std::to_string(delay.count()) + " ms"), delay_(checked_delay(delay, "Snooze: the delay")) {}
+    std::chrono::milliseconds delay() const noexcept { return delay_; }
+
+private:
+    std::chrono::milliseconds delay_;
+};
+
+// Thrown by a handler: end the job as cancelled (never retried); the reason
+// is kept in its error_message.
+class CancelJob : public Error {
 public:
     using Error::Error;
 };

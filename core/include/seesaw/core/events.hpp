@@ -56,6 +56,26 @@ struct JobDeadLettered {
     std::string_view error;
     std::chrono::nanoseconds duration{};
 };
+// The job was cancelled: by its handler (CancelJob, written), or by
+// PgJobStore::cancel while this dispatcher held it (the handler, if it runs,
+// sees ctx.cancelled(); nothing it does is written).
+struct JobCancelled {
+    JobRef job;
+    std::string_view reason;
+    std::chrono::nanoseconds duration{};  // the handler's run time, when it cancelled its job
+};
+// The handler snoozed: the job runs again after `delay`, and the run did not
+// count as a failed attempt.
+struct JobSnoozed {
+    JobRef job;
+    std::chrono::milliseconds delay{};
+    std::chrono::nanoseconds duration{};
+};
+// A queue this dispatcher serves was paused or resumed (loop thread).
+struct QueuePauseChanged {
+    std::string_view queue;
+    bool paused = false;
+};
 // The dispatcher no longer owns a job it was running: its lease was reclaimed
 // or its timeout passed. A late result of the handler is not written.
 struct LeaseLost {

@@ -17,8 +17,10 @@ using Clock = std::chrono::system_clock;
 using Timestamp = std::chrono::time_point<Clock, std::chrono::microseconds>;
 
 // pending → running → succeeded; running → failed → running … (retry after
-// backoff); running → dead_letter; dead_letter → pending (manual retry).
-enum class JobStatus { pending, running, succeeded, failed, dead_letter };
+// backoff); running → dead_letter; dead_letter → pending (manual retry);
+// running → pending (a snooze); pending, running or failed → cancelled.
+// succeeded, dead_letter and cancelled are finished.
+enum class JobStatus { pending, running, succeeded, failed, dead_letter, cancelled };
 enum class ErrorKind { retryable, non_retryable };
 
 std::string_view to_string(JobStatus status) noexcept;
@@ -60,13 +62,20 @@ struct UniqueStates {
     friend bool operator==(const UniqueStates&, const UniqueStates&) = default;
 };
 
+// The defaults of a job without its type's (see JobTraits in job_traits.hpp).
+inline constexpr std::int32_t default_priority = 0;
+inline constexpr std::int32_t default_max_retries = 3;
+
+// How to enqueue a job. Priority, retries, queue and unique key left unset
+// take the job type's defaults, when its JobTraits declares them (typed
+// enqueues), else the defaults above and the queue "default".
 struct EnqueueOptions {
     // Smaller runs first.
-    std::int32_t priority = 0;
+    std::optional<std::int32_t> priority = std::nullopt;
     // Retries after the first run: a job runs at most max_retries + 1 times
     // (0 to 1,000,000,000).
-    std::int32_t max_retries = 3;
-    std::string queue = std::string(default_queue);
+    std::optional<std::int32_t> max_retries = std::nullopt;
+    std::optional<std::string> queue = std::nullopt;
     // When the job becomes runnable. Unset: the database's now() + delay.
     std::optional<Timestamp> run_at = std::nullopt;
     // Added to the database's now() when run_at is unset.
@@ -106,6 +115,17 @@ struct NewJob {
     JobId id = JobId::generate();
 };
 
+// The queue, priority and retries of options, or the defaults above.
+inline std::int32_t priority_of(const EnqueueOptions& options) noexcept {
+    return options.priority.value_or(default_priority);
+}
+inline std::int32_t max_retries_of(const EnqueueOptions& options) noexcept {
+    return options.max_retries.value_or(default_max_retries);
+}
+inline std::string_view queue_of(const EnqueueOptions& options) noexcept {
+    return options.queue ? std::string_view(*options.queue) : default_queue;
+}
+
 // Proof of ownership of one run of a job. Every state change after a claim is
 // fenced by all three fields: a worker whose lease was reclaimed cannot
 // complete or extend the job for its new owner.
@@ -126,6 +146,7 @@ struct ClaimedJob {
     std::int32_t attempt = 1;  // 1 on the first run
     std::int32_t max_retries = 0;
     std::int32_t priority = 0;
+    std::int32_t snoozes = 0;  // runs of it that snoozed so far
     Timestamp run_at{};
     Timestamp created_at{};
     Timestamp lease_expires_at{};
@@ -174,19 +195,25 @@ struct Job {
     std::vector<JobStatus> unique_states;
     // Its failed attempts, oldest first: the last error_history_length
     // (limits.hpp). error_message and error_kind are the last one's (or, for
-    // a job whose lease expired before it started, the reason it ran again).
+    // a job whose lease expired before it started, the reason it ran again;
+    // for a job its handler cancelled, the reason it gave).
     std::vector<JobError> errors;
+    // Runs its handler snoozed (ran again later without a failed attempt).
+    // Runs that count toward max_retries: attempt - uncounted_attempts -
+    // snoozes (minus one while the job waits for its next run).
+    std::int32_t snoozes = 0;
 };
 
-// The five counts of the seed's stats().
+// The counts of stats(): the seed's five states, and cancelled.
 struct QueueStats {
     std::int64_t pending = 0;
     std::int64_t running = 0;
     std::int64_t succeeded = 0;
     std::int64_t failed = 0;
     std::int64_t dead_letter = 0;
+    std::int64_t cancelled = 0;
 
-    std::int64_t total() const noexcept { return pending + running + succeeded + failed + dead_letter; }
+    std::int64_t total() const noexcept { return pending + running + succeeded + failed + dead_letter + cancelled; }
     std::int64_t& operator[](JobStatus status) noexcept;
     friend bool operator==(const QueueStats&, const QueueStats&) = default;
 };

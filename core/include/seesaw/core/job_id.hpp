@@ -7,6 +7,7 @@
 #include <compare>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,8 @@ public:
     // Parses the canonical 8-4-4-4-12 hex form (either case); throws
     // UsageError naming the text when it is not a UUID.
     static JobId parse(std::string_view text);
+    // The same; nullopt when text is not a UUID.
+    static std::optional<JobId> try_parse(std::string_view text) noexcept;
 
     std::string to_string() const;
     // Writes the 36 characters of the canonical form to out.

@@ -12,11 +12,25 @@
 //           return {in.string("to"), in.string("subject")};
 //       }
 //   };
+//
+// The type's defaults, each optional: an enqueue whose EnqueueOptions leave
+// the field unset takes it, one that sets it overrides it.
+//
+//       static constexpr std::string_view queue = "mail";       // EnqueueOptions::queue
+//       static constexpr std::int32_t priority = 5;              // ::priority
+//       static constexpr std::int32_t max_retries = 10;          // ::max_retries
+//       static std::string unique_key(const SendEmail& job) {    // ::unique_key, from the job
+//           return job.to;
+//       }
+//       static constexpr std::chrono::milliseconds unique_for{3'600'000};  // ::unique_for, with unique_key
+//       static constexpr std::chrono::milliseconds timeout{30'000};  // HandlerOptions::timeout
+//       static constexpr std::int32_t max_snoozes = 20;              // HandlerOptions::max_snoozes
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <chrono>
 #include <concepts>
 #include <cstdint>
 #include <optional>
@@ -25,6 +39,7 @@
 #include <type_traits>
 
 #include "seesaw/core/error.hpp"
+#include "seesaw/core/job.hpp"
 
 namespace seesaw {
 
@@ -116,6 +131,47 @@ concept TypedJob = requires(const T& job, PayloadWriter& out, const PayloadReade
 template <TypedJob T>
 constexpr std::string_view job_type_name() noexcept {
     return std::string_view(JobTraits<T>::name);
+}
+
+// The type's defaults (see the top of this file), where it declares them.
+template <class T>
+concept HasDefaultQueue = requires { std::string_view(JobTraits<T>::queue); };
+template <class T>
+concept HasDefaultPriority = requires { std::int32_t{JobTraits<T>::priority}; };
+template <class T>
+concept HasDefaultMaxRetries = requires { std::int32_t{JobTraits<T>::max_retries}; };
+template <class T>
+concept HasUniqueKey = requires(const T& job) {
+    { JobTraits<T>::unique_key(job) } -> std::convertible_to<std::string>;
+};
+template <class T>
+concept HasUniqueFor = requires { std::chrono::milliseconds(JobTraits<T>::unique_for); };
+template <class T>
+concept HasDefaultTimeout = requires { std::chrono::milliseconds(JobTraits<T>::timeout); };
+template <class T>
+concept HasMaxSnoozes = requires { std::int32_t{JobTraits<T>::max_snoozes}; };
+
+// options with the fields it leaves unset taken from the type's defaults.
+template <TypedJob T>
+EnqueueOptions with_type_defaults(const T& job, EnqueueOptions options) {
+    if constexpr (HasDefaultQueue<T>) {
+        if (!options.queue) options.queue = std::string(std::string_view(JobTraits<T>::queue));
+    }
+    if constexpr (HasDefaultPriority<T>) {
+        if (!options.priority) options.priority = std::int32_t{JobTraits<T>::priority};
+    }
+    if constexpr (HasDefaultMaxRetries<T>) {
+        if (!options.max_retries) options.max_retries = std::int32_t{JobTraits<T>::max_retries};
+    }
+    if constexpr (HasUniqueKey<T>) {
+        if (!options.unique_key) {
+            options.unique_key = std::string(JobTraits<T>::unique_key(job));
+            if constexpr (HasUniqueFor<T>) {
+                if (!options.unique_for) options.unique_for = std::chrono::milliseconds(JobTraits<T>::unique_for);
+            }
+        }
+    }
+    return options;
 }
 
 namespace detail {

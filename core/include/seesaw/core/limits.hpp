@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <string_view>
 
+#include "seesaw/core/error.hpp"
 #include "seesaw/core/job.hpp"
 
 namespace seesaw {
@@ -20,7 +21,10 @@ inline constexpr std::int32_t max_retries_limit = 1'000'000'000;
 inline constexpr std::size_t error_history_length = 20;
 // Unique keys, and the longest period one can be unique within (1,000 years).
 inline constexpr std::size_t max_unique_key_bytes = 1024;
-inline constexpr std::chrono::milliseconds unique_for_limit{31'557'600'000'000};
+inline constexpr std::chrono::milliseconds unique_for_limit = longest_delay;
+// Snoozes of one job its type allows unless it says otherwise
+// (HandlerOptions::max_snoozes, JobTraits<T>::max_snoozes).
+inline constexpr std::int32_t default_max_snoozes = 100;
 
 // run_at must lie in [earliest_run_at, latest_run_at): years 1 to 294246,
 // what PostgreSQL and 64-bit microseconds since 1970 both hold.

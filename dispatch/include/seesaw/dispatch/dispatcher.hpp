@@ -12,8 +12,10 @@
 // reclaim, heartbeats and scheduled-job timers run on the same loop.
 //
 // A handler returns normally for success, throws seesaw::RetryableError (or
-// any other exception) to retry with backoff, or seesaw::PermanentError to
-// dead-letter the job at once.
+// any other exception) to retry with backoff (or after the delay it gives),
+// seesaw::PermanentError to dead-letter the job at once, seesaw::Snooze to
+// run again later without a failed attempt, or seesaw::CancelJob to end the
+// job as cancelled.
 
 #include <chrono>
 #include <cstddef>
@@ -105,6 +107,11 @@ struct HandlerOptions {
     std::optional<std::chrono::milliseconds> timeout = std::nullopt;
     // Backoff for this type's failures; unset: DispatcherOptions::retry_policy.
     std::optional<RetryPolicy> retry_policy = std::nullopt;
+    // How many times one job of this type may snooze (Snooze). Past it, a
+    // snooze is a retryable failure ("snoozed N times, ..."): it uses up an
+    // attempt, and the job is dead-lettered when none are left. Unset:
+    // JobTraits<T>::max_snoozes, else default_max_snoozes (100).
+    std::optional<std::int32_t> max_snoozes = std::nullopt;
 };
 
 namespace detail {
@@ -119,18 +126,26 @@ public:
     const JobId& id() const noexcept;
     std::string_view job_type() const noexcept;
     std::string_view queue() const noexcept;
+    // The run's number: 1 on the first, one more after each retry, snooze
+    // or run lost before it started.
     std::int32_t attempt() const noexcept;
     std::int32_t max_retries() const noexcept;
+    // Runs of this job that snoozed before this one.
+    std::int32_t snoozes() const noexcept;
     std::int32_t version() const noexcept;
     Timestamp created_at() const noexcept;
     Timestamp run_at() const noexcept;
     std::string_view payload() const noexcept;
     const std::string& worker_id() const noexcept;
 
-    // The dispatcher no longer owns this job: its lease was reclaimed, its
-    // timeout passed, or shutdown's grace period ran out. Whatever the
-    // handler does now is not written; stop as soon as you can.
+    // The dispatcher no longer owns this job: it was cancelled
+    // (PgJobStore::cancel), its lease was reclaimed, its timeout passed, or
+    // shutdown's grace period ran out. Whatever the handler does now is not
+    // written; stop as soon as you can.
     bool cancelled() const noexcept;
+    // Ends the run: the job runs again after `delay` and this run does not
+    // count as a failed attempt (throws Snooze; let it propagate).
+    [[noreturn]] void snooze(std::chrono::milliseconds delay) const;
     // The lease was lost (reclaimed, or not extended past the timeout).
     bool lease_lost() const noexcept;
 
@@ -188,10 +203,18 @@ public:
     // Registers the handler of job type T: F is callable as
     // f(const T&, JobContext&). Before start() only; a type registered twice
     // is a UsageError.
+    // The type's timeout and max_snoozes, when its JobTraits declares them,
+    // apply unless options sets them.
     template <TypedJob T, class F>
     Dispatcher& on(F&& handler, HandlerOptions options = {}) {
         static_assert(std::is_invocable_v<F&, const T&, JobContext&>,
                       "a handler for T must be callable as f(const T&, seesaw::JobContext&)");
+        if constexpr (HasDefaultTimeout<T>) {
+            if (!options.timeout) options.timeout = std::chrono::milliseconds(JobTraits<T>::timeout);
+        }
+        if constexpr (HasMaxSnoozes<T>) {
+            if (!options.max_snoozes) options.max_snoozes = std::int32_t{JobTraits<T>::max_snoozes};
+        }
         add_handler(HandlerEntry{
             std::string(job_type_name<T>()), std::move(options),
             [fn = std::forward<F>(handler)](std::string_view payload, JobContext& ctx) mutable {

@@ -29,6 +29,8 @@ struct JobTypeMetrics {
     std::uint64_t retried = 0;
     std::uint64_t dead_lettered = 0;
     std::uint64_t lease_lost = 0;
+    std::uint64_t cancelled = 0;
+    std::uint64_t snoozed = 0;
     HistogramSnapshot handler_seconds;  // the handler's run time
 };
 

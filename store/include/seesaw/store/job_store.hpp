@@ -69,7 +69,7 @@ public:
 
     template <TypedJob T>
     static NewJob make_new_job(const T& job, EnqueueOptions options = {}) {
-        return NewJob{std::string(job_type_name<T>()), encode_payload(job), std::move(options)};
+        return NewJob{std::string(job_type_name<T>()), encode_payload(job), with_type_defaults(job, std::move(options))};
     }
 
     // --- claim and complete --------------------------------------------------

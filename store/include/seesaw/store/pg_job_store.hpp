@@ -47,6 +47,32 @@ struct JobQuery {
     JobOrder order_by = JobOrder::created_at;
 };
 
+// What cancel() did to one job.
+struct CancelResult {
+    JobId id;
+    // True: it was pending, failed (awaiting its retry) or running, and is
+    // cancelled now. False: it had finished already (succeeded, dead_letter
+    // or cancelled) and nothing changed.
+    bool cancelled = false;
+    JobStatus previous = JobStatus::pending;  // its state before the call
+    friend bool operator==(const CancelResult&, const CancelResult&) = default;
+};
+
+// The unfinished jobs cancel_all() cancels: of this type and/or this queue
+// (at least one of the two).
+struct CancelFilter {
+    std::optional<std::string> job_type = std::nullopt;
+    std::optional<std::string> queue = std::nullopt;
+};
+
+// A queue as queues() lists it.
+struct QueueInfo {
+    std::string name;
+    QueueStats counts;
+    bool paused = false;
+    std::optional<Timestamp> paused_at;  // the database's clock
+};
+
 namespace detail {
 struct StoreSql;
 }
@@ -99,7 +125,7 @@ public:
 
     std::uint64_t reclaim_expired() override;
     std::uint64_t cleanup_succeeded(Timestamp cutoff) override;
-    // Deletes jobs in a finished state (succeeded or dead_letter) last updated
+    // Deletes jobs in a finished state (succeeded, dead_letter or cancelled) last updated
     // longer ago than `age` by the database clock.
     std::uint64_t cleanup(JobStatus status, std::chrono::milliseconds age);
     QueueStats stats() override;
@@ -112,6 +138,29 @@ public:
     // UsageError naming every id that does not exist or is not dead-lettered
     // (and retries none). Returns the count.
     std::uint64_t retry_dead_letters(std::span<const JobId> ids);
+    // --- cancellation -------------------------------------------------------
+    // A pending, failed (awaiting its retry) or running job becomes cancelled
+    // at once and never runs (again); a running one's dispatcher is told
+    // (NOTIFY): its handler sees ctx.cancelled(), and whatever it does next is
+    // not written. A finished job is left as it was (CancelResult::cancelled
+    // is false). Throws UsageError "no job with id …" naming every id that
+    // does not exist, and then cancels none.
+    CancelResult cancel(const JobId& id);
+    std::vector<CancelResult> cancel(std::span<const JobId> ids);
+    // Every unfinished job of the filter's type and/or queue. Returns the count.
+    std::uint64_t cancel_all(const CancelFilter& filter);
+
+    // --- paused queues -----------------------------------------------------------
+    // While a queue is paused no dispatcher, in any process, starts a job of
+    // it: they stop claiming when told (NOTIFY; the claim itself skips a
+    // paused queue), and hand back jobs they hold but have not started.
+    // Enqueues go on; running jobs finish. True when this call changed it.
+    // The name: 1 to 128 bytes of UTF-8, as a queue's.
+    bool pause_queue(std::string_view queue);
+    bool resume_queue(std::string_view queue);
+    // Every queue that has jobs or is paused, by name.
+    std::vector<QueueInfo> queues();
+
     // Hands a claimed job back unrun (pending, same attempt): for a worker
     // that shuts down before running it. False when the lease was lost.
     bool release(const JobLease& lease);
