@@ -1,4 +1,4 @@
-// seesaw cleanup --older-than 7d [--status succeeded|dead_letter]
+// seesaw cleanup --older-than 7d [--status succeeded|dead_letter|cancelled]
 // seesaw reclaim
 #include <iostream>
 #include <memory>
@@ -19,9 +19,9 @@ struct CleanupArgs {
 void run_cleanup(const ConnectionOptions& connection, const CleanupArgs& args) {
     const auto age = parse_duration(args.older_than, "--older-than");
     const auto status = parse_status(args.status, "--status");
-    if (status != JobStatus::succeeded && status != JobStatus::dead_letter) {
-        throw UserError("cleanup deletes succeeded or dead_letter jobs only, not " + args.status +
-                        " (use --status succeeded or --status dead_letter)");
+    if (status != JobStatus::succeeded && status != JobStatus::dead_letter && status != JobStatus::cancelled) {
+        throw UserError("cleanup deletes finished jobs only (succeeded, dead_letter or cancelled), not " +
+                        args.status + " (use --status succeeded, dead_letter or cancelled)");
     }
     Database db(connection);
     auto n = db.store().cleanup(status, age);
@@ -43,7 +43,7 @@ void add_cleanup_command(CLI::App& parent, CommandContext context) {
     cmd->add_option("--older-than", args->older_than, "Age: a whole number and s, m, h or d (e.g. 7d)")
         ->type_name("DURATION")
         ->required();
-    cmd->add_option("--status", args->status, "succeeded or dead_letter")->type_name("S")->capture_default_str();
+    cmd->add_option("--status", args->status, "succeeded, dead_letter or cancelled")->type_name("S")->capture_default_str();
     add_connection_options(*cmd, context.connection);
     cmd->callback([args, context] {
         context.action = [args, &connection = context.connection] { run_cleanup(connection, *args); };

@@ -23,8 +23,8 @@ struct StatsArgs {
     std::optional<double> watch_seconds;
 };
 
-constexpr JobStatus all_statuses[] = {JobStatus::pending, JobStatus::running, JobStatus::succeeded,
-                                     JobStatus::failed, JobStatus::dead_letter};
+constexpr JobStatus all_statuses[] = {JobStatus::pending,     JobStatus::running,  JobStatus::succeeded,
+                                     JobStatus::failed,      JobStatus::dead_letter, JobStatus::cancelled};
 
 std::int64_t count_in(const QueueStats& counts, JobStatus status) {
     switch (status) {
@@ -32,14 +32,16 @@ std::int64_t count_in(const QueueStats& counts, JobStatus status) {
         case JobStatus::running: return counts.running;
         case JobStatus::succeeded: return counts.succeeded;
         case JobStatus::failed: return counts.failed;
-        case JobStatus::dead_letter: break;
+        case JobStatus::dead_letter: return counts.dead_letter;
+        case JobStatus::cancelled: break;
     }
-    return counts.dead_letter;
+    return counts.cancelled;
 }
 
 struct QueueRow {
     QueueStats counts;
     double oldest_pending_age_s = 0;
+    bool paused = false;  // no worker starts its jobs (seesaw queues pause)
 };
 
 struct Snapshot {
@@ -48,14 +50,17 @@ struct Snapshot {
 };
 
 Snapshot take_snapshot(Database& db, const std::optional<std::string>& queue) {
-    auto counts = db.store().stats_by_queue();
+    // Every queue that has jobs or is paused.
+    auto queues = db.store().queues();
     auto ages = db.store().oldest_pending_ages(queue ? std::optional<std::string_view>(*queue) : std::nullopt);
     Snapshot snapshot;
-    if (queue) {
-        // The queue asked for is shown even when it holds no job.
-        snapshot.queues[*queue].counts = counts[*queue];
-    } else {
-        for (const auto& [name, c] : counts) snapshot.queues[name].counts = c;
+    // The queue asked for is shown even when it holds no job.
+    if (queue) snapshot.queues[*queue];
+    for (const auto& info : queues) {
+        if (queue && info.name != *queue) continue;
+        auto& row = snapshot.queues[info.name];
+        row.counts = info.counts;
+        row.paused = info.paused;
     }
     for (const auto& [name, age] : ages)
         snapshot.queues[name].oldest_pending_age_s = std::chrono::duration<double>(age).count();
@@ -66,8 +71,13 @@ Snapshot take_snapshot(Database& db, const std::optional<std::string>& queue) {
     return snapshot;
 }
 
-void write_row(JsonWriter& json, const QueueRow& row) {
+// `paused` only for a queue, not for the total.
+void write_row(JsonWriter& json, const QueueRow& row, bool with_paused) {
     json.StartObject();
+    if (with_paused) {
+        write_key(json, "paused");
+        json.Bool(row.paused);
+    }
     for (auto status : all_statuses) {
         write_key(json, to_string(status));
         json.Int64(count_in(row.counts, status));
@@ -85,31 +95,33 @@ void print_json(const Snapshot& snapshot) {
     json.StartObject();
     for (const auto& [name, row] : snapshot.queues) {
         write_key(json, name);
-        write_row(json, row);
+        write_row(json, row, true);
     }
     json.EndObject();
     write_key(json, "total");
-    write_row(json, snapshot.total);
+    write_row(json, snapshot.total, false);
     json.EndObject();
     doc.print(std::cout);
 }
 
 void print_table(const Snapshot& snapshot) {
     Table table({{"QUEUE"},
+                 {"PAUSED"},
                  {"PENDING", Align::right},
                  {"RUNNING", Align::right},
                  {"SUCCEEDED", Align::right},
                  {"FAILED", Align::right},
                  {"DEAD_LETTER", Align::right},
+                 {"CANCELLED", Align::right},
                  {"OLDEST_PENDING", Align::right}});
-    auto add = [&](const std::string& name, const QueueRow& row) {
+    auto add = [&](const std::string& name, const std::string& paused, const QueueRow& row) {
         const auto& c = row.counts;
-        table.add_row({name, std::to_string(c.pending), std::to_string(c.running), std::to_string(c.succeeded),
-                       std::to_string(c.failed), std::to_string(c.dead_letter),
-                       format_age(row.oldest_pending_age_s)});
+        table.add_row({name, paused, std::to_string(c.pending), std::to_string(c.running),
+                       std::to_string(c.succeeded), std::to_string(c.failed), std::to_string(c.dead_letter),
+                       std::to_string(c.cancelled), format_age(row.oldest_pending_age_s)});
     };
-    for (const auto& [name, row] : snapshot.queues) add(name, row);
-    add("TOTAL", snapshot.total);
+    for (const auto& [name, row] : snapshot.queues) add(name, row.paused ? "yes" : "no", row);
+    add("TOTAL", "-", snapshot.total);
     table.print(std::cout);
 }
 
@@ -165,7 +177,8 @@ void run_stats(const ConnectionOptions& connection, const StatsArgs& args) {
 void add_stats_command(CLI::App& parent, CommandContext context) {
     auto args = std::make_shared<StatsArgs>();
     auto* cmd = parent.add_subcommand(
-        "stats", "Job counts per queue and state, and the age of the oldest due pending job of each queue");
+        "stats", "Job counts per queue and state, whether each queue is paused, and the age of the oldest due "
+                 "pending job of each queue");
     cmd->add_option_function<std::string>(
            "--queue", [args](const std::string& q) { args->queue = q; }, "Only this queue")
         ->type_name("Q");

@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
     add_enqueue_command(app, context);
     add_stats_command(app, context);
     add_jobs_command(app, context);
+    add_queues_command(app, context);
     add_dead_letter_command(app, context);
     add_cleanup_command(app, context);
     add_reclaim_command(app, context);

@@ -147,6 +147,8 @@ void write_job(JsonWriter& json, const Job& job) {
     json.Int(job.attempt);
     write_key(json, "uncounted_attempts");
     json.Int(job.uncounted_attempts);
+    write_key(json, "snoozes");
+    json.Int(job.snoozes);
     write_key(json, "max_retries");
     json.Int(job.max_retries);
     write_key(json, "priority");
@@ -256,12 +258,17 @@ std::string format_duration(std::int64_t ms) {
     return std::to_string(ms) + "ms";
 }
 
+std::int64_t attempts_allowed(const Job& job) {
+    return std::int64_t{job.max_retries} + 1 + job.uncounted_attempts + job.snoozes;
+}
+
 std::string format_attempts(const Job& job) {
-    std::string out = "attempt " + std::to_string(job.attempt) + " of " +
-                      std::to_string(job.max_retries + 1 + job.uncounted_attempts);
-    if (job.uncounted_attempts > 0) {
-        out += " (" + std::to_string(job.uncounted_attempts) + " not counted: the lease expired before it started)";
-    }
+    std::string out = "attempt " + std::to_string(job.attempt) + " of " + std::to_string(attempts_allowed(job));
+    std::string notes;
+    if (job.uncounted_attempts > 0)
+        notes = std::to_string(job.uncounted_attempts) + " not counted: the lease expired before it started";
+    if (job.snoozes > 0) notes += (notes.empty() ? "" : "; ") + std::to_string(job.snoozes) + " snoozed, not counted";
+    if (!notes.empty()) out += " (" + notes + ")";
     return out;
 }
 

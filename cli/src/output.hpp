@@ -70,7 +70,11 @@ std::string format_time_short(Timestamp t);
 std::string format_age(double seconds);
 // Milliseconds as the largest whole unit: 604800000 → "7d", 90000 → "90s".
 std::string format_duration(std::int64_t ms);
-// "attempt 2 of 4".
+// The runs a job may have so far: max_retries + 1, and one more for each
+// run that did not count (a lease that expired before its handler started,
+// a snooze).
+std::int64_t attempts_allowed(const Job& job);
+// "attempt 2 of 4", "attempt 4 of 6 (2 snoozed, not counted)".
 std::string format_attempts(const Job& job);
 // One line, at most `width` characters (UTF-8 aware), "…" when cut.
 std::string one_line(std::string_view text, std::size_t width);

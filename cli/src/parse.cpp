@@ -149,7 +149,7 @@ RunAt parse_run_at(std::string_view text) {
 JobStatus parse_status(std::string_view text, std::string_view option) {
     if (auto status = parse_job_status(text)) return *status;
     throw UserError("unknown status " + quoted(text) + " for " + std::string(option) +
-                    ": expected pending, running, succeeded, failed or dead_letter");
+                    ": expected pending, running, succeeded, failed, dead_letter or cancelled");
 }
 
 JobId parse_job_id(std::string_view text) {

@@ -85,7 +85,8 @@ protected:
 TEST_F(CliTest, EveryCommandHasHelp) {
     const std::vector<std::vector<std::string>> commands = {
         {},        {"migrate"}, {"enqueue"},     {"stats"},           {"jobs"},          {"jobs", "list"},
-        {"jobs", "show"}, {"dead-letter"}, {"dead-letter", "list"}, {"dead-letter", "retry"}, {"cleanup"},
+        {"jobs", "show"}, {"jobs", "cancel"}, {"queues"}, {"queues", "list"}, {"queues", "pause"},
+        {"queues", "resume"}, {"dead-letter"}, {"dead-letter", "list"}, {"dead-letter", "retry"}, {"cleanup"},
         {"reclaim"}};
     for (const auto& command : commands) {
         auto args = command;
@@ -427,8 +428,8 @@ TEST_F(CliTest, StatsCountsEveryStateAndTheOldestPendingAge) {
     EXPECT_GE(mail["oldest_pending_age_s"].GetDouble(), 0.0);
     EXPECT_LT(mail["oldest_pending_age_s"].GetDouble(), 3600.0);
     EXPECT_EQ(total["oldest_pending_age_s"].GetDouble(), def["oldest_pending_age_s"].GetDouble());
-    EXPECT_EQ(total.MemberCount(), 6u);
-    EXPECT_EQ(def.MemberCount(), 6u);
+    EXPECT_EQ(total.MemberCount(), 7u);  // six states and the age
+    EXPECT_EQ(def.MemberCount(), 8u);    // and whether it is paused
 
     // The table: one row per queue and a total, every line the same width.
     r = seesaw({"stats"});
@@ -549,7 +550,7 @@ TEST_F(CliTest, JobsListRefusesBadFilters) {
     auto r = seesaw({"jobs", "list", "--status", "runing"});
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("unknown status 'runing'"), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("pending, running, succeeded, failed or dead_letter"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("pending, running, succeeded, failed, dead_letter or cancelled"), std::string::npos) << r.err;
     EXPECT_TRUE(r.out.empty());
     r = seesaw({"jobs", "list", "--limit", "0"});
     EXPECT_EQ(r.status, 1);
@@ -794,7 +795,8 @@ TEST_F(CliTest, CleanupRefusesBadInput) {
              {{"cleanup", "--older-than", "7x"}, 1, "--older-than '7x': the unit must be s, m, h or d"},
              {{"cleanup", "--older-than", "d"}, 1, "--older-than 'd'"},
              {{"cleanup", "--older-than", "-1d"}, 1, "--older-than '-1d'"},
-             {{"cleanup", "--older-than", "7d", "--status", "pending"}, 1, "succeeded or dead_letter jobs only"},
+             {{"cleanup", "--older-than", "7d", "--status", "pending"}, 1,
+              "finished jobs only (succeeded, dead_letter or cancelled), not pending"},
              {{"cleanup", "--older-than", "7d", "--status", "done"}, 1, "unknown status 'done'"},
              {{"cleanup"}, 2, "--older-than is required"}}) {
         auto r = seesaw(c.args);
