@@ -129,8 +129,9 @@ void Executor::run(Task& task, Report& report) const {
         if (task.snoozes >= limit) {
             // Past the type's limit: a failed attempt like any other.
             report.outcome = Outcome::retryable;
-            report.error = "snoozed " + std::to_string(task.snoozes) + " times, the limit for job type '" +
-                           task.handler->job_type + "' (HandlerOptions::max_snoozes); this run counts as failed";
+            report.error = "snoozed again after " + std::to_string(task.snoozes) + " snooze(s), the limit (max_snoozes " +
+                           std::to_string(limit) + ") for job type '" + task.handler->job_type +
+                           "': this run counts as a failed attempt";
         } else {
             report.outcome = Outcome::snoozed;
             report.retry_in = e.delay();

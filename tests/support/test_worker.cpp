@@ -2,8 +2,10 @@
 // tests: runs Work jobs from one schema until SIGTERM/SIGINT (a graceful
 // stop), then exits 0.
 //
-//   seesaw-test-worker URL SCHEMA NAME [WORKERS] [LEASE_MS] [PREFETCH]
+//   seesaw-test-worker URL SCHEMA NAME [WORKERS] [LEASE_MS] [PREFETCH] [QUEUES]
 //
+// QUEUES: the queues it serves, comma-separated (default: default), each
+// with WORKERS workers.
 // Every handler run is recorded durably before the handler returns, as a row
 // (job_id, worker, attempt) of SCHEMA.runs (the test creates that table), on
 // a connection of the worker thread's own: a run is on record even if the
@@ -23,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 #include <thread>
 
 #include "seesaw/seesaw.hpp"
@@ -42,7 +45,7 @@ void say(const std::string& line) {
 int main(int argc, char** argv) {
     using namespace seesaw;
     if (argc < 4) {
-        std::fprintf(stderr, "usage: %s URL SCHEMA NAME [WORKERS] [LEASE_MS] [PREFETCH]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s URL SCHEMA NAME [WORKERS] [LEASE_MS] [PREFETCH] [QUEUES]\n", argv[0]);
         return 2;
     }
     const std::string url = argv[1];
@@ -51,10 +54,16 @@ int main(int argc, char** argv) {
     const std::size_t workers = argc > 4 ? std::stoul(argv[4]) : 4;
     const std::int64_t lease_ms = argc > 5 ? std::stoll(argv[5]) : 60'000;
     const std::size_t prefetch = argc > 6 ? std::stoul(argv[6]) : workers;
+    std::vector<QueueOptions> queues;
+    for (std::string rest = argc > 7 ? argv[7] : "default"; !rest.empty();) {
+        const auto comma = rest.find(',');
+        queues.emplace_back(rest.substr(0, comma), workers, prefetch);
+        rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+    }
     try {
         PgPool pool(url, PgPoolOptions{.max_connections = 4});
         PgJobStore store(pool, PgJobStoreOptions{.schema = schema, .lease_timeout = std::chrono::milliseconds(lease_ms)});
-        Dispatcher dispatcher(store, {.queues = {{"default", workers, prefetch}}, .handle_signals = true});
+        Dispatcher dispatcher(store, {.queues = queues, .handle_signals = true});
         const std::string record = "INSERT INTO " + quote_identifier(schema) +
                                    ".runs (job_id, worker, attempt) VALUES ($1::uuid, $2, $3::int4)";
         dispatcher.on<test::Work>([&](const test::Work& job, JobContext& ctx) {

@@ -40,7 +40,8 @@ struct JobEvent {
 };
 
 struct Events {
-    std::vector<JobEvent> claimed, started, succeeded, retried, dead_lettered, lease_lost;
+    std::vector<JobEvent> claimed, started, succeeded, retried, dead_lettered, lease_lost, cancelled, snoozed;
+    std::vector<std::pair<std::string, bool>> pause_changes;  // queue, paused
     std::vector<std::string> reconnected, disconnected;
     std::size_t claims = 0;             // ClaimFinished
     std::vector<std::size_t> stopped;  // DispatcherStopped::released, one per event
@@ -87,6 +88,19 @@ public:
             auto entry = job(ev.job);
             entry.text = ev.reason;
             add([&](Events& e) { e.lease_lost.push_back(entry); });
+        }));
+        subs_.push_back(bus.subscribe<JobCancelled>([this, job](const JobCancelled& ev) {
+            auto entry = job(ev.job);
+            entry.text = ev.reason;
+            add([&](Events& e) { e.cancelled.push_back(entry); });
+        }));
+        subs_.push_back(bus.subscribe<JobSnoozed>([this, job](const JobSnoozed& ev) {
+            auto entry = job(ev.job);
+            entry.delay = ev.delay;
+            add([&](Events& e) { e.snoozed.push_back(entry); });
+        }));
+        subs_.push_back(bus.subscribe<QueuePauseChanged>([this](const QueuePauseChanged& ev) {
+            add([&](Events& e) { e.pause_changes.emplace_back(std::string(ev.queue), ev.paused); });
         }));
         subs_.push_back(bus.subscribe<Reconnected>([this](const Reconnected& ev) {
             add([&](Events& e) { e.reconnected.emplace_back(ev.connection); });

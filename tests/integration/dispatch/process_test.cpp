@@ -56,5 +56,52 @@ TEST_F(DispatcherProcessTest, TwoDispatcherProcessesRunTwentyThousandJobsEachExa
               0);
 }
 
+// A pause reaches every process, including one started while the queue is
+// paused: none runs a job of the paused queue, all keep running the others;
+// after the resume each held job runs exactly once. Checked from the runs
+// ledger, which records every handler run.
+TEST_F(DispatcherProcessTest, APausedQueueIsPausedInEveryProcessAndResumesEverywhere) {
+    constexpr std::size_t per_queue = 200;
+    auto spawn_both = [&](const std::string& name) {
+        return std::make_unique<WorkerProcess>(
+            std::vector<std::string>{url_, schema_, name, "2", "60000", "4", "default,other"});
+    };
+    auto a = spawn_both("a");
+    ASSERT_TRUE(WorkerProcess::wait_for([&] { return a->count("ready") == 1; }, 30s));
+    ASSERT_TRUE(store_->pause_queue("default"));
+    auto b = spawn_both("b");  // started while the queue is paused
+    ASSERT_TRUE(WorkerProcess::wait_for([&] { return b->count("ready") == 1; }, 30s));
+
+    EnqueueOptions other;
+    other.queue = "other";
+    std::vector<NewJob> jobs;
+    for (std::size_t i = 0; i < per_queue; ++i) jobs.push_back(JobStore::make_new_job(Work{std::int64_t(i)}));
+    for (std::size_t i = 0; i < per_queue; ++i)
+        jobs.push_back(JobStore::make_new_job(Work{std::int64_t(i)}, other));
+    store_->enqueue_batch(std::span(jobs).first(per_queue));  // the paused queue's first
+    store_->enqueue_batch(std::span(jobs).subspan(per_queue));
+    auto runs_in = [&](const std::string& queue) {
+        return sql("SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.queue = $1", {queue})
+            .get_int64(0, 0);
+    };
+    ASSERT_TRUE(poll_until([&] { return runs_in("other") == std::int64_t(per_queue); }, 60s))
+        << runs_in("other") << " of the other queue's jobs ran";
+    EXPECT_EQ(runs_in("default"), 0) << "a paused queue's job ran";
+    EXPECT_EQ(count("queue = 'default' AND status = 'pending'"), std::int64_t(per_queue));
+
+    ASSERT_TRUE(store_->resume_queue("default"));
+    ASSERT_TRUE(poll_until([&] { return count("status = 'succeeded'") == std::int64_t(2 * per_queue); }, 60s))
+        << count("status = 'succeeded'") << " succeeded";
+    a->signal(SIGTERM);
+    b->signal(SIGTERM);
+    for (auto* worker : {a.get(), b.get()}) {
+        int status = worker->wait();
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
+    }
+    auto runs = sql("SELECT count(*), count(DISTINCT job_id), count(DISTINCT worker) FROM runs");
+    EXPECT_EQ(runs.get_int64(0, 0), std::int64_t(2 * per_queue));
+    EXPECT_EQ(runs.get_int64(0, 1), std::int64_t(2 * per_queue)) << "each job ran once";
+}
+
 }  // namespace
 }  // namespace seesaw::test

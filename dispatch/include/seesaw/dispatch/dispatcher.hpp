@@ -108,9 +108,10 @@ struct HandlerOptions {
     // Backoff for this type's failures; unset: DispatcherOptions::retry_policy.
     std::optional<RetryPolicy> retry_policy = std::nullopt;
     // How many times one job of this type may snooze (Snooze). Past it, a
-    // snooze is a retryable failure ("snoozed N times, ..."): it uses up an
-    // attempt, and the job is dead-lettered when none are left. Unset:
-    // JobTraits<T>::max_snoozes, else default_max_snoozes (100).
+    // snooze is a retryable failure ("snoozed again after N snooze(s), the
+    // limit ..."): it uses up an attempt, and the job is dead-lettered when
+    // none are left. Unset: JobTraits<T>::max_snoozes, else
+    // default_max_snoozes (100).
     std::optional<std::int32_t> max_snoozes = std::nullopt;
 };
 
