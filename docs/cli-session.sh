@@ -92,11 +92,28 @@ run cleanup --older-than 1s
 run cleanup --older-than 30d --status dead_letter
 run stats --json
 
+echo '# Job control: pause a queue (enqueues go on, no worker starts its jobs), cancel jobs, resume.'
+run queues pause images
+run queues pause images
+run queues list
+out=$(run enqueue resize_image '{"url": "https://example.com/cover.png", "width": 1200}' --queue images --priority 5)
+printf '%s\n\n' "$out"
+cover=$(sed -n 2p <<<"$out")
+run jobs cancel "$cover"
+run jobs cancel "$cover" --json
+run jobs cancel --type generate_report
+run stats
+run queues resume images
+run queues list --json
+run cleanup --older-than 0s --status cancelled
+
 echo '# Mistakes: each is refused, with the reason, and writes nothing.'
 run enqueue send_email '{"to": "ada@example.com", "subject": }'
 run enqueue send_email '{"to": "ada@example.com"}' --max-retries -1
 run jobs list --status finished
 run enqueue generate_report '{"report_id": 9}' --unique-for 1h
 run jobs show not-a-uuid
+run jobs cancel
+run queues pause ''
 run stats --database-url postgresql://nobody@127.0.0.1:1/seesaw
 run frobnicate

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -77,6 +78,10 @@ protected:
 
     std::string status_of(const JobId& id) {
         return std::string(sql("SELECT status::text FROM jobs WHERE id = $1::uuid", {id.to_string()}).get(0, 0));
+    }
+
+    std::int64_t count_paused(const std::string& queue) {
+        return sql("SELECT count(*) FROM queue_pauses WHERE queue = $1", {queue}).get_int64(0, 0);
     }
 };
 
@@ -655,6 +660,405 @@ TEST_F(CliTest, JobsShowRefusesUnknownAndMalformedIds) {
     EXPECT_NE(r.err.find("not a job id: 'not-a-uuid'"), std::string::npos) << r.err;
 }
 
+TEST_F(CliTest, JobsShowCountsSnoozes) {
+    auto ids = enqueue(1, "sleepy", {.max_retries = 1});
+    // Two runs that snoozed: attempt 3 is the next, and only one run counted so far.
+    sql("UPDATE jobs SET attempt = 3, snoozes = 2 WHERE id = $1::uuid", {ids[0].to_string()});
+    auto r = seesaw({"jobs", "show", ids[0].to_string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("attempts:          attempt 3 of 4 (2 snoozed, not counted) (max_retries 1)\n"),
+              std::string::npos)
+        << r.out;
+    r = seesaw({"jobs", "show", ids[0].to_string(), "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto doc = parse_json(r.out);
+    EXPECT_EQ(doc["snoozes"].GetInt(), 2);
+    EXPECT_EQ(doc["attempt"].GetInt(), 3);
+}
+
+// --- jobs cancel ---------------------------------------------------------------
+
+TEST_F(CliTest, JobsCancelSaysWhatBecameOfEachJob) {
+    // Finished jobs first: succeeded() and dead_letters() claim whatever is due in the queue.
+    auto done = succeeded(1, "a");
+    auto dead = dead_letters(1, "a");
+    auto pending = enqueue(1, "a");
+    auto running_id = enqueue(1, "r", {.queue = "busy"});
+    auto running = claim(1, "busy");
+    ASSERT_EQ(running.size(), 1u);
+    auto failed_id = enqueue(1, "f", {.max_retries = 3, .queue = "flaky"});
+    auto to_fail = claim(1, "flaky");
+    ASSERT_EQ(to_fail.size(), 1u);
+    store_->mark_failed(to_fail[0].lease(), "try again", ErrorKind::retryable);
+    ASSERT_EQ(status_of(failed_id[0]), "failed");
+
+    auto r = seesaw({"jobs", "cancel", pending[0].to_string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, pending[0].to_string() + " cancelled (was pending)\n");
+    EXPECT_TRUE(r.err.empty()) << r.err;
+    auto shown = seesaw({"jobs", "show", pending[0].to_string(), "--json"});
+    ASSERT_EQ(shown.status, 0) << shown.err;
+    EXPECT_STREQ(parse_json(shown.out)["status"].GetString(), "cancelled");
+    EXPECT_EQ(status_of(pending[0]), "cancelled");
+
+    // A finished job is left as it was, and that is not an error.
+    r = seesaw({"jobs", "cancel", done[0].to_string()});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, done[0].to_string() + " not cancelled: already succeeded\n");
+    EXPECT_EQ(status_of(done[0]), "succeeded");
+
+    // One line per id, in the order given.
+    r = seesaw({"jobs", "cancel", running_id[0].to_string(), dead[0].to_string(), failed_id[0].to_string(),
+                pending[0].to_string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, running_id[0].to_string() + " cancelled (was running)\n" + dead[0].to_string() +
+                         " not cancelled: already dead_letter\n" + failed_id[0].to_string() +
+                         " cancelled (was failed)\n" + pending[0].to_string() +
+                         " not cancelled: already cancelled\n");
+    EXPECT_EQ(status_of(running_id[0]), "cancelled");
+    EXPECT_EQ(status_of(failed_id[0]), "cancelled");
+    EXPECT_EQ(status_of(dead[0]), "dead_letter");
+    EXPECT_EQ(count("status = 'cancelled' AND lease_expires_at IS NULL"), 3) << "a cancelled job holds no lease";
+    EXPECT_EQ(store_->stats().cancelled, 3);
+}
+
+TEST_F(CliTest, JobsCancelWithAnUnknownOrMalformedIdCancelsNone) {
+    auto known = enqueue(2, "a");
+    const auto unknown = JobId::generate().to_string();
+
+    auto r = seesaw({"jobs", "cancel", known[0].to_string(), unknown});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("no job with id " + unknown), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("nothing was cancelled"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find(known[0].to_string()), std::string::npos) << "only the unknown id is named: " << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    EXPECT_EQ(status_of(known[0]), "pending") << "all or nothing";
+
+    r = seesaw({"jobs", "cancel", unknown});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("no job with id " + unknown), std::string::npos) << r.err;
+
+    r = seesaw({"jobs", "cancel", known[0].to_string(), "not-a-uuid", known[1].to_string()});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("not a job id: 'not-a-uuid'"), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+
+    r = seesaw({"jobs", "cancel", known[1].to_string(), "--json", unknown});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_TRUE(r.out.empty()) << "no JSON for a refused call: " << r.out;
+
+    EXPECT_EQ(count("status = 'pending'"), 2);
+    EXPECT_EQ(count("status = 'cancelled'"), 0);
+}
+
+TEST_F(CliTest, JobsCancelJsonAndDuplicateIds) {
+    auto done = succeeded(1, "a");
+    auto pending = enqueue(2, "a");
+
+    auto r = seesaw({"jobs", "cancel", pending[1].to_string(), done[0].to_string(), pending[1].to_string(),
+                     pending[0].to_string(), "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "one document on one line";
+    auto doc = parse_json(r.out);
+    ASSERT_TRUE(doc.IsObject());
+    EXPECT_EQ(doc.MemberCount(), 1u);
+    ASSERT_TRUE(doc["jobs"].IsArray());
+    ASSERT_EQ(doc["jobs"].Size(), 3u) << "a repeated id is cancelled (and reported) once: " << r.out;
+    struct Expected {
+        std::string id;
+        bool cancelled;
+        std::string previous;
+    };
+    const std::vector<Expected> expected = {{pending[1].to_string(), true, "pending"},
+                                            {done[0].to_string(), false, "succeeded"},
+                                            {pending[0].to_string(), true, "pending"}};
+    for (rapidjson::SizeType i = 0; i < doc["jobs"].Size(); ++i) {
+        const auto& job = doc["jobs"][i];
+        EXPECT_EQ(job.MemberCount(), 3u);
+        EXPECT_STREQ(job["id"].GetString(), expected[i].id.c_str()) << i;
+        ASSERT_TRUE(job["cancelled"].IsBool()) << i;
+        EXPECT_EQ(job["cancelled"].GetBool(), expected[i].cancelled) << i;
+        EXPECT_STREQ(job["previous_status"].GetString(), expected[i].previous.c_str()) << i;
+    }
+    EXPECT_EQ(count("status = 'cancelled'"), 2);
+
+    // The same id twice in the text output: one line.
+    auto again = enqueue(1, "b");
+    r = seesaw({"jobs", "cancel", again[0].to_string(), again[0].to_string()});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, again[0].to_string() + " cancelled (was pending)\n");
+    EXPECT_EQ(store_->stats().cancelled, 3) << "counted once";
+}
+
+TEST_F(CliTest, JobsCancelByTypeAndQueueCancelsOnlyMatchingUnfinishedJobs) {
+    auto done = succeeded(2, "a");          // default: 2 succeeded a
+    auto dead = dead_letters(1, "a", "q2"); // q2: 1 dead-lettered a
+    enqueue(3, "a");                        // default: 3 pending a
+    enqueue(2, "a", {.queue = "q2"});       // q2: 2 pending a
+    enqueue(4, "b");                        // default: 4 pending b
+    enqueue(1, "b", {.queue = "q2"});       // q2: 1 pending b
+    auto running_id = enqueue(1, "a", {.queue = "q3"});
+    ASSERT_EQ(claim(1, "q3").size(), 1u);   // q3: 1 running a
+
+    auto r = seesaw({"jobs", "cancel", "--type", "a", "--queue", "q2"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "cancelled 2 jobs\n");
+    EXPECT_EQ(count("status = 'cancelled'"), 2);
+    EXPECT_EQ(count("status = 'cancelled' AND job_type = 'a' AND queue = 'q2'"), 2);
+
+    r = seesaw({"jobs", "cancel", "--type", "a"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "cancelled 4 jobs\n") << "3 pending in default and the running one in q3";
+    EXPECT_EQ(status_of(running_id[0]), "cancelled");
+    for (const auto& id : done) EXPECT_EQ(status_of(id), "succeeded");
+    EXPECT_EQ(status_of(dead[0]), "dead_letter");
+    EXPECT_EQ(count("job_type = 'b' AND status = 'pending'"), 5) << "another type is untouched";
+
+    r = seesaw({"jobs", "cancel", "--queue", "q2", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto doc = parse_json(r.out);
+    ASSERT_TRUE(doc.IsObject());
+    EXPECT_EQ(doc.MemberCount(), 1u) << r.out;
+    ASSERT_TRUE(doc["cancelled"].IsUint64()) << r.out;
+    EXPECT_EQ(doc["cancelled"].GetUint64(), 1u) << "the one b in q2";
+    EXPECT_EQ(count("job_type = 'b' AND status = 'pending' AND queue = 'default'"), 4);
+
+    r = seesaw({"jobs", "cancel", "--queue", "q2"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "cancelled 0 jobs\n");
+    r = seesaw({"jobs", "cancel", "--queue", "default", "--type", "b"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "cancelled 4 jobs\n");
+    r = seesaw({"jobs", "cancel", "--type", "nobody", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(parse_json(r.out)["cancelled"].GetUint64(), 0u);
+
+    EXPECT_EQ(count("status = 'cancelled'"), 11);
+    EXPECT_EQ(count("status = 'succeeded'"), 2);
+    EXPECT_EQ(count("status = 'dead_letter'"), 1);
+    EXPECT_EQ(count(), 14);
+}
+
+TEST_F(CliTest, JobsCancelUsageErrors) {
+    auto ids = enqueue(1, "a", {.queue = "q"});
+    struct Case {
+        std::vector<std::string> args;
+        int status;
+        std::string message;
+    };
+    for (const auto& c : std::vector<Case>{
+             {{"jobs", "cancel"}, 2, "jobs cancel needs job ids, or --type and/or --queue"},
+             {{"jobs", "cancel", "--json"}, 2, "jobs cancel needs job ids, or --type and/or --queue"},
+             {{"jobs", "cancel", ids[0].to_string(), "--type", "a"}, 2, "--type"},
+             {{"jobs", "cancel", ids[0].to_string(), "--queue", "q"}, 2, "--queue"},
+             {{"jobs", "cancel", "--queue", ""}, 1, "--queue must not be empty"},
+             {{"jobs", "cancel", "--type", ""}, 1, "--type must not be empty"},
+             {{"jobs", "cancel", "--queue", std::string(129, 'q')}, 1,
+              "--queue is 129 bytes long; at most 128 are allowed"},
+             {{"jobs", "cancel", "--type", "a", "--queue", std::string(129, 'q')}, 1,
+              "--queue is 129 bytes long"}}) {
+        auto r = seesaw(c.args);
+        std::string shown;
+        for (const auto& arg : c.args) shown += " " + arg.substr(0, 40);
+        EXPECT_EQ(r.status, c.status) << shown << ": " << r.err;
+        EXPECT_NE(r.err.find(c.message), std::string::npos)
+            << shown << ": expected '" << c.message << "' in: " << r.err;
+        EXPECT_TRUE(r.out.empty()) << shown << ": " << r.out;
+    }
+    EXPECT_EQ(status_of(ids[0]), "pending");
+}
+
+// --- queues --------------------------------------------------------------------
+
+TEST_F(CliTest, QueuesPauseAndResumeSayWhetherTheyChangedIt) {
+    auto paused = [&] { return count_paused("mail"); };
+    auto r = seesaw({"queues", "pause", "mail"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "queue 'mail' paused\n");
+    EXPECT_EQ(paused(), 1);
+
+    r = seesaw({"queues", "pause", "mail"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "queue 'mail' was already paused\n");
+    EXPECT_EQ(paused(), 1);
+
+    r = seesaw({"queues", "resume", "mail"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "queue 'mail' resumed\n");
+    EXPECT_EQ(paused(), 0);
+
+    r = seesaw({"queues", "resume", "mail"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "queue 'mail' was not paused\n");
+    EXPECT_EQ(paused(), 0);
+
+    // A paused queue takes enqueues; no claim starts its jobs until it is resumed.
+    ASSERT_EQ(seesaw({"queues", "pause", "mail"}).status, 0);
+    auto r2 = seesaw({"enqueue", "send", "{}", "--queue", "mail"});
+    ASSERT_EQ(r2.status, 0) << r2.err;
+    EXPECT_EQ(count("queue = 'mail' AND status = 'pending'"), 1);
+    EXPECT_TRUE(claim(10, "mail").empty());
+    ASSERT_EQ(seesaw({"queues", "resume", "mail"}).status, 0);
+    EXPECT_EQ(claim(10, "mail").size(), 1u);
+}
+
+TEST_F(CliTest, QueuesListShowsPausedQueuesAndTheirCounts) {
+    enqueue(2, "a");                                  // default: 2 pending
+    succeeded(1, "m", "mail");                        // mail: 1 succeeded...
+    dead_letters(1, "m", "mail");                     // ...1 dead-lettered...
+    enqueue(3, "m", {.queue = "mail"});               // ...3 pending...
+    auto mail = enqueue(1, "m", {.queue = "mail"});
+    ASSERT_TRUE(store_->cancel(mail[0]).cancelled);   // ...and 1 cancelled
+    ASSERT_EQ(seesaw({"queues", "pause", "mail"}).status, 0);
+    ASSERT_EQ(seesaw({"queues", "pause", "idle"}).status, 0);  // a queue with no jobs
+
+    auto infos = store_->queues();
+    std::map<std::string, QueueInfo> info;
+    for (const auto& q : infos) info[q.name] = q;
+    ASSERT_TRUE(info["mail"].paused_at && info["idle"].paused_at);
+
+    auto r = seesaw({"queues", "list", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "one document on one line";
+    auto doc = parse_json(r.out);
+    ASSERT_TRUE(doc["queues"].IsArray());
+    ASSERT_EQ(doc["queues"].Size(), 3u) << r.out;
+    const auto& def = doc["queues"][0];
+    const auto& idle = doc["queues"][1];
+    const auto& mail_json = doc["queues"][2];
+    EXPECT_STREQ(def["name"].GetString(), "default");
+    EXPECT_STREQ(idle["name"].GetString(), "idle");
+    EXPECT_STREQ(mail_json["name"].GetString(), "mail");
+    EXPECT_FALSE(def["paused"].GetBool());
+    EXPECT_TRUE(def["paused_at"].IsNull());
+    EXPECT_TRUE(idle["paused"].GetBool());
+    EXPECT_STREQ(idle["paused_at"].GetString(), format_timestamp(*info["idle"].paused_at).c_str());
+    EXPECT_TRUE(mail_json["paused"].GetBool());
+    EXPECT_STREQ(mail_json["paused_at"].GetString(), format_timestamp(*info["mail"].paused_at).c_str());
+    struct Counts {
+        const rapidjson::Value& json;
+        std::vector<std::int64_t> expected;  // pending, running, succeeded, failed, dead_letter, cancelled
+    };
+    for (const auto& [json, expected] : std::vector<Counts>{{def, {2, 0, 0, 0, 0, 0}},
+                                                             {idle, {0, 0, 0, 0, 0, 0}},
+                                                             {mail_json, {3, 0, 1, 0, 1, 1}}}) {
+        const auto& counts = json["counts"];
+        ASSERT_TRUE(counts.IsObject()) << json["name"].GetString();
+        EXPECT_EQ(counts.MemberCount(), 6u);
+        int i = 0;
+        for (const char* state : {"pending", "running", "succeeded", "failed", "dead_letter", "cancelled"}) {
+            ASSERT_TRUE(counts[state].IsInt64()) << state;
+            EXPECT_EQ(counts[state].GetInt64(), expected[static_cast<std::size_t>(i++)])
+                << json["name"].GetString() << " " << state;
+        }
+    }
+
+    // The table: a header, one row per queue, and a summary line.
+    r = seesaw({"queues", "list"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto lines = lines_of(r.out);
+    ASSERT_EQ(lines.size(), 5u) << r.out;
+    EXPECT_TRUE(lines[0].starts_with("QUEUE ")) << r.out;
+    EXPECT_NE(lines[0].find("PAUSED"), std::string::npos) << r.out;
+    EXPECT_NE(lines[0].find("CANCELLED"), std::string::npos) << r.out;
+    auto words = [](const std::string& line) {
+        std::vector<std::string> out;
+        std::istringstream in(line);
+        for (std::string word; in >> word;) out.push_back(word);
+        return out;
+    };
+    // PAUSED_SINCE is a date and a time: two words.
+    EXPECT_EQ(words(lines[1]), (std::vector<std::string>{"default", "no", "-", "2", "0", "0", "0", "0", "0"})) << r.out;
+    auto idle_row = words(lines[2]);
+    ASSERT_EQ(idle_row.size(), 10u) << r.out;
+    EXPECT_EQ(idle_row[0], "idle");
+    EXPECT_EQ(idle_row[1], "yes");
+    EXPECT_EQ(std::vector<std::string>(idle_row.begin() + 4, idle_row.end()),
+              (std::vector<std::string>{"0", "0", "0", "0", "0", "0"}))
+        << r.out;
+    auto mail_row = words(lines[3]);
+    ASSERT_EQ(mail_row.size(), 10u) << r.out;
+    EXPECT_EQ(mail_row[0], "mail");
+    EXPECT_EQ(mail_row[1], "yes");
+    EXPECT_EQ(std::vector<std::string>(mail_row.begin() + 4, mail_row.end()),
+              (std::vector<std::string>{"3", "0", "1", "0", "1", "1"}))
+        << r.out;
+    EXPECT_EQ(lines[4], "3 queues, 2 paused");
+
+    // stats: every queue says whether it is paused; the idle one is listed too.
+    r = seesaw({"stats", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    doc = parse_json(r.out);
+    ASSERT_TRUE(doc["queues"].IsObject());
+    EXPECT_EQ(doc["queues"].MemberCount(), 3u) << r.out;
+    ASSERT_TRUE(doc["queues"].HasMember("idle")) << r.out;
+    EXPECT_TRUE(doc["queues"]["idle"]["paused"].GetBool());
+    EXPECT_TRUE(doc["queues"]["mail"]["paused"].GetBool());
+    EXPECT_FALSE(doc["queues"]["default"]["paused"].GetBool());
+    EXPECT_EQ(doc["queues"]["mail"]["cancelled"].GetInt64(), 1);
+    EXPECT_EQ(doc["total"]["cancelled"].GetInt64(), 1);
+    EXPECT_FALSE(doc["total"].HasMember("paused"));
+
+    r = seesaw({"stats", "--queue", "idle", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    doc = parse_json(r.out);
+    EXPECT_EQ(doc["queues"].MemberCount(), 1u) << r.out;
+    EXPECT_TRUE(doc["queues"]["idle"]["paused"].GetBool()) << r.out;
+
+    r = seesaw({"stats"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    lines = lines_of(r.out);
+    ASSERT_EQ(lines.size(), 5u) << r.out;
+    EXPECT_EQ(words(lines[2])[0], "idle") << r.out;
+    EXPECT_EQ(words(lines[2])[1], "yes") << r.out;
+    EXPECT_EQ(words(lines[1])[1], "no") << r.out;
+    EXPECT_EQ(words(lines[4])[0], "TOTAL") << r.out;
+    for (const auto& line : lines) EXPECT_EQ(line.size(), lines[0].size()) << r.out;
+
+    // Resumed and without jobs, a queue is no longer listed.
+    ASSERT_EQ(seesaw({"queues", "resume", "idle"}).status, 0);
+    r = seesaw({"queues", "list", "--json"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    doc = parse_json(r.out);
+    ASSERT_EQ(doc["queues"].Size(), 2u) << r.out;
+    EXPECT_STREQ(doc["queues"][1]["name"].GetString(), "mail");
+}
+
+TEST_F(CliTest, QueuesRefuseBadNamesAndWriteNothing) {
+    struct Case {
+        std::vector<std::string> args;
+        std::string message;
+    };
+    const std::string too_long(129, 'q');
+    for (const auto& c : std::vector<Case>{
+             {{"queues", "pause", ""}, "the queue name must not be empty"},
+             {{"queues", "resume", ""}, "the queue name must not be empty"},
+             {{"queues", "pause", too_long}, "the queue name is 129 bytes long; at most 128 are allowed"},
+             {{"queues", "resume", too_long}, "the queue name is 129 bytes long; at most 128 are allowed"},
+             {{"queues", "pause", "caf\xC3"}, "the queue name is not valid UTF-8"}}) {
+        auto r = seesaw(c.args);
+        EXPECT_EQ(r.status, 1) << c.message << ": " << r.err;
+        EXPECT_NE(r.err.find(c.message), std::string::npos) << "expected '" << c.message << "' in: " << r.err;
+        EXPECT_TRUE(r.out.empty()) << r.out;
+    }
+    EXPECT_EQ(sql("SELECT count(*) FROM queue_pauses").get_int64(0, 0), 0);
+
+    // No name at all is a usage error.
+    auto r = seesaw({"queues", "pause"});
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("QUEUE"), std::string::npos) << r.err;
+    EXPECT_EQ(seesaw({"queues"}).status, 2);
+    EXPECT_EQ(sql("SELECT count(*) FROM queue_pauses").get_int64(0, 0), 0);
+
+    // 128 bytes is the longest name allowed.
+    const std::string longest(128, 'q');
+    r = seesaw({"queues", "pause", longest});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "queue '" + longest + "' paused\n");
+    EXPECT_EQ(count_paused(longest), 1);
+    EXPECT_EQ(sql("SELECT count(*) FROM queue_pauses").get_int64(0, 0), 1);
+}
+
 // --- dead-letter -------------------------------------------------------------
 
 TEST_F(CliTest, DeadLetterListShowsTheErrors) {
@@ -804,6 +1208,29 @@ TEST_F(CliTest, CleanupRefusesBadInput) {
         EXPECT_NE(r.err.find(c.message), std::string::npos) << "expected '" << c.message << "' in: " << r.err;
     }
     EXPECT_EQ(count(), 1);
+}
+
+TEST_F(CliTest, CleanupDeletesCancelledJobsOnly) {
+    auto done = succeeded(1, "a");
+    auto dead = dead_letters(1, "a");
+    auto doomed = enqueue(3, "a");
+    auto kept = enqueue(1, "a");
+    ASSERT_EQ(store_->cancel(doomed).size(), 3u);
+    ASSERT_EQ(count("status = 'cancelled'"), 3);
+
+    auto r = seesaw({"cleanup", "--older-than", "0s", "--status", "cancelled"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(trimmed(r.out), "deleted 3 cancelled jobs last updated more than 0s ago");
+    EXPECT_EQ(count("status = 'cancelled'"), 0);
+    EXPECT_EQ(count(), 3);
+    EXPECT_EQ(status_of(kept[0]), "pending");
+    EXPECT_EQ(status_of(done[0]), "succeeded");
+    EXPECT_EQ(status_of(dead[0]), "dead_letter");
+    EXPECT_EQ(store_->stats().cancelled, 0);
+
+    r = seesaw({"cleanup", "--older-than", "0s", "--status", "cancelled"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(trimmed(r.out), "deleted 0 cancelled jobs last updated more than 0s ago");
 }
 
 TEST_F(CliTest, ReclaimCountsExpiredLeases) {
