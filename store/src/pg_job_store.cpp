@@ -671,7 +671,13 @@ std::vector<CancelResult> PgJobStore::cancel(std::span<const JobId> ids) {
     tx.commit();
     std::vector<CancelResult> out;
     out.reserve(ids.size());
-    for (const auto& id : ids) out.push_back(by_id.at(id));
+    // An id given twice is answered as a second cancel would be: the first
+    // time cancelled it, the second finds it cancelled.
+    for (const auto& id : ids) {
+        auto& answer = by_id.at(id);
+        out.push_back(answer);
+        if (answer.cancelled) answer = CancelResult{id, false, JobStatus::cancelled};
+    }
     return out;
 }
 

@@ -16,6 +16,7 @@
 //   ready                     the first claim returned
 //   started <job id> <attempt> a handler of a job with sleep_ms > 0 began
 //   succeeded <job id>        the success is written
+//   cancelled <job id>        the job was cancelled (by anyone) while it ran here
 //   stopped <released>        run() returned
 #include <unistd.h>
 
@@ -89,6 +90,8 @@ int main(int argc, char** argv) {
             [&](const ClaimFinished&) { std::call_once(ready, [] { say("ready"); }); });
         auto on_success = dispatcher.events().subscribe<JobSucceeded>(
             [](const JobSucceeded& e) { say("succeeded " + e.job.id.to_string()); });
+        auto on_cancel = dispatcher.events().subscribe<JobCancelled>(
+            [](const JobCancelled& e) { say("cancelled " + e.job.id.to_string()); });
         std::size_t released = 0;
         auto on_stop = dispatcher.events().subscribe<DispatcherStopped>(
             [&](const DispatcherStopped& e) { released = e.released; });

@@ -350,6 +350,29 @@ TEST_F(CliTest, TheUniqueJobsExampleInsertsOneReportPerAccount) {
 }
 #endif
 
+#ifdef SEESAW_JOB_CONTROL_EXAMPLE_PATH
+// The README's job control example, run as a user would: a type's defaults,
+// cancel, pause and resume, a snoozing handler and one that cancels its job.
+TEST_F(CliTest, TheJobControlExampleCancelsSnoozesAndPauses) {
+    CliProcess example({url_, schema_}, SEESAW_JOB_CONTROL_EXAMPLE_PATH);
+    std::vector<std::string> lines;
+    while (auto line = example.read_line()) lines.push_back(*line);
+    auto r = example.wait();
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(lines, (std::vector<std::string>{
+                         "cat.png: queue media, priority 5, max_retries 2",
+                         "dog.png: cancelled, was pending",
+                         "dog.png again: left as it was: cancelled",
+                         "cancel_all: 1 cancelled",
+                         "queue media: running, 2 pending, 2 cancelled",
+                         "upload.png: succeeded after 2 snooze(s)",
+                         "gone.png: cancelled after 0 snooze(s) (the image was deleted)",
+                     }));
+    EXPECT_EQ(count("status = 'cancelled'"), 3);
+    EXPECT_EQ(count("status = 'succeeded' AND snoozes = 2 AND attempt = 3"), 1);
+}
+#endif
+
 TEST_F(CliTest, EnqueueFromStdin50000Lines) {
     constexpr int lines = 50'000;
     std::string input;

@@ -103,5 +103,27 @@ TEST_F(DispatcherProcessTest, APausedQueueIsPausedInEveryProcessAndResumesEveryw
     EXPECT_EQ(runs.get_int64(0, 1), std::int64_t(2 * per_queue)) << "each job ran once";
 }
 
+// `seesaw jobs cancel` or another service cancels a job that a dispatcher in
+// another process is running: that dispatcher's handler is told and stops,
+// the job stays cancelled, and the process goes on running other jobs.
+TEST_F(DispatcherProcessTest, AJobCancelledFromAnotherProcessStopsInTheProcessRunningIt) {
+    auto worker = spawn("a", 2);
+    ASSERT_TRUE(WorkerProcess::wait_for([&] { return worker->count("ready") == 1; }, 30s));
+    // Its handler runs until cancelled (ten minutes at most).
+    const auto id = store_->enqueue(Work{1, 600'000});
+    ASSERT_TRUE(WorkerProcess::wait_for([&] { return worker->count("started " + id.to_string()) == 1; }, 30s));
+    EXPECT_EQ(store_->cancel(id), (CancelResult{id, true, JobStatus::running}));
+    ASSERT_TRUE(WorkerProcess::wait_for([&] { return worker->has_line("cancelled " + id.to_string()); }, 30s));
+    const auto next = store_->enqueue(Work{2});
+    ASSERT_TRUE(WorkerProcess::wait_for([&] { return worker->has_line("succeeded " + next.to_string()); }, 30s));
+    worker->signal(SIGTERM);
+    int status = worker->wait();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
+    EXPECT_TRUE(worker->has_line("stopped 0"));
+    EXPECT_FALSE(worker->has_line("succeeded " + id.to_string()));
+    EXPECT_EQ(store_->get_job(id)->status, JobStatus::cancelled);
+    EXPECT_EQ(sql("SELECT count(*) FROM runs WHERE job_id = $1::uuid", {id.to_string()}).get_int64(0, 0), 1);
+}
+
 }  // namespace
 }  // namespace seesaw::test

@@ -115,6 +115,12 @@ TEST_F(JobControl, CancellingSeveralIsAllOrNothingAndAnUnknownIdIsNamed) {
     ASSERT_EQ(results.size(), 2u);
     EXPECT_EQ(results[0], (CancelResult{b, true, JobStatus::pending})) << "in the order asked";
     EXPECT_EQ(results[1], (CancelResult{a, true, JobStatus::pending}));
+
+    // Given twice: cancelled once, and the second answer says so.
+    const auto c = store_->enqueue(job_of("t"));
+    const std::vector<JobId> twice = {c, c};
+    EXPECT_EQ(store_->cancel(twice),
+              (std::vector<CancelResult>{{c, true, JobStatus::pending}, {c, false, JobStatus::cancelled}}));
 }
 
 TEST_F(JobControl, CancelAllTakesTheUnfinishedJobsOfATypeAQueueOrBoth) {

@@ -146,6 +146,9 @@ public:
     // is false). Throws UsageError "no job with id …" naming every id that
     // does not exist, and then cancels none.
     CancelResult cancel(const JobId& id);
+    // Several, in one transaction: one result per id, in the order given (an
+    // id given twice is answered the second time as a second cancel would
+    // be: not cancelled, previous cancelled).
     std::vector<CancelResult> cancel(std::span<const JobId> ids);
     // Every unfinished job of the filter's type and/or queue. Returns the count.
     std::uint64_t cancel_all(const CancelFilter& filter);
