@@ -81,22 +81,14 @@ void run_list(const ConnectionOptions& connection, bool json_output) {
     std::cout << count_of(queues.size(), "queue") << ", " << paused << " paused\n";
 }
 
-void run_pause(const ConnectionOptions& connection, const std::string& queue) {
+// Pauses (or resumes) a queue and says whether that changed anything.
+void run_pause(const ConnectionOptions& connection, const std::string& queue, bool pause) {
     check_queue_name(queue);
     Database db(connection);
-    if (db.store().pause_queue(queue))
-        std::cout << "queue '" << queue << "' paused\n";
-    else
-        std::cout << "queue '" << queue << "' was already paused\n";
-}
-
-void run_resume(const ConnectionOptions& connection, const std::string& queue) {
-    check_queue_name(queue);
-    Database db(connection);
-    if (db.store().resume_queue(queue))
-        std::cout << "queue '" << queue << "' resumed\n";
-    else
-        std::cout << "queue '" << queue << "' was not paused\n";
+    const bool changed = pause ? db.store().pause_queue(queue) : db.store().resume_queue(queue);
+    std::cout << "queue '" << queue << "' "
+              << (pause ? (changed ? "paused" : "was already paused") : (changed ? "resumed" : "was not paused"))
+              << '\n';
 }
 
 }  // namespace
@@ -124,7 +116,7 @@ void add_queues_command(CLI::App& parent, CommandContext context) {
     pause->add_option("QUEUE", *pause_queue, "The queue name")->required();
     add_connection_options(*pause, context.connection);
     pause->callback([pause_queue, context] {
-        context.action = [pause_queue, &connection = context.connection] { run_pause(connection, *pause_queue); };
+        context.action = [pause_queue, &connection = context.connection] { run_pause(connection, *pause_queue, true); };
     });
 
     auto resume_queue = std::make_shared<std::string>();
@@ -132,7 +124,7 @@ void add_queues_command(CLI::App& parent, CommandContext context) {
     resume->add_option("QUEUE", *resume_queue, "The queue name")->required();
     add_connection_options(*resume, context.connection);
     resume->callback([resume_queue, context] {
-        context.action = [resume_queue, &connection = context.connection] { run_resume(connection, *resume_queue); };
+        context.action = [resume_queue, &connection = context.connection] { run_pause(connection, *resume_queue, false); };
     });
 }
 

@@ -165,6 +165,20 @@ protected:
         SchemaTest::TearDown();
     }
 
+    Job job(const JobId& id) {
+        auto found = store_->get_job(id);
+        if (!found) throw std::runtime_error("no job " + id.to_string());
+        return *found;
+    }
+    // A handler's bounded wait for what the dispatcher (or the test) tells it.
+    static bool await(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s) {
+        auto until = std::chrono::steady_clock::now() + timeout;
+        while (!condition()) {
+            if (std::chrono::steady_clock::now() > until) return false;
+            std::this_thread::sleep_for(1ms);
+        }
+        return true;
+    }
     // Sends one notification on the schema's ready channel.
     std::function<void()> notify_ready(std::string queue = "default") {
         return [this, queue] { sql("SELECT pg_notify(notify_channel($1, 'ready'), $2)", {schema_, queue}); };

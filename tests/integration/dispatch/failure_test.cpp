@@ -10,23 +10,7 @@
 namespace seesaw::test {
 namespace {
 
-class DispatcherFailureTest : public DispatchTest {
-protected:
-    Job job(const JobId& id) {
-        auto found = store_->get_job(id);
-        if (!found) throw std::runtime_error("no job " + id.to_string());
-        return *found;
-    }
-    // A handler's wait for the dispatcher to tell it something (bounded).
-    static bool await(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s) {
-        auto until = std::chrono::steady_clock::now() + timeout;
-        while (!condition()) {
-            if (std::chrono::steady_clock::now() > until) return false;
-            std::this_thread::sleep_for(1ms);
-        }
-        return true;
-    }
-};
+class DispatcherFailureTest : public DispatchTest {};
 
 // A handler may choose when its retry runs instead of the backoff: later
 // (a rate limit's reset), or at once.

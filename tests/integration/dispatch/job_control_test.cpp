@@ -43,20 +43,6 @@ namespace {
 
 class JobControlDispatch : public DispatchTest {
 protected:
-    Job job(const JobId& id) {
-        auto found = store_->get_job(id);
-        if (!found) throw std::runtime_error("no job " + id.to_string());
-        return *found;
-    }
-    // A handler's bounded wait for what the dispatcher tells it.
-    static bool await(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 30s) {
-        auto until = std::chrono::steady_clock::now() + timeout;
-        while (!condition()) {
-            if (std::chrono::steady_clock::now() > until) return false;
-            std::this_thread::sleep_for(1ms);
-        }
-        return true;
-    }
     static std::uint64_t total(const MetricsSnapshot& metrics, std::uint64_t JobTypeMetrics::*counter) {
         std::uint64_t sum = 0;
         for (const auto& t : metrics.job_types) sum += t.*counter;
