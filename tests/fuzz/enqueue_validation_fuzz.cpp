@@ -12,6 +12,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "enqueue_params.hpp"
@@ -29,14 +30,22 @@ std::string_view next_line(std::string_view& text) {
     return line;
 }
 
+// An option left unset (its default applies) unless a number is there.
 template <class Number>
-void next_number(std::string_view& text, Number& out) {
+void next_number(std::string_view& text, std::optional<Number>& out) {
     while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
     Number value{};
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec == std::errc()) out = value;
     text.remove_prefix(static_cast<std::size_t>(end - text.data()));
     while (!text.empty() && text.front() != ' ') text.remove_prefix(1);
+}
+
+template <class Number>
+void next_number(std::string_view& text, Number& out) {
+    std::optional<Number> value;
+    next_number(text, value);
+    if (value) out = *value;
 }
 
 // Every string of a document (keys too) as the JSON reader decodes it.
@@ -77,12 +86,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
 
-    for (const auto& name : {job.job_type, job.options.queue}) {
+    for (const auto& name : {job.job_type, std::string(seesaw::queue_of(job.options))}) {
         SEESAW_FUZZ_CHECK(!name.empty());
         SEESAW_FUZZ_CHECK(name.find('\0') == std::string::npos);
         SEESAW_FUZZ_CHECK(seesaw::is_valid_utf8(name));
     }
-    SEESAW_FUZZ_CHECK(job.options.max_retries >= 0);
+    SEESAW_FUZZ_CHECK(seesaw::max_retries_of(job.options) >= 0);
     SEESAW_FUZZ_CHECK(job.options.delay.count() >= 0);
     SEESAW_FUZZ_CHECK(job.payload.find('\0') == std::string::npos);
     // PostgreSQL refuses text that is not UTF-8 (the whole payload, not only its strings).
