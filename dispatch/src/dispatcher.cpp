@@ -89,6 +89,15 @@ Engine::Engine(PgJobStore& store, DispatcherOptions options, std::shared_ptr<voi
     if (options_.reclaim_interval.count() <= 0) {
         throw UsageError("DispatcherOptions::reclaim_interval must be positive");
     }
+    for (const auto& [what, age] : {std::pair{"succeeded", options_.retention.succeeded},
+                                    std::pair{"cancelled", options_.retention.cancelled},
+                                    std::pair{"dead_letter", options_.retention.dead_letter}}) {
+        if (age && age->count() < 0) {
+            throw UsageError(std::string("DispatcherOptions::retention.") + what +
+                             " must not be negative (keep_forever keeps every job), got " +
+                             std::to_string(age->count()) + " ms");
+        }
+    }
 }
 
 Engine::~Engine() {
@@ -114,6 +123,23 @@ void Engine::add_handler(HandlerEntry entry) {
     }
     auto name = entry.job_type;
     handlers_.emplace(std::move(name), std::make_unique<HandlerEntry>(std::move(entry)));
+}
+
+void Engine::add_schedule(PeriodicEntry entry) {
+    if (started_) throw UsageError("register schedules before the dispatcher starts");
+    if (entry.name.empty()) throw UsageError("a periodic schedule needs a name");
+    if (entry.name.size() > 255) {
+        throw UsageError("the periodic schedule name '" + entry.name.substr(0, 32) + "…' is longer than 255 bytes");
+    }
+    validate_job_type(entry.job_type, "the job type of schedule '" + entry.name + "'");
+    validate_queue_name(entry.queue, "the queue of schedule '" + entry.name + "'");
+    for (const auto& existing : schedules_) {
+        if (existing->name == entry.name) {
+            throw UsageError("a periodic schedule named '" + entry.name + "' is registered already (" +
+                             existing->schedule.expression() + "): each name once");
+        }
+    }
+    schedules_.push_back(std::make_unique<PeriodicEntry>(std::move(entry)));
 }
 
 void Engine::start() {
@@ -274,10 +300,26 @@ void Engine::start() {
         maintaining.lease = store_.lease_timeout();
         maintaining.reclaim_backoff = store_.options().retry_policy;
         maintaining.reclaim_interval = options_.reclaim_interval;
+        std::vector<const PeriodicEntry*> schedules;
+        for (const auto& entry : schedules_) schedules.push_back(entry.get());
+        periodic_ = std::make_unique<Periodic>(&loop_, *work_, *sql_, publish, environment_.worker_id,
+                                               std::move(schedules));
+        std::vector<Retention::Period> periods;
+        for (const auto& [status, age] : {std::pair{JobStatus::succeeded, options_.retention.succeeded},
+                                          std::pair{JobStatus::cancelled, options_.retention.cancelled},
+                                          std::pair{JobStatus::dead_letter, options_.retention.dead_letter}}) {
+            if (age) periods.push_back({status, *age});
+        }
+        retention_ = std::make_unique<Retention>(&loop_, *work_, *sql_, publish, environment_.worker_id,
+                                                 std::move(periods));
         maintainer_ = std::make_unique<Maintainer>(
             *work_, *sql_, tasks_, *completer_, publish, std::move(maintaining),
             Maintainer::Hooks{[this](const Task& task) { return retry_delay(task, options_.retry_policy); },
-                              [this] { producer_->look_for_due(); }});
+                              [this] { producer_->look_for_due(); },
+                              [this](bool leader) {
+                                  periodic_->set_leader(leader && phase_ == Phase::running);
+                                  retention_->set_leader(leader && phase_ == Phase::running);
+                              }});
     } catch (...) {
         // Nothing runs yet: close what start() opened (the objects that own
         // handles first, so their close callbacks free them), then report.
@@ -356,7 +398,11 @@ void Engine::settle(Task& task) {
 
 MetricsSnapshot Engine::metrics() const {
     const auto* metrics = metrics_.load(std::memory_order_acquire);
-    if (metrics == nullptr) return MetricsSnapshot{worker_id(), {}, {}, {}, {}};
+    if (metrics == nullptr) {
+        MetricsSnapshot empty;
+        empty.worker_id = worker_id();
+        return empty;
+    }
     return metrics->snapshot();
 }
 
@@ -395,6 +441,8 @@ void Engine::begin_stop() {
     poll_timer_.stop();
     reclaim_timer_.stop();
     rate_timer_.stop();
+    periodic_->stop();
+    retention_->stop();
     producer_->stop();
     // Jobs no worker has taken go back to the queue at once.
     for (const auto& q : producer_->queues()) {
@@ -439,6 +487,8 @@ void Engine::finish() {
     executor_->finish();  // workers exit once their queues are empty
     for (auto* timer : {&poll_timer_, &heartbeat_timer_, &reclaim_timer_, &rate_timer_, &grace_timer_, &give_up_timer_})
         timer->stop();
+    periodic_->stop();
+    retention_->stop();
     if (options_.handle_signals) {
         uv_signal_stop(&sigint_);
         uv_signal_stop(&sigterm_);
@@ -481,6 +531,7 @@ Dispatcher& Dispatcher::operator=(Dispatcher&&) noexcept = default;
 Dispatcher::~Dispatcher() = default;
 
 void Dispatcher::add_handler(HandlerEntry entry) { engine_->add_handler(std::move(entry)); }
+void Dispatcher::add_schedule(PeriodicEntry entry) { engine_->add_schedule(std::move(entry)); }
 
 Dispatcher& Dispatcher::on_raw(std::string job_type,
                                std::function<void(std::string_view payload, JobContext& ctx)> handler,

@@ -47,8 +47,10 @@
 #include "metrics.hpp"
 #include "metrics_server.hpp"
 #include "notifier.hpp"
+#include "periodic.hpp"
 #include "pg_connection.hpp"
 #include "producer.hpp"
+#include "retention.hpp"
 #include "seesaw/dispatch/dispatcher.hpp"
 #include "store_sql.hpp"
 #include "task_registry.hpp"
@@ -83,6 +85,7 @@ public:
 
     // --- public API, called by the owner's thread -----------------------------
     void add_handler(HandlerEntry entry);
+    void add_schedule(PeriodicEntry entry);
     void start();
     void wait();
     void stop(std::optional<std::chrono::milliseconds> grace);
@@ -119,6 +122,8 @@ private:
 
     // Set by add_handler() before start(); read-only after.
     StringMap<std::unique_ptr<HandlerEntry>> handlers_;
+    // Set by add_schedule() before start(); read-only after.
+    std::vector<std::unique_ptr<PeriodicEntry>> schedules_;
 
     // Made by start() and published through metrics_ (read by any thread:
     // its snapshot is safe from any thread); the rest belongs to the loop.
@@ -140,6 +145,8 @@ private:
     std::unique_ptr<Producer> producer_;
     std::unique_ptr<Notifier> notifier_;
     std::unique_ptr<Maintainer> maintainer_;
+    std::unique_ptr<Periodic> periodic_;    // follows the maintainer's leadership
+    std::unique_ptr<Retention> retention_;  // likewise
     Phase phase_ = Phase::created;  // owner thread before start(), loop thread after
     bool progress_forgotten_ = false;  // the clean stop's last statement was sent
     std::chrono::milliseconds grace_{0};

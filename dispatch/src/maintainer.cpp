@@ -52,10 +52,21 @@ Maintainer::Maintainer(Statements& database, const StoreSql& sql, TaskRegistry& 
 void Maintainer::set_ready(bool ready, bool reconnected) {
     ready_ = ready;
     if (!ready) {
-        leader_ = false;  // the advisory lock went with the session
+        set_leader(false);  // the advisory lock went with the session
         return;
     }
     if (reconnected) heartbeat();
+    // Try for leadership at once: a dispatcher that starts (or comes back)
+    // alone should not leave expired leases, periodic slots or retention
+    // waiting for a reclaim tick.
+    reclaim_tick();
+}
+
+void Maintainer::set_leader(bool leader) {
+    if (leader == leader_) return;
+    leader_ = leader;
+    publish_(LeadershipChanged{leader});
+    if (hooks_.leading) hooks_.leading(leader);
 }
 
 void Maintainer::heartbeat() {
@@ -194,7 +205,7 @@ void Maintainer::reclaim_tick() {
                     [this](const PGresult* result, const StatementFailure* failure) {
                         reclaim_in_flight_ = false;
                         if (failure != nullptr || pg::value(result, 0, 0) != "t") return;
-                        leader_ = true;
+                        set_leader(true);
                         log(LogLevel::info, "dispatcher " + settings_.worker_id +
                                                 " is the maintenance leader of schema " + settings_.schema);
                         reclaim();

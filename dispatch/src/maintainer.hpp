@@ -6,7 +6,8 @@
 // schema — the holder of a session advisory lock, which another takes over
 // when its connection goes — reclaims expired leases every reclaim tick, and
 // about once a minute compacts the stats() change rows and forgets the
-// listener and progress rows of dispatchers that died.
+// listener and progress rows of dispatchers that died. Periodic jobs and
+// retention (periodic.hpp, retention.hpp) follow its leadership.
 //
 // Loop thread only.
 
@@ -40,6 +41,8 @@ public:
     struct Hooks {
         std::function<std::chrono::milliseconds(const Task&)> retry_delay;  // the backoff of a task's failure
         std::function<void()> reclaimed;  // jobs went back to the queue: some may be due soon
+        // Leadership was won (true) or lost with the connection (false).
+        std::function<void(bool leader)> leading = {};
     };
 
     Maintainer(Statements& database, const StoreSql& sql, TaskRegistry& tasks, Completer& completer,
@@ -63,6 +66,7 @@ public:
     void cancelled(const std::vector<JobId>& ids);
 
 private:
+    void set_leader(bool leader);
     void time_out(Task& task, const std::string& reason);
     void lose_lease(Task& task, std::string_view reason);
     void cancel(Task& task);

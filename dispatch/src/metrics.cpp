@@ -113,6 +113,16 @@ std::string MetricsSnapshot::to_prometheus() const {
         histogram(out, "seesaw_enqueue_to_start_seconds",
                   "queue=\"" + label(q.queue) + "\",worker=\"" + label(worker_id) + "\"", q.enqueue_to_start_seconds);
     }
+    header(out, "seesaw_jobs_deleted_total", "counter",
+           "Finished jobs deleted by retention while this dispatcher was the maintenance leader.");
+    for (const auto& [state, n] : deleted) {
+        out += "seesaw_jobs_deleted_total{state=\"" + label(state) + "\",worker=\"" + label(worker_id) + "\"} " +
+               std::to_string(n) + "\n";
+    }
+    header(out, "seesaw_periodic_jobs_enqueued_total", "counter",
+           "Jobs of periodic schedules inserted while this dispatcher was the maintenance leader.");
+    out += "seesaw_periodic_jobs_enqueued_total{worker=\"" + label(worker_id) + "\"} " +
+           std::to_string(periodic_enqueued) + "\n";
     header(out, "seesaw_reconnects_total", "counter", "Database connections re-established after a loss.");
     for (const auto& [connection, n] : reconnects) {
         out += "seesaw_reconnects_total{connection=\"" + label(connection) + "\",worker=\"" + label(worker_id) +
@@ -226,6 +236,14 @@ MetricsRegistry::MetricsRegistry(std::string worker_id, const std::vector<std::s
     subscriptions_.push_back(bus.subscribe<ClaimFinished>([this](const ClaimFinished& e) {
         if (auto* q = find_queue(e.queue)) q->claim_batch_size.observe(static_cast<double>(e.claimed));
     }));
+    subscriptions_.push_back(bus.subscribe<JobsDeleted>([this](const JobsDeleted& e) {
+        auto& counter = e.status == JobStatus::succeeded   ? deleted_succeeded_
+                        : e.status == JobStatus::cancelled ? deleted_cancelled_
+                                                           : deleted_dead_letter_;
+        counter.fetch_add(e.count, std::memory_order_relaxed);
+    }));
+    subscriptions_.push_back(bus.subscribe<PeriodicJobEnqueued>(
+        [this](const PeriodicJobEnqueued&) { periodic_enqueued_.fetch_add(1, std::memory_order_relaxed); }));
     subscriptions_.push_back(bus.subscribe<Reconnected>([this](const Reconnected& e) {
         if (auto it = connections_.find(e.connection); it != connections_.end())
             it->second->reconnects.fetch_add(1, std::memory_order_release);
@@ -275,6 +293,10 @@ MetricsSnapshot MetricsRegistry::snapshot() const {
             out.job_types.push_back(std::move(m));
         }
     }
+    out.deleted["succeeded"] = deleted_succeeded_.load(std::memory_order_relaxed);
+    out.deleted["cancelled"] = deleted_cancelled_.load(std::memory_order_relaxed);
+    out.deleted["dead_letter"] = deleted_dead_letter_.load(std::memory_order_relaxed);
+    out.periodic_enqueued = periodic_enqueued_.load(std::memory_order_relaxed);
     for (const auto& [name, c] : connections_) {
         out.reconnects[name] = c->reconnects.load(std::memory_order_acquire);
         out.disconnects[name] = c->disconnects.load(std::memory_order_acquire);

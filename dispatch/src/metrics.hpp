@@ -102,6 +102,9 @@ private:
     StringMap<std::unique_ptr<QueueSeries>> queues_;
     std::vector<std::string> queue_order_;
     StringMap<std::unique_ptr<ConnectionSeries>> connections_;
+    // Retention's deletions per state, and the periodic jobs inserted (loop thread writes).
+    std::atomic<std::uint64_t> deleted_succeeded_{0}, deleted_cancelled_{0}, deleted_dead_letter_{0};
+    std::atomic<std::uint64_t> periodic_enqueued_{0};
     std::vector<Subscription> subscriptions_;  // last: unsubscribed first
 };
 

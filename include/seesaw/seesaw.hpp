@@ -9,6 +9,7 @@
 #include "seesaw/core/limits.hpp"
 #include "seesaw/core/log.hpp"
 #include "seesaw/core/retry_policy.hpp"
+#include "seesaw/core/schedule.hpp"
 #include "seesaw/dispatch/dispatcher.hpp"
 #include "seesaw/dispatch/metrics.hpp"
 #include "seesaw/migrations/migrate.hpp"

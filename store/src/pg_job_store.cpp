@@ -736,6 +736,24 @@ std::vector<QueueInfo> PgJobStore::queues() {
     return out;
 }
 
+std::vector<PeriodicSchedule> PgJobStore::periodic_schedules() {
+    auto conn = pool_.acquire();
+    auto result = pg::exec(conn->native(), sql_->periodic_schedules);
+    auto* r = result.get();
+    auto optional_time = [r](int row, int column) -> std::optional<Timestamp> {
+        if (PQgetisnull(r, row, column)) return std::nullopt;
+        return pg::to_timestamp_us(pg::value(r, row, column));
+    };
+    std::vector<PeriodicSchedule> out;
+    for (int row = 0; row < PQntuples(r); ++row) {
+        out.push_back(PeriodicSchedule{std::string(pg::value(r, row, 0)), std::string(pg::value(r, row, 1)),
+                                       std::string(pg::value(r, row, 2)), std::string(pg::value(r, row, 3)),
+                                       optional_time(row, 4), optional_time(row, 5), std::string(pg::value(r, row, 6)),
+                                       pg::to_timestamp_us(pg::value(r, row, 7))});
+    }
+    return out;
+}
+
 std::map<std::string, std::chrono::microseconds> PgJobStore::oldest_pending_ages(
     std::optional<std::string_view> queue) {
     pg::Params params;

@@ -251,6 +251,31 @@ StoreSql::StoreSql(const std::string& schema_text)
     resume_queue = "SELECT " + schema_name + ".resume_queue($1)";
     paused_queues = "SELECT queue, " + us("paused_at") + " FROM " + schema_name + ".queue_pauses ORDER BY queue";
 
+    const std::string schedules = schema_name + ".periodic_schedules";
+    const auto at_us = [](const std::string& param) {
+        return "('epoch'::timestamptz + " + param + "::int8 * interval '1 microsecond')";
+    };
+    periodic_register = "INSERT INTO " + schedules + " AS p (name, expression, job_type, queue, next_slot, worker_id)"
+                        " VALUES ($1, $2, $3, $4, " + at_us("$5") + ", $6)"
+                        " ON CONFLICT (name) DO UPDATE SET expression = EXCLUDED.expression,"
+                        " job_type = EXCLUDED.job_type, queue = EXCLUDED.queue, next_slot = EXCLUDED.next_slot,"
+                        " worker_id = EXCLUDED.worker_id, updated_at = now()"
+                        " RETURNING " + us("p.last_slot");
+    // The slot's job is finished-or-not unique by its key: it blocks a second
+    // insert of the slot until it is deleted.
+    periodic_insert = "WITH advanced AS ("
+                      " UPDATE " + schedules + " SET last_slot = " + at_us("$2") + ", next_slot = " + at_us("$3") +
+                      ", worker_id = $4, updated_at = now()"
+                      " WHERE name = $1 AND (last_slot IS NULL OR last_slot < " + at_us("$2") + ") RETURNING name),"
+                      " inserted AS (INSERT INTO " + jobs +
+                      " (job_type, queue, payload, priority, max_retries, unique_key, unique_states)"
+                      " SELECT $5, $6, $7::jsonb, $8::int4, $9::int4, $10,"
+                      " '{pending,running,failed,succeeded,dead_letter}'::" + status_type + "[]"
+                      " FROM advanced ON CONFLICT DO NOTHING RETURNING id)"
+                      " SELECT EXISTS (SELECT 1 FROM advanced), (SELECT id FROM inserted)";
+    periodic_schedules = "SELECT name, expression, job_type, queue, " + us("last_slot") + ", " + us("next_slot") +
+                         ", worker_id, " + us("updated_at") + " FROM " + schedules + " ORDER BY name";
+
     get_job = "SELECT " + job_columns + " FROM " + jobs + " WHERE id = $1::uuid";
     const std::string matching = "SELECT " + job_columns + " FROM " + jobs +
                                  " WHERE ($1::text IS NULL OR status = $1::" + status_type + ")"

@@ -138,6 +138,19 @@ struct StoreSql {
     std::string resume_queue;
     // → queue, paused_at (epoch µs) of every paused queue
     std::string paused_queues;
+    // Periodic jobs (migration 0010). $1 name, $2 expression, $3 job type,
+    // $4 queue, $5 next slot (epoch µs), $6 worker id → last_slot (epoch µs
+    // or NULL): records the schedule, keeping its last slot.
+    std::string periodic_register;
+    // Inserts the job of one slot, once: moves last_slot to the slot ($1
+    // name, $2 slot µs, $3 next slot µs, $4 worker id) only if it is later,
+    // and then inserts the job ($5 job type, $6 queue, $7 payload, $8
+    // priority, $9 max_retries, $10 unique key). → advanced (bool), the new
+    // job's id (NULL when the slot's job exists already).
+    std::string periodic_insert;
+    // → name, expression, job_type, queue, last_slot µs, next_slot µs,
+    // worker_id, updated_at µs of every schedule, by name
+    std::string periodic_schedules;
     // $1 id → the JobColumns
     std::string get_job;
     // $1 status, $2 job_type, $3 queue, $4 limit → the JobColumns, oldest

@@ -6,6 +6,10 @@
 //
 // QUEUES: the queues it serves, comma-separated (default: default), each
 // with WORKERS workers.
+//
+// Environment: SEESAW_TEST_SCHEDULE="NAME|EXPRESSION" registers a periodic
+// schedule of Work jobs; SEESAW_TEST_RECLAIM_MS sets the reclaim interval
+// (how soon it takes over leadership).
 // Every handler run is recorded durably before the handler returns, as a row
 // (job_id, worker, attempt) of SCHEMA.runs (the test creates that table), on
 // a connection of the worker thread's own: a run is on record even if the
@@ -17,12 +21,15 @@
 //   started <job id> <attempt> a handler of a job with sleep_ms > 0 began
 //   succeeded <job id>        the success is written
 //   cancelled <job id>        the job was cancelled (by anyone) while it ran here
+//   leader / not leader       it became / stopped being the maintenance leader
+//   periodic <slot>           it inserted the job of a periodic slot
 //   stopped <released>        run() returned
 #include <unistd.h>
 
 #include <csignal>
 
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -64,7 +71,20 @@ int main(int argc, char** argv) {
     try {
         PgPool pool(url, PgPoolOptions{.max_connections = 4});
         PgJobStore store(pool, PgJobStoreOptions{.schema = schema, .lease_timeout = std::chrono::milliseconds(lease_ms)});
-        Dispatcher dispatcher(store, {.queues = queues, .handle_signals = true});
+        const char* reclaim_ms = std::getenv("SEESAW_TEST_RECLAIM_MS");
+        Dispatcher dispatcher(store, {.queues = queues,
+                                      .reclaim_interval = std::chrono::milliseconds(
+                                          reclaim_ms != nullptr ? std::stoll(reclaim_ms) : 5000),
+                                      .handle_signals = true});
+        if (const char* schedule = std::getenv("SEESAW_TEST_SCHEDULE")) {
+            const std::string text = schedule;
+            const auto bar = text.find('|');
+            dispatcher.every<test::Work>(text.substr(0, bar), text.substr(bar + 1), [] { return test::Work{0}; });
+        }
+        auto on_leader = dispatcher.events().subscribe<LeadershipChanged>(
+            [](const LeadershipChanged& e) { say(e.leader ? "leader" : "not leader"); });
+        auto on_periodic = dispatcher.events().subscribe<PeriodicJobEnqueued>(
+            [](const PeriodicJobEnqueued& e) { say("periodic " + format_timestamp(e.slot)); });
         const std::string record = "INSERT INTO " + quote_identifier(schema) +
                                    ".runs (job_id, worker, attempt) VALUES ($1::uuid, $2, $3::int4)";
         dispatcher.on<test::Work>([&](const test::Work& job, JobContext& ctx) {

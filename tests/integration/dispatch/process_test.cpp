@@ -1,6 +1,7 @@
 // Dispatchers in separate processes (tests/support/test_worker.cpp) sharing
 // one schema: every job succeeds, and runs, exactly once.
 #include <csignal>
+#include <cstdlib>
 
 #include "dispatch_test_support.hpp"
 #include "test_jobs.hpp"
@@ -123,6 +124,39 @@ TEST_F(DispatcherProcessTest, AJobCancelledFromAnotherProcessStopsInTheProcessRu
     EXPECT_FALSE(worker->has_line("succeeded " + id.to_string()));
     EXPECT_EQ(store_->get_job(id)->status, JobStatus::cancelled);
     EXPECT_EQ(sql("SELECT count(*) FROM runs WHERE job_id = $1::uuid", {id.to_string()}).get_int64(0, 0), 1);
+}
+
+// Two dispatcher processes with the same schedule at @every 1s: exactly one
+// job per slot, none missing; SIGKILL the leader mid-run and the other takes
+// over with no duplicate and no gap of more than one slot.
+TEST_F(DispatcherProcessTest, APeriodicScheduleOfTwoProcessesSurvivesTheLeadersDeath) {
+    ::setenv("SEESAW_TEST_SCHEDULE", "tick|@every 1s", 1);
+    ::setenv("SEESAW_TEST_RECLAIM_MS", "200", 1);
+    auto a = spawn("a", 2);
+    auto b = spawn("b", 2);
+    ::unsetenv("SEESAW_TEST_SCHEDULE");
+    ::unsetenv("SEESAW_TEST_RECLAIM_MS");
+    ASSERT_TRUE(WorkerProcess::wait_for([&] { return a->count("leader") + b->count("leader") >= 1; }, 30s));
+    auto* leader = a->count("leader") > 0 ? a.get() : b.get();
+    auto* other = leader == a.get() ? b.get() : a.get();
+    ASSERT_TRUE(WorkerProcess::wait_for([&] { return leader->count("periodic ") >= 3; }, 30s));
+    leader->signal(SIGKILL);
+    leader->wait();
+    ASSERT_TRUE(WorkerProcess::wait_for([&] { return other->count("periodic ") >= 3; }, 30s))
+        << "the other process did not take over";
+    other->signal(SIGTERM);
+    EXPECT_EQ(other->wait(), 0);
+    EXPECT_EQ(other->count("leader"), 1u);
+
+    auto slots = sql("SELECT count(*), count(DISTINCT unique_key),"
+                     " max(s - p) <= interval '2 seconds', min(s - p) = interval '1 second' FROM ("
+                     " SELECT unique_key, substr(unique_key, 15)::timestamptz AS s,"
+                     " lag(substr(unique_key, 15)::timestamptz) OVER (ORDER BY unique_key) AS p"
+                     " FROM jobs WHERE unique_key LIKE 'periodic:tick:%') AS t");
+    EXPECT_GE(slots.get_int64(0, 0), 6);
+    EXPECT_EQ(slots.get_int64(0, 0), slots.get_int64(0, 1)) << "a slot was inserted twice";
+    EXPECT_EQ(slots.get(0, 2), "t") << "more than one slot is missing";
+    EXPECT_EQ(slots.get(0, 3), "t");
 }
 
 }  // namespace

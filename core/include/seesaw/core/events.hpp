@@ -93,6 +93,26 @@ struct Disconnected {
     std::string_view connection;
     std::string_view error;
 };
+// This dispatcher became, or stopped being, the maintenance leader of its
+// schema: the one that reclaims expired leases, inserts periodic jobs and
+// deletes finished jobs past their retention (loop thread).
+struct LeadershipChanged {
+    bool leader = false;
+};
+// The leader inserted the job of one slot of a periodic schedule (loop
+// thread). caught_up: the slot had passed while no leader was there.
+struct PeriodicJobEnqueued {
+    std::string_view schedule;
+    Timestamp slot{};
+    JobId id;
+    bool caught_up = false;
+};
+// A retention sweep of the leader deleted finished jobs of one state (loop
+// thread; one event per state that had any).
+struct JobsDeleted {
+    JobStatus status = JobStatus::succeeded;
+    std::uint64_t count = 0;
+};
 // stop() finished: every handle is closed.
 struct DispatcherStopped {
     std::size_t released = 0;  // jobs handed back to the queue unrun

@@ -35,6 +35,7 @@
 #include "seesaw/core/job.hpp"
 #include "seesaw/core/job_traits.hpp"
 #include "seesaw/core/retry_policy.hpp"
+#include "seesaw/core/schedule.hpp"
 #include "seesaw/dispatch/metrics.hpp"
 #include "seesaw/store/pg_job_store.hpp"
 
@@ -61,6 +62,15 @@ struct QueueOptions {
     static constexpr std::size_t max_adaptive_prefetch = 1024;
 };
 
+// How long the maintenance leader keeps finished jobs, by state, after
+// their last update (the database's clock). keep_forever: never deleted.
+inline constexpr std::nullopt_t keep_forever = std::nullopt;
+struct RetentionOptions {
+    std::optional<std::chrono::milliseconds> succeeded = std::chrono::hours(24);
+    std::optional<std::chrono::milliseconds> cancelled = std::chrono::hours(24);
+    std::optional<std::chrono::milliseconds> dead_letter = std::chrono::hours(24 * 7);
+};
+
 struct DispatcherOptions {
     std::vector<QueueOptions> queues = {QueueOptions("default", 8)};
     // Wake on NOTIFY. false: poll only (e.g. behind PgBouncer in transaction
@@ -78,6 +88,10 @@ struct DispatcherOptions {
     // How often the maintenance leader (one dispatcher per schema, by an
     // advisory lock) reclaims expired leases.
     std::chrono::milliseconds reclaim_interval{5000};
+    // Finished jobs older than this are deleted by the maintenance leader,
+    // in batches, at least once a minute (and at least as often as the
+    // shortest period).
+    RetentionOptions retention = {};
     // How often the leases of held jobs are extended; 0: a third of the
     // store's lease timeout.
     std::chrono::milliseconds heartbeat_interval{0};
@@ -173,6 +187,30 @@ private:
 };
 
 // A registered handler, with the type hidden (River's AddWorker shape).
+// A periodic schedule's options (Dispatcher::every).
+struct PeriodicOptions {
+    // The slot's job goes to this queue, with this priority and max_retries;
+    // unset: the job type's defaults (JobTraits), else the seed's.
+    std::optional<std::string> queue = std::nullopt;
+    std::optional<std::int32_t> priority = std::nullopt;
+    std::optional<std::int32_t> max_retries = std::nullopt;
+    // When the leader was away for slots (every dispatcher down, or none
+    // leading), it inserts the latest missed slot once when it is back.
+    // false: missed slots are skipped.
+    bool catch_up = true;
+};
+
+// A registered schedule (Dispatcher::every).
+struct PeriodicEntry {
+    std::string name;
+    Schedule schedule;
+    std::string job_type;
+    std::string queue;  // where its jobs go
+    bool catch_up = true;
+    // The slot's job, its unique key set (loop thread; may throw).
+    std::function<NewJob(const std::string& unique_key)> make_job;
+};
+
 struct HandlerEntry {
     std::string job_type;
     HandlerOptions options;
@@ -223,6 +261,34 @@ public:
             }});
         return *this;
     }
+    // Registers a periodic schedule: at each slot of `expression` (5-field
+    // cron, @hourly/@daily/@weekly/@monthly/@yearly, or @every 30s; UTC, or
+    // a fixed offset "TZ=+02:00 0 3 * * *") the maintenance leader enqueues
+    // make_job() — exactly one job per slot, whatever the number of
+    // dispatchers, with the unique key "periodic:<name>:<slot>". F is
+    // callable as f() → T, on the loop thread. Before start() only; an
+    // invalid expression, an empty or duplicate name is a UsageError.
+    template <TypedJob T, class F>
+    Dispatcher& every(std::string name, std::string_view expression, F&& make_job, PeriodicOptions options = {}) {
+        static_assert(std::is_invocable_r_v<T, F&>, "make_job must be callable as f() and return the job");
+        EnqueueOptions enqueue;
+        enqueue.queue = options.queue;
+        enqueue.priority = options.priority;
+        enqueue.max_retries = options.max_retries;
+        if constexpr (HasDefaultQueue<T>) {
+            if (!enqueue.queue) enqueue.queue = std::string(std::string_view(JobTraits<T>::queue));
+        }
+        std::string queue = std::string(queue_of(enqueue));
+        add_schedule(PeriodicEntry{
+            std::move(name), Schedule::parse(expression), std::string(job_type_name<T>()), std::move(queue),
+            options.catch_up,
+            [fn = std::forward<F>(make_job), enqueue](const std::string& unique_key) mutable {
+                auto with_key = enqueue;
+                with_key.unique_key = unique_key;
+                return JobStore::make_new_job(T(fn()), std::move(with_key));
+            }});
+        return *this;
+    }
     // An untyped handler: gets the payload's JSON text.
     Dispatcher& on_raw(std::string job_type,
                        std::function<void(std::string_view payload, JobContext& ctx)> handler,
@@ -255,6 +321,7 @@ private:
     Dispatcher(PgJobStore& store, DispatcherOptions options, std::shared_ptr<void> deps, std::type_index deps_type,
                std::shared_ptr<EventBus> bus, std::shared_ptr<PgJobStore> store_owner);
     void add_handler(HandlerEntry entry);
+    void add_schedule(PeriodicEntry entry);
 
     std::unique_ptr<detail::Engine> engine_;
 };

@@ -48,6 +48,11 @@ struct MetricsSnapshot {
     std::vector<JobTypeMetrics> job_types;
     std::vector<QueueMetrics> queues;
     std::map<std::string, std::uint64_t> reconnects;   // per connection: listen, claim, complete
+    // Finished jobs this dispatcher deleted as the maintenance leader, per
+    // state (succeeded, cancelled, dead_letter), and the periodic jobs it
+    // inserted.
+    std::map<std::string, std::uint64_t> deleted;
+    std::uint64_t periodic_enqueued = 0;
     std::map<std::string, std::uint64_t> disconnects;
 
     // Totals over job types.

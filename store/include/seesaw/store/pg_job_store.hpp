@@ -73,6 +73,19 @@ struct QueueInfo {
     std::optional<Timestamp> paused_at;  // the database's clock
 };
 
+// A periodic schedule as the maintenance leader last recorded it
+// (Dispatcher::every; the periodic_schedules table).
+struct PeriodicSchedule {
+    std::string name;
+    std::string expression;
+    std::string job_type;
+    std::string queue;
+    std::optional<Timestamp> last_slot;  // the latest slot whose job was inserted
+    std::optional<Timestamp> next_slot;  // the next one, as the leader computed it
+    std::string worker_id;               // the leader that recorded it last
+    Timestamp updated_at{};
+};
+
 namespace detail {
 struct StoreSql;
 }
@@ -163,6 +176,8 @@ public:
     bool resume_queue(std::string_view queue);
     // Every queue that has jobs or is paused, by name.
     std::vector<QueueInfo> queues();
+    // Every periodic schedule a leader recorded, by name.
+    std::vector<PeriodicSchedule> periodic_schedules();
 
     // Hands a claimed job back unrun (pending, same attempt): for a worker
     // that shuts down before running it. False when the lease was lost.

@@ -1,0 +1,101 @@
+#include "retention.hpp"
+
+#include <algorithm>
+
+#include "pg.hpp"
+#include "seesaw/core/events.hpp"
+#include "seesaw/core/log.hpp"
+#include "store_sql.hpp"
+
+namespace seesaw::detail {
+namespace {
+
+std::chrono::milliseconds sweep_interval(const std::vector<Retention::Period>& periods) {
+    std::chrono::milliseconds shortest = std::chrono::minutes(1);
+    for (const auto& p : periods) shortest = std::min(shortest, p.age);
+    return std::max(shortest, std::chrono::milliseconds(1000));
+}
+
+}  // namespace
+
+Retention::Retention(uv_loop_t* loop, Statements& database, const StoreSql& sql, Publisher publish,
+                     std::string worker_id, std::vector<Period> periods)
+    : database_(database),
+      sql_(sql),
+      publish_(publish),
+      worker_id_(std::move(worker_id)),
+      periods_(std::move(periods)),
+      interval_(sweep_interval(periods_)),
+      deleted_(periods_.size(), 0) {
+    timer_.init(loop, [this] { sweep(); }, "retention timer");
+}
+
+void Retention::set_leader(bool leader) {
+    if (stopped_ || leader == leader_ || periods_.empty()) return;
+    leader_ = leader;
+    ++term_;
+    sweeping_ = false;
+    timer_.stop();
+    if (leader_) sweep();
+}
+
+void Retention::stop() noexcept {
+    stopped_ = true;
+    leader_ = false;
+    ++term_;
+    timer_.stop();
+}
+
+void Retention::sweep() {
+    if (!leader_ || sweeping_) return;
+    sweeping_ = true;
+    std::fill(deleted_.begin(), deleted_.end(), 0);
+    delete_batch(0);
+}
+
+void Retention::delete_batch(std::size_t period) {
+    if (period == periods_.size()) {
+        finish_sweep();
+        return;
+    }
+    const auto& p = periods_[period];
+    database_.send({"", &sql_.cleanup,
+                    {std::string(to_string(p.status)), "", pg::to_text(p.age.count()), pg::to_text(batch)},
+                    {false, true, false, false},
+                    [this, period, term = term_](const PGresult* result, const StatementFailure* failure) {
+                        if (term != term_) return;
+                        if (failure != nullptr) {
+                            // Lost with the connection (and leadership), or
+                            // refused: the next sweep tries again.
+                            if (failure->kind == FailureKind::rejected)
+                                log(LogLevel::warn, "dispatcher " + worker_id_ + ": retention could not delete " +
+                                                        std::string(to_string(periods_[period].status)) +
+                                                        " jobs: " + failure->message);
+                            sweeping_ = false;
+                            if (leader_) timer_.start(interval_);
+                            return;
+                        }
+                        const auto n = pg::to_int<std::uint64_t>(PQcmdTuples(const_cast<PGresult*>(result)));
+                        deleted_[period] += n;
+                        // A full batch leaves more: the next one goes after
+                        // what was sent meanwhile.
+                        delete_batch(n >= static_cast<std::uint64_t>(batch) ? period : period + 1);
+                    }});
+}
+
+void Retention::finish_sweep() {
+    sweeping_ = false;
+    std::string said;
+    for (std::size_t i = 0; i < periods_.size(); ++i) {
+        if (deleted_[i] == 0) continue;
+        publish_(JobsDeleted{periods_[i].status, deleted_[i]});
+        said += (said.empty() ? "" : ", ") + std::to_string(deleted_[i]) + " " +
+                std::string(to_string(periods_[i].status));
+    }
+    if (!said.empty()) {
+        log(LogLevel::info, "dispatcher " + worker_id_ + ": retention deleted " + said + " job(s)");
+    }
+    if (leader_) timer_.start(interval_);
+}
+
+}  // namespace seesaw::detail

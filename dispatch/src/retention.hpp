@@ -1,0 +1,68 @@
+#pragma once
+// Retention: while this dispatcher is the maintenance leader, it deletes
+// finished jobs older than their state's retention (RetentionOptions), by
+// the database's clock, every sweep interval: at least once a minute and
+// at least as often as the shortest period. Each statement deletes a
+// bounded batch (its own short transaction, rows locked SKIP LOCKED), and
+// the next batch goes after the answer, behind whatever the connection was
+// asked meanwhile: a backlog of millions never holds long locks nor one
+// huge transaction, and claims on the same connection keep flowing.
+//
+// Loop thread only.
+
+#include <uv.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "loop.hpp"
+#include "publisher.hpp"
+#include "seesaw/core/job.hpp"
+#include "statements.hpp"
+
+namespace seesaw::detail {
+
+struct StoreSql;
+
+class Retention {
+public:
+    struct Period {
+        JobStatus status;
+        std::chrono::milliseconds age;
+    };
+    // Rows per delete statement.
+    static constexpr std::int64_t batch = 2000;
+
+    Retention(uv_loop_t* loop, Statements& database, const StoreSql& sql, Publisher publish, std::string worker_id,
+              std::vector<Period> periods);
+    Retention(const Retention&) = delete;
+    Retention& operator=(const Retention&) = delete;
+
+    // Sweeps at once on winning leadership, then every interval().
+    void set_leader(bool leader);
+    void stop() noexcept;
+    std::chrono::milliseconds interval() const noexcept { return interval_; }
+
+private:
+    void sweep();
+    void delete_batch(std::size_t period);
+    void finish_sweep();
+
+    Statements& database_;
+    const StoreSql& sql_;
+    Publisher publish_;
+    const std::string worker_id_;
+    const std::vector<Period> periods_;
+    const std::chrono::milliseconds interval_;
+    Timer timer_;
+    bool leader_ = false;
+    bool stopped_ = false;
+    bool sweeping_ = false;
+    std::uint64_t term_ = 0;
+    std::vector<std::uint64_t> deleted_;  // this sweep's, per period
+};
+
+}  // namespace seesaw::detail
