@@ -48,6 +48,7 @@ void add_enqueue_command(CLI::App& parent, CommandContext context);
 void add_stats_command(CLI::App& parent, CommandContext context);
 void add_jobs_command(CLI::App& parent, CommandContext context);
 void add_queues_command(CLI::App& parent, CommandContext context);
+void add_periodic_command(CLI::App& parent, CommandContext context);
 void add_dead_letter_command(CLI::App& parent, CommandContext context);
 void add_cleanup_command(CLI::App& parent, CommandContext context);
 void add_reclaim_command(CLI::App& parent, CommandContext context);

@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
     add_stats_command(app, context);
     add_jobs_command(app, context);
     add_queues_command(app, context);
+    add_periodic_command(app, context);
     add_dead_letter_command(app, context);
     add_cleanup_command(app, context);
     add_reclaim_command(app, context);

@@ -42,6 +42,10 @@ struct PoisonPill {
     std::string reason;
 };
 
+// {} — inserted every second by the maintenance leader (a periodic
+// schedule, "demo-tick"), into the queue "ticks".
+struct Tick {};
+
 }  // namespace demo
 
 template <>
@@ -85,4 +89,12 @@ struct seesaw::JobTraits<demo::PoisonPill> {
     static constexpr std::string_view name = "poison_pill";
     static void encode(const demo::PoisonPill& j, PayloadWriter& out) { out.field("reason", j.reason); }
     static demo::PoisonPill decode(const PayloadReader& in) { return {in.optional_string("reason").value_or("")}; }
+};
+
+template <>
+struct seesaw::JobTraits<demo::Tick> {
+    static constexpr std::string_view name = "demo_tick";
+    static constexpr std::string_view queue = "ticks";
+    static void encode(const demo::Tick&, PayloadWriter&) {}
+    static demo::Tick decode(const PayloadReader&) { return {}; }
 };

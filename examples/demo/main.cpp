@@ -3,6 +3,7 @@
 //
 //   seesaw-demo reset   [--database-url URL] [--schema S]   fresh schema
 //   seesaw-demo worker  [--database-url URL] [--schema S] [--workers N] [--metrics-listen ADDR]
+//                       [--retain-succeeded DURATION]
 //   seesaw-demo enqueue N [--database-url URL] [--schema S] [--wait]
 //   seesaw-demo summary [--database-url URL] [--schema S]
 //
@@ -11,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -18,6 +20,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -194,13 +197,30 @@ private:
     bool permanent_ = false;
 };
 
-int run_worker(const std::string& url, const std::string& schema, std::size_t workers, const std::string& metrics) {
+// "30s", "5m", "2h", "7d" → milliseconds; nullopt when malformed.
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& text) {
+    std::size_t digits = 0;
+    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+    if (digits == 0 || digits > 9 || digits + 1 != text.size()) return std::nullopt;
+    const std::int64_t n = std::stoll(text.substr(0, digits));
+    switch (text.back()) {
+        case 's': return std::chrono::seconds(n);
+        case 'm': return std::chrono::minutes(n);
+        case 'h': return std::chrono::hours(n);
+        case 'd': return std::chrono::hours(24 * n);
+        default: return std::nullopt;
+    }
+}
+
+int run_worker(const std::string& url, const std::string& schema, std::size_t workers, const std::string& metrics,
+               const seesaw::RetentionOptions& retention) {
     seesaw::PgPool pool(url, {.max_connections = workers + 4});
     seesaw::migrate(pool, schema);
     ensure_runs_table(pool, schema);
     // A short lease, so the slow jobs need heartbeats to keep theirs.
     seesaw::PgJobStore store(pool, {.schema = schema, .lease_timeout = 2s});
-    seesaw::Dispatcher dispatcher(store, {.queues = {{"default", workers}, {"reports", 2}},
+    seesaw::Dispatcher dispatcher(store, {.queues = {{"default", workers}, {"reports", 2}, {"ticks", 1}},
+                                          .retention = retention,
                                           .retry_policy = {.base = 200ms, .cap = 2s},
                                           .handle_signals = true,
                                           .stop_grace = 15s,
@@ -237,6 +257,12 @@ int run_worker(const std::string& url, const std::string& schema, std::size_t wo
         throw seesaw::PermanentError("poison pill: " + pill.reason);
     });
     // [handlers end]
+    // [periodic]
+    // One demo_tick job every second, whatever the number of workers: only
+    // the maintenance leader inserts it, once per slot.
+    dispatcher.every<demo::Tick>("demo-tick", "@every 1s", [] { return demo::Tick{}; });
+    dispatcher.on<demo::Tick>([&](const demo::Tick&, JobContext& ctx) { RunScope run(recorder, ctx); });
+    // [periodic end]
 
     std::cerr << "worker " << dispatcher.worker_id() << ": " << workers << " threads on schema " << schema
               << " (Ctrl-C stops it gracefully)\n";
@@ -333,7 +359,9 @@ int run_enqueue(const std::string& url, const std::string& schema, std::size_t c
                      elapsed, static_cast<long long>(s.pending), static_cast<long long>(s.running),
                      static_cast<long long>(s.failed), static_cast<long long>(s.succeeded),
                      static_cast<long long>(s.dead_letter));
-        if (s.pending + s.running + s.failed == 0) break;
+        // The periodic demo_tick jobs keep coming: the wait is for the others.
+        const auto ticks = store.stats_by_queue()["ticks"];
+        if (s.pending + s.running + s.failed - ticks.pending - ticks.running - ticks.failed == 0) break;
         std::this_thread::sleep_for(200ms);
     }
     std::fprintf(stderr, "\n");
@@ -380,7 +408,8 @@ int run_summary(const std::string& url, const std::string& schema) {
         "                         AND j.worker_id NOT IN (SELECT worker FROM killed)),"
         "        count(*) FILTER (WHERE j.status = 'succeeded' AND ok.n_clean > 1),"
         "        count(*) FILTER (WHERE j.status = 'dead_letter' AND coalesce(ok.n_clean, 0) <> 0),"
-        "        count(*) FILTER (WHERE j.status NOT IN ('succeeded', 'dead_letter')),"
+        "        count(*) FILTER (WHERE j.status NOT IN ('succeeded', 'dead_letter')"
+        "                         AND NOT (j.queue = 'ticks' AND j.status = 'pending')),"
         "        (SELECT count(*) FROM (SELECT 1 FROM runs GROUP BY job_id, attempt"
         "                               HAVING count(DISTINCT worker) > 1) AS d),"
         "        count(*) FILTER (WHERE j.status = 'succeeded' AND coalesce(ok.n, 0) = 0"
@@ -393,6 +422,9 @@ int run_summary(const std::string& url, const std::string& schema) {
          unrecorded = check.get_int64(0, 5), rerun = check.get_int64(0, 6), killed = check.get_int64(0, 7);
     auto workers = conn.execute("SELECT worker, count(*) FROM " + s + ".demo_runs GROUP BY worker ORDER BY worker");
     auto default_jobs = conn.execute("SELECT count(*) FROM " + s + ".jobs WHERE queue = 'default'").get_int64(0, 0);
+    // One demo_tick per slot of the periodic schedule, whatever the number of workers.
+    auto ticks = conn.execute("SELECT count(*), count(DISTINCT unique_key) FROM " + s +
+                              ".jobs WHERE job_type = 'demo_tick'");
 
     std::printf("\nseesaw demo summary (schema %s)\n", schema.c_str());
     std::printf("  jobs            %lld (%lld succeeded, %lld dead-lettered)\n", static_cast<long long>(total),
@@ -408,7 +440,11 @@ int run_summary(const std::string& url, const std::string& schema) {
         std::printf("  worker          %s ran %lld\n", std::string(workers.get(i, 0)).c_str(),
                     static_cast<long long>(workers.get_int64(i, 1)));
     }
-    bool ok = no_success == 0 && twice == 0 && wrong_dead == 0 && unfinished == 0 && double_claims == 0;
+    std::printf("  periodic        %lld demo_tick jobs for %lld slots of \"@every 1s\" (ticks still waiting for "
+                "a worker do not count as unfinished)\n",
+                static_cast<long long>(ticks.get_int64(0, 0)), static_cast<long long>(ticks.get_int64(0, 1)));
+    bool ok = no_success == 0 && twice == 0 && wrong_dead == 0 && unfinished == 0 && double_claims == 0 &&
+              ticks.get_int64(0, 0) == ticks.get_int64(0, 1);
     std::printf("  exactly once    %s (%lld succeeded without a successful run, %lld succeeded twice, %lld dead letters "
                 "with a success, %lld unfinished, %lld attempts run on two workers)\n",
                 ok ? "OK" : "FAILED", static_cast<long long>(no_success), static_cast<long long>(twice),
@@ -446,12 +482,16 @@ int main(int argc, char** argv) {
     };
     std::size_t workers = 8;
     std::string metrics;
+    std::string retain_succeeded;
     std::size_t count = 10000;
     bool wait = false;
     auto* reset = app.add_subcommand("reset", "drop and re-create the demo schema");
     auto* worker = app.add_subcommand("worker", "run a dispatcher until SIGINT/SIGTERM, then stop gracefully");
     worker->add_option("--workers", workers, "handler threads")->capture_default_str()->check(CLI::Range(1, 512));
     worker->add_option("--metrics-listen", metrics, "serve Prometheus metrics, e.g. 127.0.0.1:9464");
+    worker->add_option("--retain-succeeded", retain_succeeded,
+                       "delete succeeded jobs this long after they finished, e.g. 30s, 10m, 1h (default 24h)")
+        ->type_name("DURATION");
     auto* enqueue = app.add_subcommand("enqueue", "enqueue a mix of demo jobs");
     enqueue->add_option("count", count, "how many jobs")->required()->check(CLI::Range(1, 100000000));
     enqueue->add_flag("--wait", wait, "show live progress until every job has finished");
@@ -464,7 +504,18 @@ int main(int argc, char** argv) {
     }
     try {
         if (*reset) return run_reset(url, schema);
-        if (*worker) return run_worker(url, schema, workers, metrics);
+        if (*worker) {
+            seesaw::RetentionOptions retention;
+            if (!retain_succeeded.empty()) {
+                retention.succeeded = parse_duration(retain_succeeded);
+                if (!retention.succeeded) {
+                    std::cerr << "seesaw-demo: --retain-succeeded '" << retain_succeeded
+                              << "': expected a whole number and a unit s, m, h or d (e.g. 30s)\n";
+                    return 2;
+                }
+            }
+            return run_worker(url, schema, workers, metrics, retention);
+        }
         if (*enqueue) return run_enqueue(url, schema, count, wait);
         return run_summary(url, schema);
     } catch (const seesaw::Error& e) {

@@ -91,7 +91,7 @@ TEST_F(CliTest, EveryCommandHasHelp) {
     const std::vector<std::vector<std::string>> commands = {
         {},        {"migrate"}, {"enqueue"},     {"stats"},           {"jobs"},          {"jobs", "list"},
         {"jobs", "show"}, {"jobs", "cancel"}, {"queues"}, {"queues", "list"}, {"queues", "pause"},
-        {"queues", "resume"}, {"dead-letter"}, {"dead-letter", "list"}, {"dead-letter", "retry"}, {"cleanup"},
+        {"queues", "resume"}, {"periodic"}, {"periodic", "list"}, {"dead-letter"}, {"dead-letter", "list"}, {"dead-letter", "retry"}, {"cleanup"},
         {"reclaim"}};
     for (const auto& command : commands) {
         auto args = command;
@@ -370,6 +370,48 @@ TEST_F(CliTest, TheJobControlExampleCancelsSnoozesAndPauses) {
                      }));
     EXPECT_EQ(count("status = 'cancelled'"), 3);
     EXPECT_EQ(count("status = 'succeeded' AND snoozes = 2 AND attempt = 3"), 1);
+}
+#endif
+
+#ifdef SEESAW_PERIODIC_EXAMPLE_PATH
+// The README's periodic jobs example, run as a user would; then the
+// schedules as `seesaw periodic list` shows them.
+TEST_F(CliTest, ThePeriodicExampleRunsItsScheduleAndPeriodicListShowsIt) {
+    CliProcess example({url_, schema_}, SEESAW_PERIODIC_EXAMPLE_PATH);
+    std::vector<std::string> lines;
+    while (auto line = example.read_line()) lines.push_back(*line);
+    auto r = example.wait();
+    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_TRUE(lines[0].starts_with("nightly-report (0 3 * * *, nightly_report on queue reports): next slot "))
+        << lines[0];
+    EXPECT_TRUE(lines[0].ends_with("T03:00:00.000000Z")) << lines[0];
+    EXPECT_TRUE(lines[1].starts_with("refresh-cache (@every 1s, refresh_cache on queue default): next slot "))
+        << lines[1];
+    EXPECT_GE(count("job_type = 'refresh_cache' AND status = 'succeeded' AND priority = -1"), 3);
+    EXPECT_EQ(count("job_type = 'refresh_cache'"),
+              sql("SELECT count(DISTINCT unique_key) FROM jobs WHERE job_type = 'refresh_cache'").get_int64(0, 0));
+
+    auto listed = seesaw({"periodic", "list", "--json"});
+    ASSERT_EQ(listed.status, 0) << listed.err;
+    rapidjson::Document doc;
+    doc.Parse(listed.out.c_str());
+    ASSERT_TRUE(doc.IsArray()) << listed.out;
+    ASSERT_EQ(doc.Size(), 2u);
+    EXPECT_STREQ(doc[0]["name"].GetString(), "nightly-report");
+    EXPECT_STREQ(doc[0]["expression"].GetString(), "0 3 * * *");
+    EXPECT_STREQ(doc[0]["job_type"].GetString(), "nightly_report");
+    EXPECT_TRUE(doc[0]["last_slot"].IsNull()) << "no 03:00 has passed since it was registered";
+    EXPECT_TRUE(std::string(doc[0]["next_slot"].GetString()).ends_with("T03:00:00.000000Z"));
+    EXPECT_STREQ(doc[1]["name"].GetString(), "refresh-cache");
+    EXPECT_TRUE(doc[1]["last_slot"].IsString());
+    EXPECT_TRUE(doc[1]["next_slot"].IsString());
+
+    auto table = seesaw({"periodic", "list"});
+    ASSERT_EQ(table.status, 0) << table.err;
+    EXPECT_TRUE(table.out.starts_with("NAME")) << table.out;
+    EXPECT_NE(table.out.find("nightly-report  0 3 * * *"), std::string::npos) << table.out;
+    EXPECT_NE(table.out.find("2 schedules"), std::string::npos) << table.out;
 }
 #endif
 
@@ -1324,7 +1366,8 @@ TEST_F(CliTest, DemoExactlyOnceCheckHoldsWhenAWorkerIsKilled) {
 
     auto produced = producer.wait();
     EXPECT_EQ(produced.status, 0) << produced.err;
-    EXPECT_EQ(count("status NOT IN ('succeeded', 'dead_letter')"), 0);
+    // (The periodic demo_tick jobs keep coming, one a second.)
+    EXPECT_EQ(count("status NOT IN ('succeeded', 'dead_letter') AND queue <> 'ticks'"), 0);
     survivor.send_signal(SIGTERM);
     auto stopped = survivor.wait();
     EXPECT_EQ(stopped.status, 0) << stopped.err;

@@ -18,11 +18,16 @@ if(TARGET seesaw_cli)
       SEESAW_UNIQUE_JOBS_EXAMPLE_PATH="$<TARGET_FILE:seesaw-unique-jobs>")
     add_dependencies(integration_cli_tests seesaw-unique-jobs)
   endif()
-  # It runs a dispatcher: not under TSan (see seesaw-demo above).
+  # They run a dispatcher: not under TSan (see seesaw-demo above).
   if(TARGET seesaw-job-control AND NOT SEESAW_TSAN)
     target_compile_definitions(integration_cli_tests PRIVATE
       SEESAW_JOB_CONTROL_EXAMPLE_PATH="$<TARGET_FILE:seesaw-job-control>")
     add_dependencies(integration_cli_tests seesaw-job-control)
+  endif()
+  if(TARGET seesaw-periodic AND NOT SEESAW_TSAN)
+    target_compile_definitions(integration_cli_tests PRIVATE
+      SEESAW_PERIODIC_EXAMPLE_PATH="$<TARGET_FILE:seesaw-periodic>")
+    add_dependencies(integration_cli_tests seesaw-periodic)
   endif()
 
   seesaw_test(unit_cli_tests LABEL unit SOURCES
