@@ -74,6 +74,9 @@ echo
 run stats
 run stats --json
 run stats --queue images
+echo '# Each demo worker registers the periodic schedule demo-tick (@every 1s); the leader inserted one job a second.'
+run periodic list
+run periodic list --json
 run jobs list --status dead_letter --limit 3
 dead=$("$cli" jobs list --status dead_letter --limit 1 --json 2>/dev/null | sed -E 's/.*"id":"([0-9a-f-]{36})".*/\1/')
 run jobs show "$dead"
