@@ -263,10 +263,14 @@ StoreSql::StoreSql(const std::string& schema_text)
                         " RETURNING " + us("p.last_slot");
     // The slot's job is finished-or-not unique by its key: it blocks a second
     // insert of the slot until it is deleted.
+    // Committed durably, like a claim (the dispatcher's connection commits
+    // asynchronously otherwise): a slot's job, once reported, survives a crash.
     periodic_insert = "WITH advanced AS ("
-                      " UPDATE " + schedules + " SET last_slot = " + at_us("$2") + ", next_slot = " + at_us("$3") +
+                      " UPDATE " + schedules + " AS p SET last_slot = " + at_us("$2") + ", next_slot = " + at_us("$3") +
                       ", worker_id = $4, updated_at = now()"
-                      " WHERE name = $1 AND (last_slot IS NULL OR last_slot < " + at_us("$2") + ") RETURNING name),"
+                      " FROM (SELECT set_config('synchronous_commit', 'on', true)) AS durability"
+                      " WHERE p.name = $1 AND (p.last_slot IS NULL OR p.last_slot < " + at_us("$2") + ")"
+                      " RETURNING p.name),"
                       " inserted AS (INSERT INTO " + jobs +
                       " (job_type, queue, payload, priority, max_retries, unique_key, unique_states)"
                       " SELECT $5, $6, $7::jsonb, $8::int4, $9::int4, $10,"
