@@ -5,7 +5,7 @@
 # bench/results/<date>.jsonl, prints the medians with their ratio to the
 # floor, draws docs/bench.svg, and runs the micro-benchmarks into
 # bench/results/<date>-micro.txt.
-#   bench/run.sh            all of it (about 10 minutes on 2 cores)
+#   bench/run.sh            all of it (about 12 minutes on 2 cores)
 #   RUNS=1 bench/run.sh     one run per mode
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -39,6 +39,8 @@ log "scale: the same with 1,000,000 other jobs in the table"
 "$bench" --mode latency --background-jobs 1000000 --jobs 1000 --runs 3 >>"$out"
 log "stats(): 1,000,000 jobs in five states"
 "$bench" --mode stats --runs 1 >>"$out"
+log "prune: retention deletes 1,000,000 old succeeded jobs while 8 producers enqueue, against retention off"
+"$bench" --mode prune --runs 3 >>"$out"
 log "memory: a dispatcher draining 1,000 vs 1,000,000 pending jobs"
 "$bench" --mode throughput --jobs 1000 --runs 1 >>"$out"
 "$bench" --mode throughput --jobs 1000000 --runs 1 >>"$out"

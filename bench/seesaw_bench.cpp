@@ -1,13 +1,17 @@
 // seesaw-bench: end-to-end benchmarks against a real PostgreSQL.
 //
-//   seesaw-bench --database-url URL [--schema S] --mode latency|throughput|steady|floor|stats
-//                [--jobs N] [--workers N] [--producers N] [--rate R] [--payload-bytes B]
+//   seesaw-bench --database-url URL [--schema S] --mode latency|throughput|steady|floor|stats|prune
+//                [--jobs N] [--workers N] [--producers N] [--producer-jobs N] [--rate R] [--payload-bytes B]
 //                [--runs K] [--background-jobs N] [--prefetch P] [--durable-claims BOOL] [--keep]
 //
 // Prints one JSON object per line on stdout (DESIGN.md §6):
 //   {"system":"seesaw","metric":"latency_p50","value":412,"unit":"us","params":{...}}
 // and a human table on stderr. Latency is from just before the enqueue call
 // to the moment the handler starts, on one clock (steady_clock, one process).
+// prune: --jobs succeeded jobs two days old while --producers threads enqueue
+// single jobs and the dispatcher runs them, with retention off and on (24 h
+// for succeeded jobs) in the same run: the producers' enqueue p50/p99 and the
+// process rate of both, and how far the prune got.
 #include <CLI/CLI.hpp>
 #include <fcntl.h>
 #include <libpq-fe.h>
@@ -63,6 +67,7 @@ struct Options {
     std::int64_t jobs = -1;  // per mode default
     std::size_t workers = 8;
     std::size_t producers = 8;
+    std::int64_t producer_jobs = 2500;  // prune: single-job enqueues per producer
     double rate = 200;
     std::size_t payload_bytes = 64;
     int runs = 1;
@@ -635,6 +640,210 @@ void run_stats(const Options& o, Report& r) {
     r.emit("peak_rss_mib", peak_rss_mib(), "MiB");
 }
 
+// --- prune -------------------------------------------------------------------------------
+
+// `jobs` succeeded jobs last updated two days ago, one statement per chunk,
+// then VACUUM ANALYZE and a CHECKPOINT: both variants start from the same
+// settled table, no checkpoint left over from the preload falls into one
+// variant's measurement by chance, and, as with real two-day-old rows, every
+// heap page the deletes touch first costs a full-page image in the WAL.
+void add_old_succeeded_jobs(const Options& o, std::int64_t jobs) {
+    auto started = Clock::now();
+    auto conn = Connection::open(o.url);
+    const auto table = seesaw::quote_identifier(o.schema) + ".jobs";
+    const auto two_days_ago = std::string("now() - interval '2 days'");
+    constexpr std::int64_t chunk = 100000;
+    for (std::int64_t first = 1; first <= jobs; first += chunk) {
+        auto last = std::min(jobs, first + chunk - 1);
+        conn.execute("INSERT INTO " + table + " (job_type, payload, status, run_at, created_at, updated_at)"
+                     " SELECT 'bench_noop', jsonb_build_object('seq', i, 'pad', '" + pad(o.payload_bytes) + "'),"
+                     " 'succeeded', " + two_days_ago + ", " + two_days_ago + ", " + two_days_ago +
+                     " FROM generate_series(" + std::to_string(first) + ", " + std::to_string(last) + ") AS i");
+    }
+    conn.execute("VACUUM ANALYZE " + table);
+    try {
+        conn.execute("CHECKPOINT");
+    } catch (const std::exception& e) {  // needs superuser or pg_checkpoint
+        std::fprintf(stderr, "  (no CHECKPOINT: %s)\n", e.what());
+    }
+    std::fprintf(stderr, "  (%lld succeeded jobs two days old inserted in %.1f s)\n", static_cast<long long>(jobs),
+                 std::chrono::duration<double>(Clock::now() - started).count());
+}
+
+std::int64_t count_old_succeeded(Connection& conn, const Options& o) {
+    return std::stoll(std::string(conn.execute("SELECT count(*) FROM " + seesaw::quote_identifier(o.schema) +
+                                               ".jobs WHERE status = 'succeeded'"
+                                               " AND updated_at < now() - interval '1 day'")
+                                      .get(0, 0)));
+}
+
+struct PruneVariant {
+    double p50_us = 0, p99_us = 0, process_per_s = 0;
+    std::optional<double> during_prune_p99_us;  // retention on, the enqueues the sweep overlapped
+};
+
+// One variant. The producers' connections are opened first (one warm-up job
+// each); then the dispatcher (retention of succeeded jobs 24 h, or none at
+// all) starts, becomes the maintenance leader, which starts the sweep at
+// once, and runs the warm-up jobs; then --producers threads each enqueue
+// --producer-jobs single jobs (one statement each) as fast as they can. Each
+// enqueue call is timed; the process rate runs from the first enqueue to the
+// last success. With retention on, the enqueues and successes while the
+// sweep still ran are reported on their own too: a prune shorter than the
+// producers' window leaves part of the window without any deletes.
+PruneVariant run_prune_once(const Options& o, Report& r, bool prune, std::int64_t old_jobs) {
+    const std::string prefix = prune ? "prune_on_" : "prune_off_";
+    const auto per_producer = static_cast<std::size_t>(o.producer_jobs);
+    const auto jobs = static_cast<std::int64_t>(per_producer * o.producers);
+    const auto warmup = static_cast<std::int64_t>(o.producers);
+    seesaw::PgPool pool(o.url, {.max_connections = o.producers + 4});
+    seesaw::PgJobStore store(pool, {.schema = o.schema});
+    auto options = dispatcher_options(o);
+    options.retention = {.succeeded = seesaw::keep_forever, .cancelled = seesaw::keep_forever,
+                         .dead_letter = seesaw::keep_forever};
+    if (prune) options.retention.succeeded = std::chrono::hours(24);
+    seesaw::Dispatcher dispatcher(store, options);
+    Completions done;
+    std::vector<std::int64_t> succeeded_at;  // guarded by done.mutex
+    succeeded_at.reserve(static_cast<std::size_t>(jobs + warmup));
+    std::mutex prune_mutex;
+    std::condition_variable prune_cv;
+    std::optional<Clock::time_point> leader_at, pruned_at;  // guarded by prune_mutex
+    std::uint64_t deleted = 0;                               // likewise
+    dispatcher.on<Noop>([](const Noop&, seesaw::JobContext&) {});
+    auto s1 = dispatcher.events().subscribe<seesaw::JobSucceeded>([&](const seesaw::JobSucceeded&) {
+        {
+            std::lock_guard lock(done.mutex);
+            succeeded_at.push_back(ns(Clock::now()));
+        }
+        done.add();
+    });
+    auto s2 = dispatcher.events().subscribe<seesaw::LeadershipChanged>([&](const seesaw::LeadershipChanged& e) {
+        {
+            std::lock_guard lock(prune_mutex);
+            if (e.leader && !leader_at) leader_at = Clock::now();
+        }
+        prune_cv.notify_all();
+    });
+    auto s3 = dispatcher.events().subscribe<seesaw::JobsDeleted>([&](const seesaw::JobsDeleted& e) {
+        if (e.status != seesaw::JobStatus::succeeded) return;
+        {
+            std::lock_guard lock(prune_mutex);
+            deleted += e.count;
+            if (deleted >= static_cast<std::uint64_t>(old_jobs) && !pruned_at) pruned_at = Clock::now();
+        }
+        prune_cv.notify_all();
+    });
+    {  // the producers' connections, before the clock starts
+        std::vector<std::thread> warm;
+        for (std::int64_t p = 0; p < warmup; ++p) warm.emplace_back([&, p] { store.enqueue(Noop{-1 - p, ""}); });
+        for (auto& w : warm) w.join();
+    }
+    auto conn = Connection::open(o.url);
+    dispatcher.start();
+    {
+        std::unique_lock lock(prune_mutex);
+        if (!prune_cv.wait_for(lock, 30s, [&] { return leader_at.has_value(); }))
+            throw std::runtime_error("the dispatcher did not become the maintenance leader");
+    }
+    if (!done.wait_for(warmup, 60s)) throw std::runtime_error("timed out waiting for the warm-up jobs");
+
+    // (start ns, latency us) of every enqueue, per producer.
+    std::vector<std::vector<std::pair<std::int64_t, double>>> enqueues(o.producers);
+    auto payload_pad = pad(o.payload_bytes);
+    auto started = Clock::now();
+    std::vector<std::thread> producers;
+    for (std::size_t p = 0; p < o.producers; ++p) {
+        enqueues[p].reserve(per_producer);
+        producers.emplace_back([&, p] {
+            for (std::size_t i = 0; i < per_producer; ++i) {
+                auto t0 = Clock::now();
+                store.enqueue(Noop{static_cast<std::int64_t>(p * per_producer + i), payload_pad});
+                enqueues[p].emplace_back(ns(t0), std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+            }
+        });
+    }
+    for (auto& p : producers) p.join();
+    auto enqueued = Clock::now();
+    if (!done.wait_for(jobs + warmup, 600s)) throw std::runtime_error("timed out waiting for the jobs to finish");
+    const auto seconds = std::chrono::duration<double>(done.last - started).count();
+    const auto old_at_end = count_old_succeeded(conn, o);
+
+    std::vector<double> all;
+    all.reserve(static_cast<std::size_t>(jobs));
+    for (const auto& v : enqueues)
+        for (const auto& e : v) all.push_back(e.second);
+    PruneVariant result{percentile(all, 0.5), percentile(all, 0.99), static_cast<double>(jobs) / seconds, std::nullopt};
+    r.emit(prefix + "enqueue_p50_us", result.p50_us, "us");
+    r.emit(prefix + "enqueue_p99_us", result.p99_us, "us");
+    r.emit(prefix + "enqueue_max_us", *std::max_element(all.begin(), all.end()), "us");
+    r.emit(prefix + "enqueue_jobs_per_s",
+           static_cast<double>(jobs) / std::chrono::duration<double>(enqueued - started).count(), "jobs/s");
+    r.emit(prefix + "process_jobs_per_s", result.process_per_s, "jobs/s");
+    if (prune) {
+        // The sweep publishes JobsDeleted when it ends: wait for the rest.
+        std::unique_lock lock(prune_mutex);
+        const bool finished_before_producers = pruned_at && *pruned_at <= enqueued;
+        if (!prune_cv.wait_for(lock, 600s, [&] { return pruned_at.has_value(); }))
+            throw std::runtime_error("timed out waiting for the prune to finish");
+        std::fprintf(stderr, "  (the sweep started %.0f ms before the first enqueue)\n",
+                     std::chrono::duration<double, std::milli>(started - *leader_at).count());
+        // Counted from the sweep's start, a few ms before the first enqueue.
+        r.emit("prune_on_deleted_in_window", static_cast<double>(old_jobs - old_at_end), "rows");
+        r.emit("prune_on_deleted", static_cast<double>(deleted), "rows");
+        const auto prune_seconds = std::chrono::duration<double>(*pruned_at - *leader_at).count();
+        r.emit("prune_on_duration_s", prune_seconds, "s");
+        r.emit("prune_on_rows_per_s", static_cast<double>(deleted) / prune_seconds, "rows/s");
+        r.emit("prune_on_finished_before_producers", finished_before_producers ? 1 : 0, "bool");
+        // The part of the window the sweep overlapped.
+        const auto until = std::min(*pruned_at, done.last);
+        r.emit("prune_on_overlap_s", std::max(0.0, std::chrono::duration<double>(until - started).count()), "s");
+        std::vector<double> during;
+        for (const auto& v : enqueues)
+            for (const auto& e : v)
+                if (e.first < ns(*pruned_at)) during.push_back(e.second);
+        std::int64_t processed = 0;
+        {
+            std::lock_guard done_lock(done.mutex);
+            processed = std::count_if(succeeded_at.begin(), succeeded_at.end(),
+                                      [&](std::int64_t t) { return t >= ns(started) && t <= ns(until); });
+        }
+        if (during.size() >= 100 && until > started) {
+            result.during_prune_p99_us = percentile(during, 0.99);
+            r.emit("prune_on_during_prune_enqueue_p99_us", *result.during_prune_p99_us, "us");
+            r.emit("prune_on_during_prune_process_jobs_per_s",
+                   static_cast<double>(processed) / std::chrono::duration<double>(until - started).count(), "jobs/s");
+        }
+    } else if (old_at_end != old_jobs) {
+        throw std::runtime_error("retention was off, yet " + std::to_string(old_jobs - old_at_end) +
+                                 " old jobs went");
+    }
+    dispatcher.stop();
+    return result;
+}
+
+// Off and on in the same run, in alternating order (off first in odd runs),
+// each on a fresh schema with the same old jobs.
+void run_prune(const Options& o, Report& r, int run) {
+    const auto old_jobs = o.jobs > 0 ? o.jobs : 1000000;
+    const bool on_first = run % 2 == 0;
+    r.set_param("order", on_first ? "on,off" : "off,on");
+    PruneVariant off, on;
+    for (bool prune : {on_first, !on_first}) {
+        if (prune != on_first) {  // main() prepared the schema for the first
+            fresh_schema(o);
+            add_background_jobs(o);
+        }
+        add_old_succeeded_jobs(o, old_jobs);
+        std::fprintf(stderr, "  retention %s\n", prune ? "on (succeeded: 24 h)" : "off (keep_forever)");
+        (prune ? on : off) = run_prune_once(o, r, prune, old_jobs);
+    }
+    r.emit("prune_p50_ratio", on.p50_us / off.p50_us, "ratio");
+    r.emit("prune_p99_ratio", on.p99_us / off.p99_us, "ratio");
+    r.emit("prune_process_ratio", on.process_per_s / off.process_per_s, "ratio");
+    if (on.during_prune_p99_us) r.emit("prune_p99_during_prune_ratio", *on.during_prune_p99_us / off.p99_us, "ratio");
+}
+
 // --- floor (continued) -------------------------------------------------------------------
 
 // Single-row inserts per second from n connections for `seconds`.
@@ -733,13 +942,17 @@ int main(int argc, char** argv) {
     app.add_option("--schema", o.schema, "schema to create, use and drop")->capture_default_str();
     app.add_option("--mode", o.mode, "what to measure")
         ->required()
-        ->check(CLI::IsMember({"latency", "throughput", "steady", "floor", "stats"}));
+        ->check(CLI::IsMember({"latency", "throughput", "steady", "floor", "stats", "prune"}));
     app.add_option("--jobs", o.jobs,
-                   "jobs (latency 2000, throughput 100000, steady 50000, stats 1000000; floor: samples, 1000)");
+                   "jobs (latency 2000, throughput 100000, steady 50000, stats 1000000; floor: samples, 1000;"
+                   " prune: old succeeded jobs to delete, 1000000)");
     app.add_option("--workers", o.workers, "handler threads")->capture_default_str()->check(CLI::Range(1, 1024));
-    app.add_option("--producers", o.producers, "producer threads (steady) / connections (floor)")
+    app.add_option("--producers", o.producers, "producer threads (steady, prune) / connections (floor)")
         ->capture_default_str()
         ->check(CLI::Range(1, 256));
+    app.add_option("--producer-jobs", o.producer_jobs, "prune mode: single-job enqueues per producer")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{10000000}));
     app.add_option("--rate", o.rate, "latency mode: jobs per second")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("--payload-bytes", o.payload_bytes, "approximate payload size")->capture_default_str();
     app.add_option("--runs", o.runs, "repeat the measurement")->capture_default_str()->check(CLI::Range(1, 100));
@@ -771,6 +984,7 @@ int main(int argc, char** argv) {
         report.set_param("payload_bytes", static_cast<double>(o.payload_bytes));
         report.set_param("background_jobs", static_cast<double>(o.background_jobs));
         if (o.mode == "latency") report.set_param("rate", o.rate);
+        if (o.mode == "prune") report.set_param("producer_jobs", static_cast<double>(o.producer_jobs));
         report.set_param("durable_claims", o.durable_claims ? "on" : "off");
         if (o.prefetch >= 0)
             report.set_param("prefetch", static_cast<double>(o.prefetch));
@@ -786,6 +1000,7 @@ int main(int argc, char** argv) {
                                       : o.mode == "throughput" ? 100000
                                       : o.mode == "steady"     ? 50000
                                       : o.mode == "stats"      ? 1000000
+                                      : o.mode == "prune"      ? 1000000
                                                                : 1000);
             report.set_param("jobs", static_cast<double>(jobs));
             if (o.mode == "latency") run_latency(o, report);
@@ -793,6 +1008,7 @@ int main(int argc, char** argv) {
             if (o.mode == "steady") run_steady(o, report);
             if (o.mode == "floor") run_floor(o, report);
             if (o.mode == "stats") run_stats(o, report);
+            if (o.mode == "prune") run_prune(o, report, run);
             drop_schema(o);
         }
     } catch (const std::exception& e) {

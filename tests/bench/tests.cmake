@@ -1,6 +1,7 @@
 # CI does not run the long benchmarks, but a --jobs 2000 run of every
-# seesaw-bench mode keeps them working (not under ThreadSanitizer: the
-# benchmarks measure, the dispatcher tests check the threading).
+# seesaw-bench mode (prune: 20,000 old jobs, ten delete batches) keeps them
+# working (not under ThreadSanitizer: the benchmarks measure, the dispatcher
+# tests check the threading).
 if(TARGET seesaw-bench AND TARGET seesaw-bench-report AND NOT SEESAW_TSAN)
   function(seesaw_bench_smoke mode metrics)
     add_test(NAME bench_smoke_${mode}
@@ -16,4 +17,6 @@ if(TARGET seesaw-bench AND TARGET seesaw-bench-report AND NOT SEESAW_TSAN)
   seesaw_bench_smoke(steady "process_jobs_per_s baseline_notify_process_jobs_per_s enqueue_alone_jobs_per_s latency_p99"
     --jobs 2000)
   seesaw_bench_smoke(stats "stats_us seed_count_group_by_us" --jobs 2000)
+  seesaw_bench_smoke(prune "prune_off_enqueue_p99_us prune_on_enqueue_p99_us prune_on_deleted prune_p99_ratio"
+    --jobs 20000 --producer-jobs 250)
 endif()
