@@ -28,6 +28,12 @@ Retention::Retention(uv_loop_t* loop, Statements& database, const StoreSql& sql,
       interval_(sweep_interval(periods_)),
       deleted_(periods_.size(), 0) {
     timer_.init(loop, [this] { sweep(); }, "retention timer");
+    pace_timer_.init(loop, [this] { delete_batch(paced_period_); }, "retention pace timer");
+}
+
+void Retention::stop_timers() noexcept {
+    timer_.stop();
+    pace_timer_.stop();
 }
 
 void Retention::set_leader(bool leader) {
@@ -35,7 +41,7 @@ void Retention::set_leader(bool leader) {
     leader_ = leader;
     ++term_;
     sweeping_ = false;
-    timer_.stop();
+    stop_timers();
     if (leader_) sweep();
 }
 
@@ -43,7 +49,7 @@ void Retention::stop() noexcept {
     stopped_ = true;
     leader_ = false;
     ++term_;
-    timer_.stop();
+    stop_timers();
 }
 
 void Retention::sweep() {
@@ -59,10 +65,11 @@ void Retention::delete_batch(std::size_t period) {
         return;
     }
     const auto& p = periods_[period];
+    const auto started = std::chrono::steady_clock::now();
     database_.send({"", &sql_.cleanup,
                     {std::string(to_string(p.status)), "", pg::to_text(p.age.count()), pg::to_text(batch)},
                     {false, true, false, false},
-                    [this, period, term = term_](const PGresult* result, const StatementFailure* failure) {
+                    [this, period, started, term = term_](const PGresult* result, const StatementFailure* failure) {
                         if (term != term_) return;
                         if (failure != nullptr) {
                             // Lost with the connection (and leadership), or
@@ -77,9 +84,17 @@ void Retention::delete_batch(std::size_t period) {
                         }
                         const auto n = pg::to_int<std::uint64_t>(PQcmdTuples(const_cast<PGresult*>(result)));
                         deleted_[period] += n;
-                        // A full batch leaves more: the next one goes after
-                        // what was sent meanwhile.
-                        delete_batch(n >= static_cast<std::uint64_t>(batch) ? period : period + 1);
+                        if (n < static_cast<std::uint64_t>(batch)) {
+                            delete_batch(period + 1);
+                            return;
+                        }
+                        // A full batch leaves more: the next one after a
+                        // pause twice as long as this one took (the sweep
+                        // has about a third of a backend's time).
+                        paced_period_ = period;
+                        const auto took = std::chrono::ceil<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - started);
+                        pace_timer_.start(std::max(2 * took, std::chrono::milliseconds(1)));
                     }});
 }
 

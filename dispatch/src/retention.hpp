@@ -4,9 +4,11 @@
 // the database's clock, every sweep interval: at least once a minute and
 // at least as often as the shortest period. Each statement deletes a
 // bounded batch (its own short transaction, rows locked SKIP LOCKED), and
-// the next batch goes after the answer, behind whatever the connection was
-// asked meanwhile: a backlog of millions never holds long locks nor one
-// huge transaction, and claims on the same connection keep flowing.
+// the next batch goes only after a pause twice as long as the batch took,
+// behind whatever the connection was asked meanwhile: a backlog of millions
+// never holds long locks nor one huge transaction, takes about a third of
+// one server backend's time (producers keep their latency: seesaw-bench
+// --mode prune), and claims on the same connection keep flowing.
 //
 // Loop thread only.
 
@@ -34,7 +36,7 @@ public:
         std::chrono::milliseconds age;
     };
     // Rows per delete statement.
-    static constexpr std::int64_t batch = 2000;
+    static constexpr std::int64_t batch = 1000;
 
     Retention(uv_loop_t* loop, Statements& database, const StoreSql& sql, Publisher publish, std::string worker_id,
               std::vector<Period> periods);
@@ -50,6 +52,7 @@ private:
     void sweep();
     void delete_batch(std::size_t period);
     void finish_sweep();
+    void stop_timers() noexcept;
 
     Statements& database_;
     const StoreSql& sql_;
@@ -57,7 +60,9 @@ private:
     const std::string worker_id_;
     const std::vector<Period> periods_;
     const std::chrono::milliseconds interval_;
-    Timer timer_;
+    Timer timer_;        // the next sweep
+    Timer pace_timer_;   // the next batch of this sweep
+    std::size_t paced_period_ = 0;  // what pace_timer_ deletes next
     bool leader_ = false;
     bool stopped_ = false;
     bool sweeping_ = false;
