@@ -128,9 +128,8 @@ void Engine::add_handler(HandlerEntry entry) {
 void Engine::add_schedule(PeriodicEntry entry) {
     if (started_) throw UsageError("register schedules before the dispatcher starts");
     if (entry.name.empty()) throw UsageError("a periodic schedule needs a name");
-    if (entry.name.size() > 255) {
-        throw UsageError("the periodic schedule name '" + entry.name.substr(0, 32) + "…' is longer than 255 bytes");
-    }
+    // The same limits as a job type: 1-255 bytes of UTF-8, no NUL.
+    validate_job_type(entry.name, "a periodic schedule's name");
     validate_job_type(entry.job_type, "the job type of schedule '" + entry.name + "'");
     validate_queue_name(entry.queue, "the queue of schedule '" + entry.name + "'");
     for (const auto& existing : schedules_) {

@@ -175,6 +175,10 @@ TEST_F(PeriodicTest, BadSchedulesAreRefusedAtRegistrationNamingTheProblem) {
     dispatcher.every<Work>("nightly", "0 3 * * *", make);
     message = error_of<UsageError>([&] { dispatcher.every<Work>("nightly", "@daily", make); });
     EXPECT_NE(message.find("'nightly' is registered already"), std::string::npos) << message;
+    message = error_of<UsageError>([&] { dispatcher.every<Work>(std::string(256, 'n'), "@hourly", make); });
+    EXPECT_NE(message.find("schedule's name"), std::string::npos) << message;
+    message = error_of<UsageError>([&] { dispatcher.every<Work>("bad\xff", "@hourly", make); });
+    EXPECT_NE(message.find("schedule's name"), std::string::npos) << message;
     message = error_of<UsageError>([&] { dispatcher.every<Work>("q", "@hourly", make, {.queue = ""}); });
     EXPECT_NE(message.find("queue"), std::string::npos) << message;
     EXPECT_EQ(sql("SELECT count(*) FROM periodic_schedules").get_int64(0, 0), 0);
