@@ -130,6 +130,8 @@ int main(int argc, char** argv) {
     add("steady / plain NOTIFY in every commit", median_of("steady", "steady_over_baseline_notify"), "> 1",
         [](double v) { return v > 1.0; });
     add("steady latency_p99", median_of("steady", "latency_p99"), "< 10,000 us", [](double v) { return v < 10000; });
+    add("prune: producers' enqueue p99, retention on / off (1,000,000 old rows)",
+        median_of("prune", "prune_p99_ratio", 0, 1000000), "≤ 1.5", [](double v) { return v <= 1.5; });
     add("peak RSS, idle dispatcher, 8 workers (latency mode)", median_of("latency", "peak_rss_mib"), "< 32 MiB",
         [](double v) { return v < 32; });
     std::printf("\n| target | measured | goal | met |\n|---|---:|---|---|\n");
