@@ -42,6 +42,10 @@ void Timer::init(uv_loop_t* loop, std::function<void()> fire, const char* what) 
 }
 
 void Timer::start(std::chrono::milliseconds delay, std::chrono::milliseconds repeat) {
+    // libuv counts a timer from the time it cached when this loop iteration
+    // began; an iteration that ran long (many results, a slow machine)
+    // would make the timer fire that much early. Count from now.
+    uv_update_time(handle_.loop);
     uv_check(uv_timer_start(&handle_, &Timer::on_fire, static_cast<std::uint64_t>(std::max<std::int64_t>(0, delay.count())),
                             static_cast<std::uint64_t>(std::max<std::int64_t>(0, repeat.count()))),
              "uv_timer_start");

@@ -258,11 +258,13 @@ void Producer::due_in(QueueState& queue, std::chrono::milliseconds delay) {
     // A job due in years: look again in a day (the poll would anyway), and
     // keep the steady clock's arithmetic far from overflow.
     delay = std::min<std::chrono::milliseconds>(delay, std::chrono::hours(24));
-    // libuv counts from the time it cached at the start of this loop
-    // iteration, in whole (possibly coarse) milliseconds, so a timer may fire
-    // a little early: a claim then finds the job not due yet, and the
+    // libuv counts in whole (possibly coarse) milliseconds, so a timer may
+    // fire a little early: a claim then finds the job not due yet, and the
     // due-check after it may already see it due (not scheduled), so nothing
-    // but the poll would wake us again. Two milliseconds more.
+    // but the poll would wake us again. Two milliseconds more. (Timer::start
+    // counts from now, not from the loop iteration's cached time, which
+    // could be far earlier: an early wake by that much lost a retry under
+    // ThreadSanitizer on busy cores.)
     delay += std::chrono::milliseconds(2);
     const auto due = SteadyClock::now() + delay;
     if (queue.due_at && *queue.due_at <= due) return;  // an earlier wake-up is set already
