@@ -225,6 +225,11 @@ TEST_F(RetentionTest, TheLeaderDeletesFinishedJobsPastTheirStatesPeriodInBatches
         std::lock_guard lock(mutex);
         return deleted[JobStatus::succeeded] == 4500 && deleted[JobStatus::cancelled] == 20;
     }));
+    // The metrics count the same events (their subscriber may run after ours).
+    ASSERT_TRUE(poll_until([&] {
+        auto counted = dispatcher.metrics().deleted;
+        return counted["succeeded"] == 4500 && counted["cancelled"] == 20;
+    }));
     const auto metrics = dispatcher.metrics();
     dispatcher.stop();
     {
