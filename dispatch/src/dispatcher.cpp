@@ -444,16 +444,7 @@ void Engine::begin_stop() {
     retention_->stop();
     producer_->stop();
     // Jobs no worker has taken go back to the queue at once.
-    for (const auto& q : producer_->queues()) {
-        for (Task* task : executor_->take_back(q->index)) {
-            producer_->returned(*task);
-            task->apply(TaskEvent::skipped);
-            if (task->state == TaskState::releasing)
-                completer_->release(*task);
-            else if (task->settled())
-                settle(*task);
-        }
-    }
+    for (const auto& q : producer_->queues()) producer_->hand_back_unstarted(*q);
     completer_->flush();
     grace_timer_.start(grace_);
     // If the database stays away, give up on unwritten results after another

@@ -61,9 +61,7 @@ void Periodic::record(State& state) {
                                                     state.entry->name + "': " + failure->message);
                             return;
                         }
-                        const auto last = pg::value(result, 0, 0);
-                        state.last = PQgetisnull(result, 0, 0) ? std::nullopt
-                                                                : std::optional(pg::to_timestamp_us(last));
+                        state.last = pg::optional_timestamp_us(result, 0, 0);
                         state.registered = true;
                         const auto& schedule = state.entry->schedule;
                         const auto at = now();

@@ -380,6 +380,22 @@ void Producer::decide_wake_modes(std::int64_t contention) {
     }
 }
 
+std::size_t Producer::hand_back_unstarted(QueueState& queue) {
+    std::size_t handed_back = 0;
+    for (Task* task : executor_.take_back(queue.index)) {
+        returned(*task);
+        task->apply(TaskEvent::skipped);
+        if (task->state == TaskState::releasing) {
+            completer_.release(*task);
+            ++handed_back;
+        } else if (task->settled()) {  // lost while it waited (cancelled): nothing to hand back
+            settled(*task);
+            tasks_.retire(*task);
+        }
+    }
+    return handed_back;
+}
+
 // --- paused queues ------------------------------------------------------------
 
 void Producer::set_paused(std::string_view name, bool paused) {
@@ -417,19 +433,7 @@ void Producer::apply_pause(QueueState& queue, bool paused) {
         wake(queue);
         return;
     }
-    // Jobs no worker has taken yet go back to the queue, unstarted.
-    std::size_t handed_back = 0;
-    for (Task* task : executor_.take_back(queue.index)) {
-        returned(*task);
-        task->apply(TaskEvent::skipped);
-        if (task->state == TaskState::releasing) {
-            completer_.release(*task);
-            ++handed_back;
-        } else if (task->settled()) {  // lost while it waited (cancelled): nothing to hand back
-            settled(*task);
-            tasks_.retire(*task);
-        }
-    }
+    const auto handed_back = hand_back_unstarted(queue);
     completer_.flush();
     queue.busy_timer.stop();
     queue.wake.disconnected();

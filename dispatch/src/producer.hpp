@@ -83,6 +83,10 @@ public:
     void started(Task& task);   // a job held ahead of them began
     void returned(Task& task);  // a handler returned, or a job was skipped: its slot is free
     void settled(Task& task);   // retired: started or no longer ours
+    // Takes back the queue's jobs no worker has taken yet: each is released
+    // to the database (completer, not flushed) or, if it was lost while it
+    // waited, retired. Returns how many go back. (A stop, a pause.)
+    std::size_t hand_back_unstarted(QueueState& queue);
 
     // The control channel said the queue was paused or resumed. Paused: no
     // claims, and jobs held but not started go back to the queue.

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -133,6 +134,12 @@ Int to_int(std::string_view text) {
 
 inline Timestamp to_timestamp_us(std::string_view epoch_us) {
     return Timestamp(std::chrono::microseconds(to_int<std::int64_t>(epoch_us)));
+}
+
+// A column of epoch microseconds that may be NULL.
+inline std::optional<Timestamp> optional_timestamp_us(const PGresult* r, int row, int column) {
+    if (PQgetisnull(r, row, column)) return std::nullopt;
+    return to_timestamp_us(value(r, row, column));
 }
 
 std::string to_text(std::int64_t value);

@@ -96,10 +96,7 @@ Job parse_job(const PGresult* r, int row) {
         if (PQgetisnull(r, row, column)) return std::nullopt;
         return std::string(pg::value(r, row, column));
     };
-    auto optional_time = [&](int column) -> std::optional<Timestamp> {
-        if (PQgetisnull(r, row, column)) return std::nullopt;
-        return pg::to_timestamp_us(pg::value(r, row, column));
-    };
+    auto optional_time = [&](int column) { return pg::optional_timestamp_us(r, row, column); };
     Job job;
     job.id = JobId::parse(pg::value(r, row, job_id));
     job.job_type = pg::value(r, row, job_job_type);
@@ -740,16 +737,12 @@ std::vector<PeriodicSchedule> PgJobStore::periodic_schedules() {
     auto conn = pool_.acquire();
     auto result = pg::exec(conn->native(), sql_->periodic_schedules);
     auto* r = result.get();
-    auto optional_time = [r](int row, int column) -> std::optional<Timestamp> {
-        if (PQgetisnull(r, row, column)) return std::nullopt;
-        return pg::to_timestamp_us(pg::value(r, row, column));
-    };
     std::vector<PeriodicSchedule> out;
     for (int row = 0; row < PQntuples(r); ++row) {
         out.push_back(PeriodicSchedule{std::string(pg::value(r, row, 0)), std::string(pg::value(r, row, 1)),
                                        std::string(pg::value(r, row, 2)), std::string(pg::value(r, row, 3)),
-                                       optional_time(row, 4), optional_time(row, 5), std::string(pg::value(r, row, 6)),
-                                       pg::to_timestamp_us(pg::value(r, row, 7))});
+                                       pg::optional_timestamp_us(r, row, 4), pg::optional_timestamp_us(r, row, 5),
+                                       std::string(pg::value(r, row, 6)), pg::to_timestamp_us(pg::value(r, row, 7))});
     }
     return out;
 }
