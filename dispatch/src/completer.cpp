@@ -40,6 +40,17 @@ void Completer::failed(Task& task, std::string error, FailKind kind, std::chrono
 
 void Completer::release(Task& task) { releases_.push_back(&task); }
 
+void Completer::written_in_transaction(Task& task, bool committed, bool settles) {
+    if (committed) {
+        publish_(JobSucceeded{task.ref(), task.run_time});
+    } else if (settles && !task.job_cancelled) {
+        task.lease_lost.store(true, std::memory_order_release);
+        publish_(LeaseLost{task.ref(), "the handler's transaction was rolled back: the job was no longer this "
+                                       "worker's when its success was to be written (its writes were not committed)"});
+    }
+    if (settles) written(task);
+}
+
 bool Completer::idle() const noexcept {
     return successes_.empty() && failures_.empty() && releases_.empty() && results_in_flight_ == 0 &&
            !releases_in_flight_;

@@ -46,6 +46,11 @@ public:
     void failed(Task& task, std::string error, FailKind kind, std::chrono::milliseconds delay,
                 std::chrono::nanoseconds duration, bool reported);
     void release(Task& task);
+    // A handler's transaction committed its success (committed), or rolled
+    // back because the success fence failed: says so, and settles the task
+    // when that was its result's write (settles; not when a timeout's
+    // failure write is in flight, or the run was lost already).
+    void written_in_transaction(Task& task, bool committed, bool settles);
 
     // Sends what waits, one statement per kind, unless that kind is in flight.
     void flush();

@@ -1,6 +1,7 @@
 // The engine's wiring and lifecycle (engine.hpp), and the public Dispatcher.
 #include <csignal>
 #include <random>
+#include <set>
 
 #include "engine.hpp"
 #include "report_step.hpp"
@@ -258,6 +259,12 @@ void Engine::start() {
                                  maybe_finish_stop();
                              },
                              [this](Task& task, std::chrono::milliseconds delay) { producer_->due_in(*task.queue, delay); }});
+        if (options_.fast_path) {
+            std::set<std::string, std::less<>> handled;
+            for (const auto& [name, entry] : handlers_) handled.insert(name);
+            fast_path_ = std::make_shared<FastPath>(environment_.worker_id, queue_names, std::move(handled),
+                                                    [this] { waker_.send(); });
+        }
         Producer::Settings producing;
         producing.worker_id = environment_.worker_id;
         producing.schema = store_.schema();
@@ -267,6 +274,7 @@ void Engine::start() {
         producing.listen = options_.listen;
         producing.poll_interval = options_.poll_interval;
         producing.busy_poll_interval = options_.busy_poll_interval;
+        producing.fast_path = fast_path_.get();
         producer_ = std::make_unique<Producer>(
             &loop_, *work_, *sql_, tasks_, *executor_, *completer_, publish, options_.queues, std::move(producing),
             Producer::Hooks{[this](std::string_view type) -> const HandlerEntry* {
@@ -335,6 +343,8 @@ void Engine::start() {
     started_ = true;
     running_.store(true, std::memory_order_release);
     executor_->start(workers);
+    // Until the claim connection is ready, no worker is offered as free.
+    if (fast_path_) store_.attach_local_runner(fast_path_);
     loop_thread_ = std::thread([this] { loop_main(); });
 }
 
@@ -376,6 +386,7 @@ void Engine::on_wake(uv_async_t* handle) {
 void Engine::wake() {
     if (stop_requested_.load(std::memory_order_acquire) && phase_ == Phase::running) begin_stop();
     executor_->drain([this](Report& report) { on_report(report); });
+    if (fast_path_) fast_path_->drain([this](FastPath::Arrival& arrival) { on_fast_arrival(arrival); });
     if (phase_ == Phase::closing || phase_ == Phase::stopped) {
         close_waker_when_workers_gone();
         return;
@@ -388,6 +399,21 @@ void Engine::wake() {
 void Engine::on_report(Report& report) {
     const bool closing = phase_ == Phase::closing || phase_ == Phase::stopped;
     if (take_report(report, *producer_, *completer_, closing, options_.retry_policy)) settle(*report.task);
+}
+
+void Engine::on_fast_arrival(FastPath::Arrival& arrival) {
+    if (phase_ == Phase::closing || phase_ == Phase::stopped) return;  // its lease expires
+    if (!arrival.verify) {
+        producer_->accept_fast(arrival.job);
+        return;
+    }
+    // Its commit was in doubt: run it only if it is there, and ours.
+    const std::string id = arrival.job.id.to_string();
+    work_->send({"", &sql_->fast_verify, {id, worker_id()}, {},
+                 [this, job = std::move(arrival.job)](const PGresult* result, const StatementFailure* failure) {
+                     if (failure != nullptr || PQntuples(result) != 1) return;  // not there (or: its lease expires)
+                     if (phase_ == Phase::running || phase_ == Phase::draining) producer_->accept_fast(job);
+                 }});
 }
 
 void Engine::settle(Task& task) {
@@ -443,6 +469,12 @@ void Engine::begin_stop() {
     periodic_->stop();
     retention_->stop();
     producer_->stop();
+    // Enqueuers take no more workers; the jobs they are inserting arrive
+    // and go back to the queue.
+    if (fast_path_) {
+        fast_path_->stop_reserving();
+        store_.detach_local_runner(fast_path_.get());
+    }
     // Jobs no worker has taken go back to the queue at once.
     for (const auto& q : producer_->queues()) producer_->hand_back_unstarted(*q);
     completer_->flush();
@@ -459,6 +491,7 @@ void Engine::maybe_finish_stop() {
         if (q->held > 0) return;  // a handler is still running
     }
     if (producer_->claim_in_flight()) return;  // its jobs are handed back when it returns
+    if (fast_path_ && fast_path_->outstanding() > 0) return;  // an enqueuer is inserting a job leased to us
     if (!completer_->idle()) return;
     if (producer_->claiming() && !progress_forgotten_) {
         // Everything is settled: nothing of ours is held, so our progress
@@ -474,6 +507,10 @@ void Engine::maybe_finish_stop() {
 void Engine::finish() {
     if (phase_ == Phase::closing || phase_ == Phase::stopped) return;
     phase_ = Phase::closing;
+    if (fast_path_) {
+        fast_path_->close();
+        store_.detach_local_runner(fast_path_.get());
+    }
     executor_->finish();  // workers exit once their queues are empty
     for (auto* timer : {&poll_timer_, &heartbeat_timer_, &reclaim_timer_, &rate_timer_, &grace_timer_, &give_up_timer_})
         timer->stop();

@@ -9,6 +9,8 @@
 //   Executor    (executor.hpp)    worker threads: decode, call the handler, report
 //   Completer   (completer.hpp)   batched, fenced writes of results and hand-backs
 //   take_report (report_step.hpp) a worker's report → producer, task, completer
+//   FastPath    (fast_path.hpp)   jobs enqueuers of this process inserted running,
+//                                 leased to us: reservations, in-memory hand-over
 //   Maintainer  (maintainer.hpp)  heartbeats, timeouts, lease reclaim (one leader)
 //   TaskRegistry                  every held task, from claim to settled (task.hpp
 //                                 has the life of a task)
@@ -42,6 +44,7 @@
 
 #include "completer.hpp"
 #include "executor.hpp"
+#include "fast_path.hpp"
 #include "loop.hpp"
 #include "maintainer.hpp"
 #include "metrics.hpp"
@@ -104,6 +107,7 @@ private:
     static void on_wake(uv_async_t* handle);
     void wake();
     void on_report(Report& report);
+    void on_fast_arrival(FastPath::Arrival& arrival);
     void settle(Task& task);
     void begin_stop();
     void maybe_finish_stop();
@@ -143,6 +147,9 @@ private:
     std::unique_ptr<Executor> executor_;
     std::unique_ptr<Completer> completer_;
     std::unique_ptr<Producer> producer_;
+    // Shared with the store (attached while running) and with enqueuers
+    // holding a reservation: it outlives the engine.
+    std::shared_ptr<FastPath> fast_path_;
     std::unique_ptr<Notifier> notifier_;
     std::unique_ptr<Maintainer> maintainer_;
     std::unique_ptr<Periodic> periodic_;    // follows the maintainer's leadership

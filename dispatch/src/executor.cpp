@@ -1,9 +1,13 @@
 #include "executor.hpp"
 
+#include <array>
+
 #include "seesaw/core/error.hpp"
 #include "seesaw/core/events.hpp"
 #include "seesaw/core/limits.hpp"
 #include "seesaw/dispatch/dispatcher.hpp"
+#include "seesaw/store/local_runner.hpp"
+#include "store_sql.hpp"
 
 namespace seesaw::detail {
 namespace {
@@ -111,8 +115,12 @@ void Executor::run(Task& task, Report& report) const {
         environment_.bus->publish(JobStarted{task.ref(), task.created_at, task.run_at});
     JobContext ctx(task, environment_);
     try {
-        task.handler->invoke(task.payload, ctx);
-        report.outcome = Outcome::succeeded;
+        if (task.handler->invoke_in_transaction) {
+            report.outcome = run_in_transaction(task, ctx);
+        } else {
+            task.handler->invoke(task.payload, ctx);
+            report.outcome = Outcome::succeeded;
+        }
     } catch (const PermanentError& e) {
         report.outcome = Outcome::permanent;
         report.error = e.what();
@@ -150,6 +158,67 @@ void Executor::run(Task& task, Report& report) const {
         report.error = "the handler failed without a message";
     if (report.outcome == Outcome::cancelled && report.error.empty()) report.error = "cancelled by its handler";
     report.duration = std::chrono::nanoseconds(steady_ns() - started);
+}
+
+Outcome Executor::run_in_transaction(Task& task, JobContext& ctx) const {
+    auto& store = *environment_.store;
+    auto connection = store.pool().acquire();
+    Transaction transaction(*connection);
+    TransactionAccess::set_managed(transaction, true);
+    task.handler->invoke_in_transaction(task.payload, ctx, transaction);
+    if (TransactionAccess::ended(transaction) || !connection->in_transaction()) {
+        throw std::runtime_error(
+            "the handler ended its transaction itself (COMMIT or ROLLBACK); the dispatcher commits it with the "
+            "job's success, so that both commit or neither does");
+    }
+    if (task.cancelled.load(std::memory_order_acquire)) return Outcome::fenced;  // ~Transaction rolls back
+    const auto& sql = store.sql();
+    const std::string id = task.id.to_string();
+    const std::string attempt = std::to_string(task.attempt);
+    const std::array<Param, 3> params{Param(id), Param(attempt), Param(environment_.worker_id)};
+    auto fenced = store.options().prepared_statements
+                      ? connection->execute_prepared(sql.succeed_in_transaction_name, sql.succeed_in_transaction, params)
+                      : connection->execute(sql.succeed_in_transaction, params);
+    if (fenced.rows() == 0) return Outcome::fenced;  // not ours any more: ~Transaction rolls back
+    const std::string xid(fenced.get(0, 0));
+    try {
+        TransactionAccess::commit(transaction);
+    } catch (const InDoubtError& e) {
+        return resolve_commit(task, xid, e.what());
+    }
+    return Outcome::committed;
+}
+
+Outcome Executor::resolve_commit(const Task& task, const std::string& xid, const std::string& lost) const {
+    // The server knows: ask it (on another connection) until the
+    // transaction is no longer in progress, for as long as the lease lasts.
+    auto& store = *environment_.store;
+    const auto deadline = std::max<std::int64_t>(task.start_deadline_ns.load(std::memory_order_acquire),
+                                                 steady_ns() + std::chrono::nanoseconds(std::chrono::seconds(10)).count());
+    auto pause = std::chrono::milliseconds(5);
+    std::string last_error = lost;
+    while (steady_ns() < deadline) {
+        try {
+            auto connection = store.pool().acquire();
+            auto status = connection->execute(store.sql().transaction_status, {Param(xid)});
+            const auto answer = status.get_optional(0, 0);
+            if (answer == "committed") return Outcome::committed;
+            if (answer == "aborted") {
+                throw std::runtime_error("the connection was lost during COMMIT (" + lost +
+                                         ") and the server rolled the transaction back: nothing of this run was written");
+            }
+            if (!answer) break;  // too old to know (cannot happen within a lease)
+        } catch (const ConnectionError& e) {
+            last_error = e.what();
+        }
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+    }
+    // Still unknown: the failure written for it is fenced like any result —
+    // if the transaction did commit, the job is succeeded and the write
+    // finds it so and changes nothing.
+    throw std::runtime_error("the connection was lost during COMMIT and what became of the transaction could not be "
+                             "learned (" + last_error + ")");
 }
 
 }  // namespace seesaw::detail

@@ -25,6 +25,7 @@
 
 namespace seesaw {
 class EventBus;
+class JobContext;
 class PgJobStore;
 }  // namespace seesaw
 
@@ -91,6 +92,13 @@ public:
     void run(Task& task, Report& report) const;
 
 private:
+    // A handler that takes a Transaction: its run and its success in one
+    // transaction. committed or fenced; throws what the handler threw, or
+    // why the transaction could not commit.
+    Outcome run_in_transaction(Task& task, JobContext& ctx) const;
+    // A COMMIT cut off with its connection: what became of transaction `xid`.
+    Outcome resolve_commit(const Task& task, const std::string& xid, const std::string& lost) const;
+
     struct Pool {
         moodycamel::BlockingConcurrentQueue<Task*, HandoffTraits> tasks;  // nullptr: exit
         std::vector<std::thread> threads;

@@ -72,7 +72,9 @@ std::string MetricsSnapshot::to_prometheus() const {
         std::uint64_t JobTypeMetrics::*field;
     };
     static constexpr Counter counters[] = {
-        {"seesaw_jobs_claimed_total", "Jobs claimed by this dispatcher.", &JobTypeMetrics::claimed},
+        {"seesaw_jobs_claimed_total", "Jobs claimed by this dispatcher (fast-path jobs included).", &JobTypeMetrics::claimed},
+        {"seesaw_jobs_fast_path_total", "Jobs an enqueue of this process inserted running and handed over in memory.",
+         &JobTypeMetrics::fast_path},
         {"seesaw_jobs_started_total", "Handler runs started.", &JobTypeMetrics::started},
         {"seesaw_jobs_succeeded_total", "Jobs whose success was written.", &JobTypeMetrics::succeeded},
         {"seesaw_jobs_retried_total", "Failed attempts written as failed, waiting for a retry.", &JobTypeMetrics::retried},
@@ -206,7 +208,10 @@ MetricsRegistry::MetricsRegistry(std::string worker_id, const std::vector<std::s
     auto count = [this](const JobRef& job, std::atomic<std::uint64_t> TypeSeries::*field) {
         if (auto* s = find(job.queue, job.job_type)) (s->*field).fetch_add(1, std::memory_order_release);
     };
-    subscriptions_.push_back(bus.subscribe<JobClaimed>([count](const JobClaimed& e) { count(e.job, &TypeSeries::claimed); }));
+    subscriptions_.push_back(bus.subscribe<JobClaimed>([count](const JobClaimed& e) {
+        count(e.job, &TypeSeries::claimed);
+        if (e.fast_path) count(e.job, &TypeSeries::fast_path);
+    }));
     subscriptions_.push_back(bus.subscribe<JobStarted>([this, count](const JobStarted& e) {
         count(e.job, &TypeSeries::started);
         if (auto* q = find_queue(e.job.queue))
@@ -289,6 +294,7 @@ MetricsSnapshot MetricsRegistry::snapshot() const {
             m.snoozed = s->snoozed.load(std::memory_order_acquire);
             m.started = s->started.load(std::memory_order_acquire);
             m.claimed = s->claimed.load(std::memory_order_acquire);
+            m.fast_path = s->fast_path.load(std::memory_order_acquire);
             m.handler_seconds = s->handler_seconds.snapshot();
             out.job_types.push_back(std::move(m));
         }

@@ -79,7 +79,7 @@ private:
             : queue(std::move(q)), job_type(std::move(t)), handler_seconds(bounds) {}
         std::string queue, job_type;
         std::atomic<std::uint64_t> claimed{0}, started{0}, succeeded{0}, retried{0}, dead_lettered{0}, lease_lost{0},
-            cancelled{0}, snoozed{0};
+            cancelled{0}, snoozed{0}, fast_path{0};
         Histogram handler_seconds;
     };
     struct QueueSeries {

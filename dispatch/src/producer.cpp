@@ -4,6 +4,7 @@
 
 #include "completer.hpp"
 #include "executor.hpp"
+#include "fast_path.hpp"
 #include "pg.hpp"
 #include "seesaw/core/events.hpp"
 #include "seesaw/core/log.hpp"
@@ -55,6 +56,7 @@ QueueState* Producer::find(std::string_view name) const noexcept {
 
 void Producer::set_claiming(bool ready, bool reconnected) {
     claiming_ = ready;
+    for (auto& q : queues_) publish_free(*q);
     if (!ready) {
         for (auto& q : queues_) q->wake.disconnected();
         return;
@@ -110,8 +112,13 @@ void Producer::try_claim(QueueState& queue) {
         return;
     }
     const std::size_t capacity = queue.prefetch.capacity();
-    if (queue.held >= capacity) return;  // a freed slot claims again (wanted stays set)
-    const std::size_t limit = capacity - queue.held;
+    // Workers reserved by enqueuers of this process (the fast path) are
+    // about to be busy: leave them out.
+    const auto reserved = settings_.fast_path != nullptr
+                              ? static_cast<std::size_t>(std::max<std::int64_t>(0, settings_.fast_path->reserved(queue.index)))
+                              : 0;
+    if (queue.held + reserved >= capacity) return;  // a freed slot claims again (wanted stays set)
+    const std::size_t limit = capacity - queue.held - reserved;
     // Jobs get tickets (StartWatermark) and count as started once their
     // start is recorded, those the workers take at once too (a SIGSTOP or
     // a kill between the claim and the start must not use up an attempt);
@@ -201,6 +208,7 @@ void Producer::on_claimed(QueueState& queue, std::size_t limit, std::size_t free
     }
     const std::size_t held_before = queue.held;
     queue.held += batch.size();
+    publish_free(queue);
     queue.claimed_in_tick += batch.size();
     publish_(ClaimFinished{queue.name, limit, rows.size()});
     if (publish_.wanted<JobClaimed>()) {
@@ -286,6 +294,46 @@ void Producer::started(Task& task) { task.queue->progress.pass(task.ticket); }
 void Producer::returned(Task& task) {
     --task.queue->held;
     task.queue->prefetch.handler_returned();
+    publish_free(*task.queue);
+}
+
+void Producer::publish_free(const QueueState& queue) {
+    if (settings_.fast_path == nullptr) return;
+    const bool open = claiming_ && !stopped_ && !queue.paused && hooks_.running();
+    settings_.fast_path->set_free(
+        queue.index, open && queue.workers > queue.held ? static_cast<std::int64_t>(queue.workers - queue.held) : 0);
+}
+
+void Producer::accept_fast(const FastJob& job) {
+    QueueState& queue = *queues_.at(job.queue);
+    auto owned = std::make_unique<Task>();
+    owned->id = job.id;
+    owned->handler = hooks_.handler_for(job.job_type);
+    owned->queue = &queue;
+    owned->payload = job.payload;
+    owned->version = job.version;
+    owned->attempt = 1;
+    owned->max_retries = job.max_retries;
+    owned->priority = job.priority;
+    owned->run_at = job.created_at;
+    owned->created_at = job.created_at;
+    // The lease counts from the insert: rely on it from when that was sent.
+    const auto lease = std::chrono::duration_cast<std::chrono::nanoseconds>(settings_.lease);
+    owned->start_deadline_ns.store(job.sent_ns + (lease - lease / timing::lease_margin_divisor).count(),
+                                   std::memory_order_relaxed);
+    Task& task = tasks_.add(std::move(owned));
+    if (task.handler == nullptr || !hooks_.running() || stopped_ || queue.paused) {
+        // Stopping or paused since the enqueuer reserved the worker: hand it back.
+        task.apply(TaskEvent::skipped);
+        completer_.release(task);
+        completer_.flush();
+        return;
+    }
+    ++queue.held;
+    publish_free(queue);
+    publish_(JobClaimed{task.ref(), true});
+    Task* handed = &task;
+    executor_.hand_over(queue.index, std::span<Task* const>(&handed, 1));
 }
 
 void Producer::settled(Task& task) {
@@ -304,6 +352,7 @@ bool Producer::claim_in_flight() const noexcept {
 void Producer::stop() {
     stopped_ = true;
     for (auto& q : queues_) {
+        publish_free(*q);
         q->due_timer.stop();
         q->busy_timer.stop();
         q->wake.disconnected();
@@ -426,6 +475,7 @@ void Producer::refresh_paused() {
 void Producer::apply_pause(QueueState& queue, bool paused) {
     if (queue.paused == paused || stopped_) return;
     queue.paused = paused;
+    publish_free(queue);
     publish_(QueuePauseChanged{queue.name, paused});
     if (!paused) {
         log(LogLevel::info, "dispatcher " + settings_.worker_id + ": queue '" + queue.name + "' resumed");

@@ -33,6 +33,8 @@ namespace seesaw::detail {
 
 class Completer;
 class Executor;
+class FastPath;
+struct FastJob;
 struct StoreSql;
 
 class Producer {
@@ -46,6 +48,7 @@ public:
         bool listen = true;
         std::chrono::milliseconds poll_interval{};
         std::chrono::milliseconds busy_poll_interval{};
+        FastPath* fast_path = nullptr;  // the in-process fast path, when on
     };
     struct Hooks {
         std::function<const HandlerEntry*(std::string_view job_type)> handler_for;
@@ -95,6 +98,11 @@ public:
     // notification may have been missed).
     void refresh_paused();
 
+    // A job an enqueue of this process inserted running, leased to us (the
+    // fast path): it goes to a worker like a claimed one — or, stopping or
+    // paused, back to the queue.
+    void accept_fast(const FastJob& job);
+
     // Jobs went back to the queue (reclaim): some may be due soon.
     void look_for_due() noexcept;
 
@@ -114,6 +122,8 @@ private:
     void record_progress();
     void release_unknown_claims();
     void apply_pause(QueueState& queue, bool paused);
+    // Tells the fast path how many of the queue's workers are free.
+    void publish_free(const QueueState& queue);
     bool listening() const noexcept { return settings_.listen && claiming_ && listening_; }
 
     Statements& database_;

@@ -35,6 +35,12 @@ bool take_report(Report& report, Producer& producer, Completer& completer, bool 
         task.apply(TaskEvent::dropped);
     } else if (task.state == TaskState::releasing) {
         completer.release(task);
+    } else if (report.outcome == Outcome::committed || report.outcome == Outcome::fenced) {
+        // Written (or not) in the handler's own transaction. A timed-out
+        // task's failure write, in flight, is fenced out by a success
+        // committed first.
+        completer.written_in_transaction(task, report.outcome == Outcome::committed,
+                                         before == TaskState::waiting || before == TaskState::running);
     } else if (before == TaskState::waiting || before == TaskState::running) {
         // Its own outcome (a timed-out task's failure is written already).
         switch (report.outcome) {

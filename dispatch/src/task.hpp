@@ -60,7 +60,10 @@ std::string_view to_string(TaskEvent event) noexcept;
 std::optional<TaskState> next_state(TaskState state, TaskEvent event) noexcept;
 
 // What a worker reports to the loop.
-enum class Outcome { succeeded, retryable, permanent, snoozed, cancelled, skipped };
+// committed: a handler's transaction committed with the job's success in it
+// (written already); fenced: its success fence failed (the lease was lost),
+// so it rolled back and nothing of the run was written.
+enum class Outcome { succeeded, retryable, permanent, snoozed, cancelled, skipped, committed, fenced };
 
 struct Task {
     // Written by the loop before the hand-off; read-only afterwards.

@@ -7,6 +7,7 @@
 #include "redact.hpp"
 #include "seesaw/core/error.hpp"
 #include "seesaw/core/log.hpp"
+#include "seesaw/store/local_runner.hpp"
 
 namespace seesaw {
 
@@ -158,21 +159,66 @@ Transaction::Transaction(Connection& connection) : connection_(connection) { con
 
 Transaction::~Transaction() {
     if (done_) return;
+    done_ = true;
     try {
         connection_.execute("ROLLBACK");
     } catch (...) {
         // The connection broke: the server rolls the transaction back itself.
     }
+    end(TransactionEnd::rolled_back);
+}
+
+void Transaction::on_end(std::function<void(TransactionEnd)> f) {
+    if (done_) throw UsageError("Transaction::on_end: the transaction has ended already");
+    on_end_.push_back(std::move(f));
+}
+
+void Transaction::end(TransactionEnd how) noexcept {
+    auto hooks = std::move(on_end_);
+    on_end_.clear();
+    for (auto& hook : hooks) hook(how);
 }
 
 void Transaction::commit() {
-    done_ = true;
-    connection_.execute("COMMIT");
+    if (managed_) throw UsageError("a handler's transaction is committed by the dispatcher, with the job's success: do not commit it");
+    finish(true);
 }
 
 void Transaction::rollback() {
+    if (managed_) throw UsageError("a handler's transaction is ended by the dispatcher: throw from the handler to roll it back");
+    finish(false);
+}
+
+void Transaction::finish(bool commit) {
+    if (done_) throw UsageError("the transaction has ended already");
     done_ = true;
-    connection_.execute("ROLLBACK");
+    if (!commit) {
+        try {
+            connection_.execute("ROLLBACK");
+        } catch (...) {
+            end(TransactionEnd::rolled_back);  // lost: the server rolls it back
+            throw;
+        }
+        end(TransactionEnd::rolled_back);
+        return;
+    }
+    QueryResult result;
+    try {
+        result = connection_.execute("COMMIT");
+    } catch (const InDoubtError&) {
+        end(TransactionEnd::unknown);
+        throw;
+    } catch (...) {
+        end(TransactionEnd::rolled_back);
+        throw;
+    }
+    // COMMIT of a transaction that had failed answers ROLLBACK.
+    const char* tag = PQcmdStatus(result.native());
+    if (tag != nullptr && std::string_view(tag) == "ROLLBACK") {
+        end(TransactionEnd::rolled_back);
+        throw SqlError("COMMIT rolled back: a statement of the transaction had failed", "25P02", "COMMIT");
+    }
+    end(TransactionEnd::committed);
 }
 
 std::string quote_identifier(std::string_view name) {
@@ -267,3 +313,12 @@ std::string timestamp_literal(Timestamp t) {
 
 }  // namespace pg
 }  // namespace seesaw
+
+namespace seesaw::detail {
+
+void TransactionAccess::set_managed(Transaction& transaction, bool managed) noexcept { transaction.managed_ = managed; }
+bool TransactionAccess::ended(const Transaction& transaction) noexcept { return transaction.done_; }
+void TransactionAccess::commit(Transaction& transaction) { transaction.finish(true); }
+void TransactionAccess::rollback(Transaction& transaction) { transaction.finish(false); }
+
+}  // namespace seesaw::detail

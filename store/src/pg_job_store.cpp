@@ -5,9 +5,12 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <limits>
+#include <mutex>
 #include <random>
 #include <set>
 #include <unordered_map>
@@ -17,6 +20,7 @@
 #include "pg.hpp"
 #include "seesaw/core/error.hpp"
 #include "seesaw/core/limits.hpp"
+#include "seesaw/store/local_runner.hpp"
 #include "store_sql.hpp"
 #include "worker_protocol.hpp"
 
@@ -287,6 +291,54 @@ std::vector<Enqueued> insert_many(PGconn* conn, const detail::StoreSql& sql, std
     return out;
 }
 
+// A free worker of a local dispatcher, reserved for one job.
+struct FastSlot {
+    std::shared_ptr<detail::LocalRunner> runner;
+    std::size_t queue = 0;
+};
+
+// Only a job that is due at once and has no unique key can take the fast path.
+bool fast_path_candidate(const NewJob& job) noexcept {
+    return !job.options.unique_key && !job.options.run_at && job.options.delay.count() <= 0;
+}
+
+std::int64_t steady_now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+detail::FastJob fast_job(const NewJob& job, std::size_t queue, Timestamp created_at, std::int64_t sent_ns) {
+    detail::FastJob fast;
+    fast.id = job.id;
+    fast.job_type = job.job_type;
+    fast.payload = job.payload;
+    fast.queue = queue;
+    fast.priority = priority_of(job.options);
+    fast.max_retries = max_retries_of(job.options);
+    fast.version = job.options.version;
+    fast.created_at = created_at;
+    fast.sent_ns = sent_ns;
+    return fast;
+}
+
+// Inserts a job with enqueue_fast: running and leased to the slot's
+// dispatcher, or pending when a job of its queue with the same or a higher
+// priority is due (or the queue is paused). The job, when it is running.
+std::optional<detail::FastJob> insert_fast(Connection& conn, const detail::StoreSql& sql, const NewJob& job,
+                                           const FastSlot& slot, std::chrono::milliseconds lease, bool prepare) {
+    detail::EnqueueParams params(job);
+    const std::string lease_ms = pg::to_text(lease.count());
+    std::array<Param, 11> all{};
+    std::copy(params.get().begin(), params.get().end(), all.begin());
+    all[9] = slot.runner->worker_id();
+    all[10] = lease_ms;
+    const auto sent = steady_now_ns();
+    auto result = prepare ? conn.execute_prepared(sql.enqueue_fast_name, sql.enqueue_fast, all)
+                          : conn.execute(sql.enqueue_fast, all);
+    if (result.rows() != 1 || result.get(0, 0) != "t") return std::nullopt;
+    return fast_job(job, slot.queue, Timestamp(std::chrono::microseconds(result.get_int64(0, 1))), sent);
+}
+
 std::vector<JobId> ids_of(const std::vector<Enqueued>& enqueued) {
     std::vector<JobId> ids;
     ids.reserve(enqueued.size());
@@ -305,8 +357,40 @@ std::string make_worker_id() {
     return std::string(host) + ":" + std::to_string(getpid()) + ":" + tail;
 }
 
+namespace detail {
+
+// The dispatchers of this process attached to a store (and its copies).
+struct LocalRunners {
+    std::mutex mutex;
+    std::vector<std::shared_ptr<LocalRunner>> runners;
+    std::atomic<std::size_t> count{0};  // runners.size(), read without the lock
+
+    std::optional<FastSlot> reserve(const NewJob& job) {
+        if (count.load(std::memory_order_acquire) == 0 || !fast_path_candidate(job)) return std::nullopt;
+        std::lock_guard lock(mutex);
+        for (auto& runner : runners) {
+            if (auto queue = runner->reserve(queue_of(job.options), job.job_type)) return FastSlot{runner, *queue};
+        }
+        return std::nullopt;
+    }
+};
+
+}  // namespace detail
+
+void PgJobStore::attach_local_runner(std::shared_ptr<detail::LocalRunner> runner) {
+    std::lock_guard lock(local_->mutex);
+    local_->runners.push_back(std::move(runner));
+    local_->count.store(local_->runners.size(), std::memory_order_release);
+}
+
+void PgJobStore::detach_local_runner(const detail::LocalRunner* runner) {
+    std::lock_guard lock(local_->mutex);
+    std::erase_if(local_->runners, [runner](const auto& r) { return r.get() == runner; });
+    local_->count.store(local_->runners.size(), std::memory_order_release);
+}
+
 PgJobStore::PgJobStore(PgPool pool, PgJobStoreOptions options)
-    : pool_(std::move(pool)), options_(std::move(options)) {
+    : pool_(std::move(pool)), options_(std::move(options)), local_(std::make_shared<detail::LocalRunners>()) {
     if (options_.schema.empty()) throw UsageError("PgJobStoreOptions::schema must not be empty");
     if (options_.lease_timeout.count() <= 0) {
         throw UsageError("lease timeout must be positive, got " + std::to_string(options_.lease_timeout.count()) +
@@ -324,8 +408,63 @@ PgJobStore PgJobStore::with_lease_timeout(PgPool pool, std::int64_t lease_timeou
 Enqueued PgJobStore::insert(const NewJob& job) {
     detail::validate_new_job(job, 0, 1);  // before borrowing a connection
     auto conn = pool_.acquire();
-    return insert_one(*conn, *sql_, job, options_.prepared_statements);
+    auto slot = local_->reserve(job);
+    if (!slot) return insert_one(*conn, *sql_, job, options_.prepared_statements);
+    // One statement outside a transaction: committed once it answers.
+    std::optional<detail::FastJob> fast;
+    try {
+        fast = insert_fast(*conn, *sql_, job, *slot, options_.lease_timeout, options_.prepared_statements);
+    } catch (const InDoubtError&) {
+        // It may have committed: the dispatcher looks, and runs it if it did.
+        const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::system_clock::now().time_since_epoch());
+        auto maybe = fast_job(job, slot->queue, Timestamp(now), steady_now_ns());
+        slot->runner->verify(std::move(maybe));
+        throw;
+    } catch (...) {
+        slot->runner->cancel(slot->queue);
+        throw;
+    }
+    if (fast) {
+        slot->runner->hand_over(std::move(*fast));
+    } else {
+        slot->runner->cancel(slot->queue);
+    }
+    return Enqueued{job.id, true};
 }
+
+Enqueued PgJobStore::insert_in(Transaction& transaction, const NewJob& job) {
+    detail::validate_new_job(job, 0, 1);
+    if (detail::TransactionAccess::ended(transaction))
+        throw UsageError("enqueue_in: the transaction has ended already");
+    auto slot = local_->reserve(job);
+    if (!slot) return insert_one(transaction.connection(), *sql_, job, options_.prepared_statements);
+    std::optional<detail::FastJob> fast;
+    try {
+        // Inside the transaction nothing commits here, whatever happens.
+        fast = insert_fast(transaction.connection(), *sql_, job, *slot, options_.lease_timeout,
+                           options_.prepared_statements);
+    } catch (...) {
+        slot->runner->cancel(slot->queue);
+        throw;
+    }
+    if (!fast) {
+        slot->runner->cancel(slot->queue);
+        return Enqueued{job.id, true};
+    }
+    // The reservation ends with the transaction: the worker stays free for
+    // the job until then.
+    transaction.on_end([runner = slot->runner, job = std::move(*fast)](TransactionEnd how) mutable {
+        switch (how) {
+            case TransactionEnd::committed: runner->hand_over(std::move(job)); break;
+            case TransactionEnd::unknown: runner->verify(std::move(job)); break;
+            case TransactionEnd::rolled_back: runner->cancel(job.queue); break;
+        }
+    });
+    return Enqueued{job.id, true};
+}
+
+JobId PgJobStore::enqueue_in(Transaction& transaction, const NewJob& job) { return insert_in(transaction, job).id; }
 
 std::vector<Enqueued> PgJobStore::insert_batch(std::span<const NewJob> jobs) {
     if (jobs.empty()) return {};

@@ -24,6 +24,8 @@ StoreSql::StoreSql(const std::string& schema_text)
               " COALESCE($7::timestamptz, now() + $8::int8" + ms + "), $9::int4)";
 
     enqueue_name = "seesaw.enqueue." + schema;
+    enqueue_fast_name = "seesaw.enqueue_fast." + schema;
+    succeed_in_transaction_name = "seesaw.succeed_in_transaction." + schema;
 
     enqueue_batch = "INSERT INTO " + jobs +
                     " (id, job_type, payload, queue, priority, max_retries, run_at, version)"
@@ -32,6 +34,20 @@ StoreSql::StoreSql(const std::string& schema_text)
                     " FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::int4[], $6::int4[],"
                     " $7::timestamptz[], $8::int8[], $9::int4[])"
                     " AS t(id, job_type, payload, queue, priority, max_retries, run_at, delay_ms, version)";
+
+    // The fast path's priority check uses idx_jobs_ready (queue, priority,
+    // run_at, id) of the waiting jobs.
+    enqueue_fast = "WITH fast AS (SELECT NOT EXISTS (SELECT 1 FROM " + jobs +
+                   " WHERE queue = $4 AND status IN ('pending', 'failed') AND priority <= $5::int4 AND run_at <= now())"
+                   " AND NOT EXISTS (SELECT 1 FROM " + schema_name + ".queue_pauses AS p WHERE p.queue = $4) AS yes)"
+                   " INSERT INTO " + jobs +
+                   " (id, job_type, payload, queue, priority, max_retries, run_at, version, status, worker_id,"
+                   " lease_expires_at)"
+                   " SELECT $1::uuid, $2, $3::jsonb, $4, $5::int4, $6::int4,"
+                   " COALESCE($7::timestamptz, now() + $8::int8" + ms + "), $9::int4,"
+                   " (CASE WHEN fast.yes THEN 'running' ELSE 'pending' END)::" + status_type + ","
+                   " CASE WHEN fast.yes THEN $10 END, CASE WHEN fast.yes THEN now() + $11::int8" + ms + " END"
+                   " FROM fast RETURNING status = 'running', " + us("created_at");
 
     // Jobs with unique keys (and any others of the same batch): a job whose
     // key is held by another job in one of that job's unique_states is not
@@ -110,6 +126,13 @@ StoreSql::StoreSql(const std::string& schema_text)
                     " updated_at = CASE WHEN j.status = 'succeeded' THEN j.updated_at ELSE now() END"
                     " FROM " + leases + " WHERE " + held + " AND j.status IN ('running', 'succeeded') RETURNING j.id";
 
+    fast_verify = "SELECT 1 FROM " + jobs + " WHERE id = $1::uuid AND worker_id = $2 AND status = 'running' AND attempt = 1";
+    succeed_in_transaction = "UPDATE " + jobs + " SET status = 'succeeded', lease_expires_at = NULL, updated_at = now()"
+                             " FROM (SELECT set_config('synchronous_commit', 'on', true)) AS durability"
+                             " WHERE id = $1::uuid AND attempt = $2::int4 AND worker_id = $3 AND status = 'running'"
+                             " RETURNING pg_current_xact_id()::text";
+    transaction_status = "SELECT pg_xact_status($1::xid8)";
+
     // Runs so far (attempts whose lease expired before they started, and
     // runs that snoozed, do not count) against the retries allowed.
     const std::string retries_left = "j.attempt - j.uncounted_attempts - j.snoozes <= j.max_retries";
@@ -163,7 +186,10 @@ StoreSql::StoreSql(const std::string& schema_text)
               " FROM " + leases + " WHERE " + fence + " RETURNING j.id";
     release_unknown = "UPDATE " + jobs + " SET status = 'pending', lease_expires_at = NULL, lease_ticket = NULL,"
                       " updated_at = now() WHERE status = 'running' AND worker_id = $1"
-                      " AND NOT (id = ANY ($2::uuid[])) RETURNING id";
+                      " AND NOT (id = ANY ($2::uuid[]))"
+                      // A job inserted running by the fast path (untouched
+                      // since) may still be on its way to the dispatcher.
+                      " AND updated_at <> created_at RETURNING id";
     try_maintenance_lock = "SELECT pg_try_advisory_lock(hashtextextended('seesaw.maintenance.' || $1, 0))";
 
     // A lease counts as a run when its job had started: it went straight to

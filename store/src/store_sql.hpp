@@ -73,6 +73,23 @@ struct StoreSql {
     std::string enqueue_name;
     // The same nine columns as arrays, one statement for any number of jobs.
     std::string enqueue_batch;
+    // The in-process fast path (local_runner.hpp): the nine of enqueue, then
+    // $10 the worker id of the local dispatcher with a free worker, $11 its
+    // lease ms. Inserted running, leased to $10 at attempt 1 — unless a due
+    // job of the queue with the same or a higher priority waits, or the
+    // queue is paused: then pending, as enqueue would. → running (bool),
+    // created_at (epoch µs)
+    std::string enqueue_fast;
+    std::string enqueue_fast_name;
+    // $1 id, $2 worker id → one row when a fast-path job whose commit was in
+    // doubt is there, running at attempt 1 and leased to $2.
+    std::string fast_verify;
+    // A handler's success in its own transaction: $1 id, $2 attempt, $3
+    // worker id → the transaction's id (text) when the fence held.
+    std::string succeed_in_transaction;
+    std::string succeed_in_transaction_name;
+    // $1 transaction id → committed, aborted or in progress (pg_xact_status).
+    std::string transaction_status;
     // Jobs some of which have unique keys; and the jobs holding keys.
     std::string enqueue_unique;
     std::string find_unique;
@@ -112,7 +129,9 @@ struct StoreSql {
     // $1 worker id, $2 the ids it holds (uuid[]) → RETURNING id. A claim
     // whose reply was lost with the connection may have committed: its jobs
     // are leased to the worker, which never saw (nor started) them. They go
-    // back to pending at the same attempt.
+    // back to pending at the same attempt. Not a job the fast path inserted
+    // running and nothing has updated since: it may be on its way to the
+    // worker in memory.
     std::string release_unknown;
     // $1 limit, $2 base ms, $3 cap ms, $4 schema → RETURNING id, status.
     // Notifies the scheduled channel of when the jobs are due again.

@@ -9,7 +9,10 @@
 //
 // Environment: SEESAW_TEST_SCHEDULE="NAME|EXPRESSION" registers a periodic
 // schedule of Work jobs; SEESAW_TEST_RECLAIM_MS sets the reclaim interval
-// (how soon it takes over leadership).
+// (how soon it takes over leadership); SEESAW_TEST_HEARTBEAT_MS the heartbeat
+// interval; SEESAW_TEST_ENQUEUE_MS="SLEEP_MS" makes it enqueue one Work job
+// with that sleep_ms itself, through its dispatcher's store (the in-process
+// fast path), once it is ready.
 // Every handler run is recorded durably before the handler returns, as a row
 // (job_id, worker, attempt) of SCHEMA.runs (the test creates that table), on
 // a connection of the worker thread's own: a run is on record even if the
@@ -18,6 +21,7 @@
 // recorded the same way, then kills the process (SIGKILL). Standard output gets
 // one line per event the test waits for:
 //   ready                     the first claim returned
+//   enqueued <job id>         its own enqueue returned (committed)
 //   started <job id> <attempt> a handler of a job with sleep_ms > 0 began
 //   succeeded <job id>        the success is written
 //   cancelled <job id>        the job was cancelled (by anyone) while it ran here
@@ -72,9 +76,12 @@ int main(int argc, char** argv) {
         PgPool pool(url, PgPoolOptions{.max_connections = 4});
         PgJobStore store(pool, PgJobStoreOptions{.schema = schema, .lease_timeout = std::chrono::milliseconds(lease_ms)});
         const char* reclaim_ms = std::getenv("SEESAW_TEST_RECLAIM_MS");
+        const char* heartbeat_ms = std::getenv("SEESAW_TEST_HEARTBEAT_MS");
         Dispatcher dispatcher(store, {.queues = queues,
                                       .reclaim_interval = std::chrono::milliseconds(
                                           reclaim_ms != nullptr ? std::stoll(reclaim_ms) : 5000),
+                                      .heartbeat_interval = std::chrono::milliseconds(
+                                          heartbeat_ms != nullptr ? std::stoll(heartbeat_ms) : 0),
                                       .handle_signals = true});
         if (const char* schedule = std::getenv("SEESAW_TEST_SCHEDULE")) {
             const std::string text = schedule;
@@ -106,8 +113,18 @@ int main(int argc, char** argv) {
             ::raise(SIGKILL);
         });
         std::once_flag ready;
-        auto on_claim = dispatcher.events().subscribe<ClaimFinished>(
-            [&](const ClaimFinished&) { std::call_once(ready, [] { say("ready"); }); });
+        std::thread enqueuer;
+        const char* enqueue_ms = std::getenv("SEESAW_TEST_ENQUEUE_MS");
+        auto on_claim = dispatcher.events().subscribe<ClaimFinished>([&](const ClaimFinished&) {
+            std::call_once(ready, [&] {
+                say("ready");
+                if (enqueue_ms == nullptr) return;
+                // Not on the loop thread, which the hand-over needs.
+                enqueuer = std::thread([&store, sleep_ms = std::stoll(enqueue_ms)] {
+                    say("enqueued " + store.enqueue(test::Work{1, sleep_ms}).to_string());
+                });
+            });
+        });
         auto on_success = dispatcher.events().subscribe<JobSucceeded>(
             [](const JobSucceeded& e) { say("succeeded " + e.job.id.to_string()); });
         auto on_cancel = dispatcher.events().subscribe<JobCancelled>(
@@ -116,6 +133,7 @@ int main(int argc, char** argv) {
         auto on_stop = dispatcher.events().subscribe<DispatcherStopped>(
             [&](const DispatcherStopped& e) { released = e.released; });
         dispatcher.run();
+        if (enqueuer.joinable()) enqueuer.join();
         say("stopped " + std::to_string(released));
         return 0;
     } catch (const std::exception& e) {

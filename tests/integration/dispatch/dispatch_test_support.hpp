@@ -44,6 +44,7 @@ struct Events {
     std::vector<std::pair<std::string, bool>> pause_changes;  // queue, paused
     std::vector<std::string> reconnected, disconnected;
     std::size_t claims = 0;             // ClaimFinished
+    std::size_t claimed_rows = 0;       // jobs those claim statements returned
     std::vector<std::size_t> stopped;  // DispatcherStopped::released, one per event
 
     static std::size_t count(const std::vector<JobEvent>& list, const JobId& id) {
@@ -61,7 +62,12 @@ public:
         auto job = [](const JobRef& ref) {
             return JobEvent{ref.id, std::string(ref.job_type), std::string(ref.queue), ref.attempt, {}, {}, {}};
         };
-        subs_.push_back(bus.subscribe<ClaimFinished>([this](const ClaimFinished&) { add([](Events& e) { ++e.claims; }); }));
+        subs_.push_back(bus.subscribe<ClaimFinished>([this](const ClaimFinished& ev) {
+            add([&](Events& e) {
+                ++e.claims;
+                e.claimed_rows += ev.claimed;
+            });
+        }));
         subs_.push_back(bus.subscribe<JobClaimed>([this, job](const JobClaimed& ev) {
             add([&](Events& e) { e.claimed.push_back(job(ev.job)); });
         }));
@@ -272,6 +278,14 @@ public:
     bool has_line(std::string_view line) const {
         std::lock_guard lock(mutex_);
         return std::find(lines_.begin(), lines_.end(), line) != lines_.end();
+    }
+    // The first line that starts with `prefix`, without it ("" if none).
+    std::string rest_of(std::string_view prefix) const {
+        std::lock_guard lock(mutex_);
+        for (const auto& l : lines_) {
+            if (l.starts_with(prefix)) return l.substr(prefix.size());
+        }
+        return {};
     }
     // Waits (with a deadline) until pred() holds; pred may call count().
     // Every line read from any WorkerProcess notifies `progress`.

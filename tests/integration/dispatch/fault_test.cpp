@@ -52,6 +52,45 @@ TEST_F(DispatcherFaultTest, AJobWhoseWorkerWasKilledIsReclaimedAndFinishedByAnot
     EXPECT_EQ(runs.get(1, 1), "2");
 }
 
+// The fast path: a job its own process enqueued (inserted running, leased
+// to that process's dispatcher) is not lost when the process is killed right
+// after the enqueue committed: its lease expires, and another dispatcher
+// runs it, once.
+TEST_F(DispatcherFaultTest, AFastPathJobWhoseProcessWasKilledRightAfterTheEnqueueRunsElsewhereOnce) {
+    sql("CREATE TABLE runs (job_id uuid NOT NULL, worker text NOT NULL, attempt int NOT NULL)");
+    setenv("SEESAW_TEST_ENQUEUE_MS", "60000", 1);
+    setenv("SEESAW_TEST_HEARTBEAT_MS", "3600000", 1);  // its row stays as the insert left it
+    WorkerProcess doomed({url_, schema_, "doomed", "1", "1000"});
+    unsetenv("SEESAW_TEST_ENQUEUE_MS");
+    unsetenv("SEESAW_TEST_HEARTBEAT_MS");
+    ASSERT_TRUE(WorkerProcess::wait_for([&] { return doomed.count("enqueued ") == 1; }, 30s));
+    doomed.signal(SIGKILL);
+    int status = doomed.wait();
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "wait status " << status;
+    const auto id = JobId::parse(doomed.rest_of("enqueued "));
+    // Inserted running and leased to the doomed dispatcher (no claim ever
+    // touched it: it is as the insert wrote it).
+    auto row = sql("SELECT status::text, attempt, worker_id IS NOT NULL, created_at = updated_at FROM jobs"
+                   " WHERE id = $1::uuid", {id.to_string()});
+    ASSERT_EQ(row.rows(), 1u);
+    EXPECT_EQ(row.get(0, 0), "running");
+    EXPECT_EQ(row.get(0, 1), "1");
+    EXPECT_EQ(row.get(0, 2), "t");
+    EXPECT_EQ(row.get(0, 3), "t");
+
+    auto store = make_store({.retry_policy = RetryPolicy{.base = 50ms, .cap = 50ms}});
+    Dispatcher rescuer(store, {.queues = {{"default", 1}}, .poll_interval = 1h, .reclaim_interval = 100ms});
+    rescuer.on<Work>([&](const Work&, JobContext& ctx) {
+        sql("INSERT INTO runs VALUES ($1, 'rescuer', $2)", {ctx.id().to_string(), std::to_string(ctx.attempt())});
+    });
+    EventLog log(rescuer.events());
+    rescuer.start();
+    ASSERT_TRUE(log.wait_for([&](const Events& e) { return Events::count(e.succeeded, id) == 1; }, 20s));
+    rescuer.stop();
+    EXPECT_EQ(store_->get_job(id)->status, JobStatus::succeeded);
+    EXPECT_EQ(sql("SELECT count(*) FROM runs WHERE worker = 'rescuer'").get_int64(0, 0), 1);
+}
+
 // Every job runs exactly once although the server terminates the listen,
 // claim and result connections one after the other, then all at once, while
 // jobs run. A result whose connection died is written again after the

@@ -13,6 +13,7 @@ seesaw_test(integration_dispatch_tests LABEL integration SOURCES
   integration/dispatch/crash_safety_test.cpp
   integration/dispatch/job_control_test.cpp
   integration/dispatch/periodic_test.cpp
+  integration/dispatch/exactly_once_test.cpp
   integration/dispatch/tsan_suppressions.cpp)
 
 seesaw_test(integration_dispatch_process_tests LABEL integration SOURCES

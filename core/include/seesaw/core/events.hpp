@@ -31,6 +31,9 @@ struct ClaimFinished {
 };
 struct JobClaimed {
     JobRef job;
+    // Inserted running and handed over in memory by an enqueue of this
+    // process (the fast path), not claimed by a statement.
+    bool fast_path = false;
 };
 // A worker thread is about to call the handler.
 struct JobStarted {

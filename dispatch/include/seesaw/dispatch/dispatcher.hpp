@@ -110,6 +110,14 @@ struct DispatcherOptions {
     // when it is done.
     bool handle_signals = false;
     std::chrono::milliseconds stop_grace{30'000};
+    // The in-process fast path: while this dispatcher runs, a single-job
+    // enqueue through its store (enqueue, insert, enqueue_in with a
+    // Transaction) for one of its queues, of a type it handles, due at once,
+    // without a unique key, while the queue has a free worker and no due job
+    // of the same or a higher priority waiting, is inserted already running,
+    // leased to this dispatcher, and handed to that worker in memory once it
+    // commits: no NOTIFY, no claim. false: every job is claimed.
+    bool fast_path = true;
     // Serve GET /metrics (Prometheus text) on the dispatcher's own loop, e.g.
     // "127.0.0.1:9464" (port 0: any free port, see metrics_port()). Empty: off.
     std::string metrics_listen = {};
@@ -216,6 +224,9 @@ struct HandlerEntry {
     HandlerOptions options;
     // Decodes the payload and calls the typed handler.
     std::function<void(std::string_view payload, JobContext& ctx)> invoke;
+    // Or, for a handler that takes a Transaction: the job's success commits
+    // in that transaction.
+    std::function<void(std::string_view payload, JobContext& ctx, Transaction& transaction)> invoke_in_transaction = {};
 };
 
 class Dispatcher {
@@ -244,21 +255,46 @@ public:
     // is a UsageError.
     // The type's timeout and max_snoozes, when its JobTraits declares them,
     // apply unless options sets them.
+    //
+    // Completion in the handler's transaction: with F callable as
+    // f(const T&, JobContext&, Transaction&), the handler runs inside a
+    // transaction on a connection of the store's pool. It does its own SQL
+    // there (and may enqueue follow-up jobs with store.enqueue_in(tx, ...));
+    // when it returns, the job's success is written in that same transaction
+    // (fenced like every result: id, worker, attempt, running) and it
+    // commits, durably. Its writes and the success commit together or not
+    // at all: a lost lease (the fence fails) rolls both back and reports
+    // LeaseLost; a throw rolls back its writes and the failure is written as
+    // usual; a COMMIT cut off with the connection is resolved by asking the
+    // server what became of the transaction. The handler must not commit or
+    // roll it back itself. It holds a pooled connection while it runs: size
+    // the pool (PgPoolOptions::max_connections) for these handlers' workers
+    // and whatever else uses it.
     template <TypedJob T, class F>
     Dispatcher& on(F&& handler, HandlerOptions options = {}) {
-        static_assert(std::is_invocable_v<F&, const T&, JobContext&>,
-                      "a handler for T must be callable as f(const T&, seesaw::JobContext&)");
+        constexpr bool in_transaction = std::is_invocable_v<F&, const T&, JobContext&, Transaction&>;
+        static_assert(std::is_invocable_v<F&, const T&, JobContext&> || in_transaction,
+                      "a handler for T must be callable as f(const T&, seesaw::JobContext&) or "
+                      "f(const T&, seesaw::JobContext&, seesaw::Transaction&)");
         if constexpr (HasDefaultTimeout<T>) {
             if (!options.timeout) options.timeout = std::chrono::milliseconds(JobTraits<T>::timeout);
         }
         if constexpr (HasMaxSnoozes<T>) {
             if (!options.max_snoozes) options.max_snoozes = std::int32_t{JobTraits<T>::max_snoozes};
         }
-        add_handler(HandlerEntry{
-            std::string(job_type_name<T>()), std::move(options),
-            [fn = std::forward<F>(handler)](std::string_view payload, JobContext& ctx) mutable {
-                fn(decode_payload<T>(payload), ctx);
-            }});
+        if constexpr (in_transaction) {
+            add_handler(HandlerEntry{std::string(job_type_name<T>()), std::move(options), nullptr,
+                                     [fn = std::forward<F>(handler)](std::string_view payload, JobContext& ctx,
+                                                                     Transaction& transaction) mutable {
+                                         fn(decode_payload<T>(payload), ctx, transaction);
+                                     }});
+        } else {
+            add_handler(HandlerEntry{
+                std::string(job_type_name<T>()), std::move(options),
+                [fn = std::forward<F>(handler)](std::string_view payload, JobContext& ctx) mutable {
+                    fn(decode_payload<T>(payload), ctx);
+                }});
+        }
         return *this;
     }
     // Registers a periodic schedule: at each slot of `expression` (5-field

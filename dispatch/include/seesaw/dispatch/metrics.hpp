@@ -23,7 +23,8 @@ struct HistogramSnapshot {
 struct JobTypeMetrics {
     std::string queue;
     std::string job_type;
-    std::uint64_t claimed = 0;
+    std::uint64_t claimed = 0;    // fast-path jobs included
+    std::uint64_t fast_path = 0;  // handed over in memory by an enqueue of this process
     std::uint64_t started = 0;
     std::uint64_t succeeded = 0;
     std::uint64_t retried = 0;

@@ -3,6 +3,7 @@
 // public headers name libpq's structs only by forward declaration.
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -10,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 struct pg_conn;    // libpq's PGconn
 struct pg_result;  // libpq's PGresult
@@ -82,6 +84,17 @@ private:
     std::unique_ptr<bool> server_closing_;
 };
 
+// How a transaction ended (Transaction::on_end).
+enum class TransactionEnd {
+    committed,    // COMMIT succeeded
+    rolled_back,  // ROLLBACK, a COMMIT the server refused or turned into a rollback, or a connection lost before COMMIT
+    unknown,      // the connection was lost while COMMIT ran: it may have committed
+};
+
+namespace detail {
+struct TransactionAccess;
+}
+
 // BEGIN on construction; ROLLBACK when destroyed without commit().
 class Transaction {
 public:
@@ -90,13 +103,29 @@ public:
     Transaction& operator=(const Transaction&) = delete;
     ~Transaction();
 
+    // Throws SqlError when the server refused it, or when the
+    // transaction had failed (COMMIT then rolls back); InDoubtError when the
+    // connection was lost while it ran. In a handler's transaction
+    // (Dispatcher::on with a Transaction& parameter) the dispatcher commits:
+    // commit() and rollback() there are a UsageError.
     void commit();
     void rollback();
     Connection& connection() noexcept { return connection_; }
 
+    // Runs f once, on the thread that ends the transaction, right after it
+    // ended (f must not throw). An enqueue inside the transaction uses it to
+    // hand a job to this process's dispatcher only once the job is committed.
+    void on_end(std::function<void(TransactionEnd)> f);
+
 private:
+    friend struct detail::TransactionAccess;
+    void end(TransactionEnd how) noexcept;
+    void finish(bool commit);
+
     Connection& connection_;
     bool done_ = false;
+    bool managed_ = false;  // a handler's: the dispatcher ends it
+    std::vector<std::function<void(TransactionEnd)>> on_end_;
 };
 
 // Quotes an identifier for SQL ("my schema" → "\"my schema\"").

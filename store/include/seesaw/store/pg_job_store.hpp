@@ -88,6 +88,8 @@ struct PeriodicSchedule {
 
 namespace detail {
 struct StoreSql;
+struct LocalRunners;
+class LocalRunner;
 }
 
 class PgJobStore final : public JobStore {
@@ -117,6 +119,18 @@ public:
     template <TypedJob T>
     JobId enqueue_in(pg_conn* connection, const T& job, EnqueueOptions options = {}) {
         return enqueue_in(connection, make_new_job(job, std::move(options)));
+    }
+    // Inside a Transaction: the job exists if and only if it commits. When
+    // this process runs a dispatcher of the job's queue with a free worker,
+    // the job is inserted already running, leased to it, and handed to that
+    // worker in memory once the transaction has committed (the fast path;
+    // not at all if it rolls back). A handler's transaction (Dispatcher::on
+    // with a Transaction& parameter) is one.
+    JobId enqueue_in(Transaction& transaction, const NewJob& job);
+    Enqueued insert_in(Transaction& transaction, const NewJob& job);
+    template <TypedJob T>
+    JobId enqueue_in(Transaction& transaction, const T& job, EnqueueOptions options = {}) {
+        return enqueue_in(transaction, make_new_job(job, std::move(options)));
     }
     // The same, saying whether a unique key kept the job out (see insert).
     Enqueued insert_in(Connection& connection, const NewJob& job);
@@ -199,11 +213,18 @@ public:
 
     // The statements, built once per schema (internal; used by the dispatcher).
     const detail::StoreSql& sql() const noexcept { return *sql_; }
+    // The in-process fast path (internal): a running Dispatcher attaches
+    // itself to the store it was given; this store and its copies then offer
+    // it their single-job enqueues (enqueue, insert, enqueue_in with a
+    // Transaction) when it has a free worker for them.
+    void attach_local_runner(std::shared_ptr<detail::LocalRunner> runner);
+    void detach_local_runner(const detail::LocalRunner* runner);
 
 private:
     PgPool pool_;
     PgJobStoreOptions options_;
     std::shared_ptr<const detail::StoreSql> sql_;
+    std::shared_ptr<detail::LocalRunners> local_;
 };
 
 // A worker id unique to this process: "<host>:<pid>:<random>".
