@@ -350,6 +350,15 @@ public:
         exec_raw(a_, "INSERT INTO " + table_ + " (payload) VALUES ('{\"n\": 1}')");
         return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
     }
+    // The same for a row of seesaw's jobs table (its indexes and insert
+    // trigger), finished already and in a queue of its own, so that nothing
+    // runs it: what any enqueue of a job costs before a dispatcher sees it.
+    double job_insert_commit_us(const std::string& jobs_table) {
+        auto t0 = Clock::now();
+        exec_raw(a_, "INSERT INTO " + jobs_table + " (job_type, payload, queue, status)"
+                     " VALUES ('floor', '{\"n\": 1}', 'floor', 'succeeded')");
+        return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+    }
     double claim_us() {
         auto t0 = Clock::now();
         exec_raw(b_, claim_);
@@ -375,14 +384,23 @@ private:
 
 // --- latency -------------------------------------------------------------------------
 
+// Each round enqueues one job the normal way (through a store the
+// dispatcher is not attached to, as from another process: insert + commit,
+// NOTIFY, claim) and one through the dispatcher's own store (the in-process
+// fast path: inserted running, handed over in memory), each followed by its
+// floor: insert + NOTIFY → wake-up → claim for the first, a bare single-row
+// insert + commit for the second.
 void run_latency(const Options& o, Report& r) {
     const auto jobs = static_cast<std::size_t>(o.jobs > 0 ? o.jobs : 2000);
     constexpr std::size_t warmup = 50;
     seesaw::PgPool pool(o.url, {.max_connections = 4});
     seesaw::PgJobStore store(pool, {.schema = o.schema});
+    seesaw::PgJobStore remote(pool, {.schema = o.schema});  // not the dispatcher's: the normal path
     auto options = dispatcher_options(o);
     seesaw::Dispatcher dispatcher(store, options);
-    Timeline t(warmup + jobs);
+    // Normal-path jobs are seq [warmup, warmup + jobs), fast-path ones the next jobs.
+    Timeline t(warmup + 2 * jobs);
+    std::atomic<std::int64_t> fast_handed_over{0};
     Completions done;
     std::atomic<std::int64_t> last_notify{0};
     std::mutex ids_mutex;
@@ -399,6 +417,7 @@ void run_latency(const Options& o, Report& r) {
         if (auto it = seq_of.find(e.job.id); it != seq_of.end()) {
             t.claimed[it->second].store(now);
             t.notified[it->second].store(last_notify.load());
+            if (e.fast_path && it->second >= warmup + jobs) ++fast_handed_over;
         }
     });
     auto s3 = dispatcher.events().subscribe<seesaw::JobSucceeded>([&](const seesaw::JobSucceeded&) { done.add(); });
@@ -406,20 +425,20 @@ void run_latency(const Options& o, Report& r) {
     dispatcher.start();
 
     auto payload_pad = pad(o.payload_bytes);
-    auto enqueue = [&](std::size_t seq) {
-        t.before_enqueue[seq].store(ns(Clock::now()));
+    auto enqueue = [&](std::size_t seq, seesaw::PgJobStore& through) {
         // The id is made client-side; register it before the insert commits.
         auto job = seesaw::JobStore::make_new_job(Noop{static_cast<std::int64_t>(seq), payload_pad});
         {
             std::lock_guard lock(ids_mutex);
             seq_of.emplace(job.id, seq);
         }
-        store.enqueue(job);
+        t.before_enqueue[seq].store(ns(Clock::now()));
+        through.enqueue(job);
         t.after_enqueue[seq].store(ns(Clock::now()));
     };
-    // Warm-up: connections, prepared statements, caches.
+    // Warm-up: connections, prepared statements, caches; both paths.
     for (std::size_t i = 0; i < warmup; ++i) {
-        enqueue(i);
+        enqueue(i, i % 2 == 0 ? remote : store);
         done.wait_for(static_cast<std::int64_t>(i + 1), 30s);
     }
     // Each job is paired with one sample of the floor (the same steps done
@@ -429,18 +448,27 @@ void run_latency(const Options& o, Report& r) {
     // idle machine (a sample taken right after a job would find every cache
     // and CPU warm).
     FloorProbe floor(o, "latency_floor");
-    std::vector<double> floor_us;
+    std::vector<double> floor_us, insert_floor_us, job_insert_floor_us;
+    const auto jobs_table = seesaw::quote_identifier(o.schema) + ".jobs";
     auto interval = std::chrono::duration<double>(1.0 / o.rate);
     auto half = std::chrono::duration_cast<Clock::duration>(interval / 2);
     auto start = Clock::now();
+    std::int64_t finished = warmup;
     for (std::size_t i = 0; i < jobs; ++i) {
         std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(i)));
-        enqueue(warmup + i);
-        done.wait_for(static_cast<std::int64_t>(warmup + i + 1), 30s);
+        enqueue(warmup + i, remote);
+        done.wait_for(++finished, 30s);
         std::this_thread::sleep_for(half);
         floor_us.push_back(floor.e2e_us());
+        std::this_thread::sleep_for(half);
+        enqueue(warmup + jobs + i, store);
+        done.wait_for(++finished, 30s);
+        std::this_thread::sleep_for(half);
+        insert_floor_us.push_back(floor.insert_commit_us());
+        std::this_thread::sleep_for(half);
+        job_insert_floor_us.push_back(floor.job_insert_commit_us(jobs_table));
     }
-    if (!done.wait_for(static_cast<std::int64_t>(warmup + jobs), 120s)) throw std::runtime_error("timed out waiting for the jobs to finish");
+    if (!done.wait_for(finished, 120s)) throw std::runtime_error("timed out waiting for the jobs to finish");
     double rss = peak_rss_mib();
     dispatcher.stop();
     auto latency = report_latency(r, t, warmup, jobs, "", true);
@@ -449,9 +477,33 @@ void run_latency(const Options& o, Report& r) {
     r.emit("latency_p50_over_floor", median(latency) / median(floor_us), "ratio");
     r.emit("latency_p99_over_floor_p50", percentile(latency, 0.99) / median(floor_us), "ratio");
     r.emit("latency_p99_over_floor_p99", percentile(latency, 0.99) / percentile(floor_us, 0.99), "ratio");
+    // The fast path, next to the bare insert + commit it cannot beat.
+    std::vector<double> fast, fast_commit, fast_handover;
+    for (std::size_t i = warmup + jobs; i < warmup + 2 * jobs; ++i) {
+        auto b = t.before_enqueue[i].load(), a = t.after_enqueue[i].load(), s = t.started[i].load();
+        if (b == 0 || s == 0) continue;
+        fast.push_back(static_cast<double>(s - b) / 1000.0);
+        fast_commit.push_back(static_cast<double>(a - b) / 1000.0);
+        fast_handover.push_back(static_cast<double>(s - a) / 1000.0);
+    }
+    r.emit("latency_fast_p50", median(fast), "us");
+    r.emit("latency_fast_p90", percentile(fast, 0.9), "us");
+    r.emit("latency_fast_p99", percentile(fast, 0.99), "us");
+    r.emit("fast_enqueue_commit_us", median(fast_commit), "us");
+    r.emit("fast_commit_to_start_us", median(fast_handover), "us");
+    r.emit("fast_path_share", static_cast<double>(fast_handed_over.load()) / static_cast<double>(jobs), "ratio");
+    r.emit("floor_insert_commit_us", median(insert_floor_us), "us");
+    r.emit("floor_insert_commit_p99_us", percentile(insert_floor_us, 0.99), "us");
+    r.emit("floor_job_insert_commit_us", median(job_insert_floor_us), "us");
+    r.emit("latency_fast_p50_over_insert_floor", median(fast) / median(insert_floor_us), "ratio");
+    r.emit("latency_fast_p50_over_job_insert_floor", median(fast) / median(job_insert_floor_us), "ratio");
+    r.emit("latency_fast_p50_over_normal_p50", median(fast) / median(latency), "ratio");
     r.emit("peak_rss_mib", rss, "MiB");
     write_cdf(o, "latency", latency);
+    write_cdf(o, "latency_fast", fast);
     write_cdf(o, "floor", floor_us);
+    write_cdf(o, "floor_insert", insert_floor_us);
+    write_cdf(o, "floor_job_insert", job_insert_floor_us);
 }
 
 // --- throughput ------------------------------------------------------------------------
@@ -495,6 +547,110 @@ void run_throughput(const Options& o, Report& r) {
     r.emit("peak_rss_mib", rss, "MiB");
 }
 
+// Producers living in the dispatcher's process, each job enqueued in a
+// transaction of its own through the dispatcher's store: with the fast path
+// (inserted running, handed over in memory) or without (fast_path = false:
+// insert, then a claim). Jobs/s from the first enqueue to the last success.
+double inproc_producers_per_second(const Options& o, bool fast) {
+    const auto jobs = static_cast<std::int64_t>(o.producers) * o.producer_jobs;
+    seesaw::PgPool pool(o.url, {.max_connections = o.producers + 4});
+    seesaw::PgJobStore store(pool, {.schema = o.schema});
+    auto options = dispatcher_options(o);
+    options.fast_path = fast;
+    seesaw::Dispatcher dispatcher(store, options);
+    Completions done;
+    std::atomic<std::int64_t> handed_over{0};
+    dispatcher.on<Noop>([](const Noop&, seesaw::JobContext&) {});
+    auto s1 = dispatcher.events().subscribe<seesaw::JobSucceeded>([&](const seesaw::JobSucceeded&) { done.add(); });
+    auto s2 = dispatcher.events().subscribe<seesaw::JobClaimed>([&](const seesaw::JobClaimed& e) {
+        if (e.fast_path) ++handed_over;
+    });
+    dispatcher.start();
+    store.enqueue(Noop{-1, ""});  // connected before the clock starts
+    done.wait_for(1, 30s);
+    auto payload_pad = pad(o.payload_bytes);
+    std::atomic<std::int64_t> next{0};
+    auto started = Clock::now();
+    std::vector<std::thread> producers;
+    for (std::size_t p = 0; p < o.producers; ++p) {
+        producers.emplace_back([&] {
+            while (next.fetch_add(1) < jobs) store.enqueue(Noop{0, payload_pad});
+        });
+    }
+    for (auto& p : producers) p.join();
+    if (!done.wait_for(jobs + 1, 600s)) throw std::runtime_error("timed out waiting for the jobs to finish");
+    auto seconds = std::chrono::duration<double>(done.last - started).count();
+    dispatcher.stop();
+    std::fprintf(stderr, "  (%s: %lld of %lld jobs handed over in memory)\n", fast ? "fast path" : "normal path",
+                 static_cast<long long>(handed_over.load()), static_cast<long long>(jobs));
+    return static_cast<double>(jobs) / seconds;
+}
+
+// A backlog drained by a handler that inserts one row: in its own
+// transaction with the job's success (Dispatcher::on with a Transaction&),
+// or on a connection of its own (autocommit), the success written after by
+// the dispatcher. Jobs/s.
+double completion_per_second(const Options& o, bool in_transaction) {
+    const std::int64_t jobs = std::min<std::int64_t>(o.jobs > 0 ? o.jobs : 100000, 20000);
+    const auto effects = seesaw::quote_identifier(o.schema) + ".bench_effects";
+    seesaw::PgPool pool(o.url, {.max_connections = o.workers + 4});
+    seesaw::PgJobStore store(pool, {.schema = o.schema});
+    {
+        auto conn = Connection::open(o.url);
+        conn.execute("CREATE TABLE IF NOT EXISTS " + effects + " (job_id uuid NOT NULL, seq int8 NOT NULL)");
+        conn.execute("TRUNCATE " + effects);
+    }
+    std::vector<seesaw::NewJob> buffer;
+    auto payload_pad = pad(o.payload_bytes);
+    for (std::int64_t i = 0; i < jobs; ++i) buffer.push_back(seesaw::JobStore::make_new_job(Noop{i, payload_pad}));
+    store.enqueue_batch(buffer);
+    buffer = {};
+    const std::string insert = "INSERT INTO " + effects + " VALUES ($1::uuid, $2::int8)";
+    seesaw::Dispatcher dispatcher(store, dispatcher_options(o));
+    Completions done;
+    if (in_transaction) {
+        dispatcher.on<Noop>([&](const Noop& job, seesaw::JobContext& ctx, seesaw::Transaction& tx) {
+            tx.connection().execute(insert, {ctx.id().to_string(), std::to_string(job.seq)});
+        });
+    } else {
+        dispatcher.on<Noop>([&](const Noop& job, seesaw::JobContext& ctx) {
+            thread_local std::optional<Connection> own;
+            thread_local std::string own_url;
+            if (!own || own_url != o.url) {
+                own.emplace(Connection::open(o.url));
+                own_url = o.url;
+            }
+            own->execute(insert, {ctx.id().to_string(), std::to_string(job.seq)});
+        });
+    }
+    auto sub = dispatcher.events().subscribe<seesaw::JobSucceeded>([&](const seesaw::JobSucceeded&) { done.add(); });
+    auto started = Clock::now();
+    dispatcher.start();
+    if (!done.wait_for(jobs, 600s)) throw std::runtime_error("timed out waiting for the jobs to finish");
+    auto seconds = std::chrono::duration<double>(done.last - started).count();
+    dispatcher.stop();
+    return static_cast<double>(jobs) / seconds;
+}
+
+// The throughput mode's other figures, each on a fresh schema, the two
+// sides of each comparison back to back.
+void run_throughput_variants(const Options& o, Report& r) {
+    fresh_schema(o);
+    double normal = inproc_producers_per_second(o, false);
+    fresh_schema(o);
+    double fast = inproc_producers_per_second(o, true);
+    r.emit("inproc_normal_jobs_per_s", normal, "jobs/s");
+    r.emit("inproc_fast_jobs_per_s", fast, "jobs/s");
+    r.emit("inproc_fast_over_normal", fast / normal, "ratio");
+    fresh_schema(o);
+    double own = completion_per_second(o, false);
+    fresh_schema(o);
+    double tx = completion_per_second(o, true);
+    r.emit("completion_own_connection_jobs_per_s", own, "jobs/s");
+    r.emit("completion_in_transaction_jobs_per_s", tx, "jobs/s");
+    r.emit("completion_in_transaction_over_own", tx / own, "ratio");
+}
+
 // --- steady ------------------------------------------------------------------------------
 
 // The baseline wake-up: a plain NOTIFY in every inserting statement's commit.
@@ -512,7 +668,10 @@ double run_steady_once(const Options& o, Report& r, const std::string& prefix) {
     const auto jobs = static_cast<std::size_t>(o.jobs > 0 ? o.jobs : 50000);
     seesaw::PgPool pool(o.url, {.max_connections = o.producers + 4});
     seesaw::PgJobStore store(pool, {.schema = o.schema});
-    seesaw::Dispatcher dispatcher(store, dispatcher_options(o));
+    // The producers stand for other processes: their store is not the
+    // dispatcher's (no in-process fast path; see the throughput mode's).
+    seesaw::PgJobStore own(pool, {.schema = o.schema});
+    seesaw::Dispatcher dispatcher(own, dispatcher_options(o));
     Timeline t(jobs);
     Completions done;
     dispatcher.on<Noop>([&](const Noop& job, seesaw::JobContext&) {
@@ -702,7 +861,8 @@ PruneVariant run_prune_once(const Options& o, Report& r, bool prune, std::int64_
     options.retention = {.succeeded = seesaw::keep_forever, .cancelled = seesaw::keep_forever,
                          .dead_letter = seesaw::keep_forever};
     if (prune) options.retention.succeeded = std::chrono::hours(24);
-    seesaw::Dispatcher dispatcher(store, options);
+    seesaw::PgJobStore own(pool, {.schema = o.schema});  // the producers' is not the dispatcher's
+    seesaw::Dispatcher dispatcher(own, options);
     Completions done;
     std::vector<std::int64_t> succeeded_at;  // guarded by done.mutex
     succeeded_at.reserve(static_cast<std::size_t>(jobs + warmup));
@@ -1004,7 +1164,10 @@ int main(int argc, char** argv) {
                                                                : 1000);
             report.set_param("jobs", static_cast<double>(jobs));
             if (o.mode == "latency") run_latency(o, report);
-            if (o.mode == "throughput") run_throughput(o, report);
+            if (o.mode == "throughput") {
+                run_throughput(o, report);
+                run_throughput_variants(o, report);
+            }
             if (o.mode == "steady") run_steady(o, report);
             if (o.mode == "floor") run_floor(o, report);
             if (o.mode == "stats") run_stats(o, report);

@@ -52,6 +52,12 @@ void ensure_runs_table(seesaw::PgPool& pool, const std::string& schema) {
     // that was killed loses the runs it had not written yet.
     conn->execute("CREATE TABLE IF NOT EXISTS " + seesaw::quote_identifier(schema) +
                   ".demo_workers (worker text PRIMARY KEY, stopped_cleanly boolean NOT NULL DEFAULT false)");
+    // The card charges: written by the charge_card handler in its own
+    // transaction, with the job's success (completion in the handler's
+    // transaction), so a job succeeded if and only if its charge is here.
+    conn->execute("CREATE TABLE IF NOT EXISTS " + seesaw::quote_identifier(schema) +
+                  ".demo_charges (job_id uuid NOT NULL, account text NOT NULL, amount_cents bigint NOT NULL,"
+                  " attempt int NOT NULL)");
     tx.commit();
 }
 
@@ -241,10 +247,16 @@ int run_worker(const std::string& url, const std::string& schema, std::size_t wo
         RunScope run(recorder, ctx);
         std::this_thread::sleep_for(2ms);
     });
-    dispatcher.on<demo::ChargeCard>([&](const demo::ChargeCard& charge, JobContext& ctx) {
+    // Completion in the handler's transaction: the charge row and the job's
+    // success commit together, or neither does.
+    const std::string charge_sql = "INSERT INTO " + seesaw::quote_identifier(schema) +
+                                   ".demo_charges VALUES ($1::uuid, $2, $3::int8, $4::int4)";
+    dispatcher.on<demo::ChargeCard>([&](const demo::ChargeCard& charge, JobContext& ctx, seesaw::Transaction& tx) {
         RunScope run(recorder, ctx);
         if (ctx.attempt() <= charge.fail_times)
             throw seesaw::RetryableError("card network timed out (attempt " + std::to_string(ctx.attempt()) + ")");
+        tx.connection().execute(charge_sql, {ctx.id().to_string(), charge.account, std::to_string(charge.amount_cents),
+                                             std::to_string(ctx.attempt())});
     });
     dispatcher.on<demo::GenerateReport>([&](const demo::GenerateReport& report, JobContext& ctx) {
         RunScope run(recorder, ctx);
@@ -420,6 +432,16 @@ int run_summary(const std::string& url, const std::string& schema) {
     auto no_success = check.get_int64(0, 0), twice = check.get_int64(0, 1), wrong_dead = check.get_int64(0, 2),
          unfinished = check.get_int64(0, 3), double_claims = check.get_int64(0, 4),
          unrecorded = check.get_int64(0, 5), rerun = check.get_int64(0, 6), killed = check.get_int64(0, 7);
+    // The charges, written in the handlers' transactions: exactly one per
+    // succeeded charge_card job, none for any other.
+    auto charges = conn.execute(
+        "SELECT (SELECT count(*) FROM " + s + ".demo_charges),"
+        "  (SELECT count(*) FROM " + s + ".jobs j WHERE j.job_type = 'charge_card' AND j.status = 'succeeded'"
+        "     AND (SELECT count(*) FROM " + s + ".demo_charges c WHERE c.job_id = j.id) <> 1),"
+        "  (SELECT count(*) FROM " + s + ".demo_charges c WHERE NOT EXISTS (SELECT 1 FROM " + s + ".jobs j"
+        "     WHERE j.id = c.job_id AND j.status = 'succeeded'))");
+    const auto charge_rows = charges.get_int64(0, 0), charge_missing = charges.get_int64(0, 1),
+               charge_stray = charges.get_int64(0, 2);
     auto workers = conn.execute("SELECT worker, count(*) FROM " + s + ".demo_runs GROUP BY worker ORDER BY worker");
     auto default_jobs = conn.execute("SELECT count(*) FROM " + s + ".jobs WHERE queue = 'default'").get_int64(0, 0);
     // One demo_tick per slot of the periodic schedule, whatever the number of workers.
@@ -443,8 +465,12 @@ int run_summary(const std::string& url, const std::string& schema) {
     std::printf("  periodic        %lld demo_tick jobs for %lld slots of \"@every 1s\" (ticks still waiting for "
                 "a worker do not count as unfinished)\n",
                 static_cast<long long>(ticks.get_int64(0, 0)), static_cast<long long>(ticks.get_int64(0, 1)));
+    std::printf("  charges         %lld rows written in the handlers' transactions: %lld succeeded charge_card jobs "
+                "without exactly one, %lld rows of a job that did not succeed\n",
+                static_cast<long long>(charge_rows), static_cast<long long>(charge_missing),
+                static_cast<long long>(charge_stray));
     bool ok = no_success == 0 && twice == 0 && wrong_dead == 0 && unfinished == 0 && double_claims == 0 &&
-              ticks.get_int64(0, 0) == ticks.get_int64(0, 1);
+              ticks.get_int64(0, 0) == ticks.get_int64(0, 1) && charge_missing == 0 && charge_stray == 0;
     std::printf("  exactly once    %s (%lld succeeded without a successful run, %lld succeeded twice, %lld dead letters "
                 "with a success, %lld unfinished, %lld attempts run on two workers)\n",
                 ok ? "OK" : "FAILED", static_cast<long long>(no_success), static_cast<long long>(twice),

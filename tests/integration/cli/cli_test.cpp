@@ -373,6 +373,25 @@ TEST_F(CliTest, TheJobControlExampleCancelsSnoozesAndPauses) {
 }
 #endif
 
+#ifdef SEESAW_EXACTLY_ONCE_EXAMPLE_PATH
+// The README's exactly-once example, run as a user would: the committed
+// order is shipped (its job handed over in memory), the rolled-back one is
+// not, and nothing else ran.
+TEST_F(CliTest, TheExactlyOnceExampleShipsTheCommittedOrderOnly) {
+    CliProcess example({url_, schema_}, SEESAW_EXACTLY_ONCE_EXAMPLE_PATH);
+    std::vector<std::string> lines;
+    while (auto line = example.read_line()) lines.push_back(*line);
+    auto r = example.wait();
+    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(lines.size(), 3u) << r.err;
+    EXPECT_EQ(lines[0], "order 1 (teapot): shipped");
+    EXPECT_EQ(lines[1], "shipments of other orders: 0");
+    EXPECT_EQ(lines[2], "jobs handed over in memory: 1");
+    EXPECT_EQ(count("job_type = 'ship_order'"), 1);
+    EXPECT_EQ(count("job_type = 'ship_order' AND status = 'succeeded' AND attempt = 1"), 1);
+}
+#endif
+
 #ifdef SEESAW_PERIODIC_EXAMPLE_PATH
 // The README's periodic jobs example, run as a user would; then the
 // schedules as `seesaw periodic list` shows them.

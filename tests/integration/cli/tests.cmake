@@ -24,6 +24,11 @@ if(TARGET seesaw_cli)
       SEESAW_JOB_CONTROL_EXAMPLE_PATH="$<TARGET_FILE:seesaw-job-control>")
     add_dependencies(integration_cli_tests seesaw-job-control)
   endif()
+  if(TARGET seesaw-exactly-once AND NOT SEESAW_TSAN)
+    target_compile_definitions(integration_cli_tests PRIVATE
+      SEESAW_EXACTLY_ONCE_EXAMPLE_PATH="$<TARGET_FILE:seesaw-exactly-once>")
+    add_dependencies(integration_cli_tests seesaw-exactly-once)
+  endif()
   if(TARGET seesaw-periodic AND NOT SEESAW_TSAN)
     target_compile_definitions(integration_cli_tests PRIVATE
       SEESAW_PERIODIC_EXAMPLE_PATH="$<TARGET_FILE:seesaw-periodic>")
