@@ -38,7 +38,7 @@ StoreSql::StoreSql(const std::string& schema_text)
     // The fast path's priority check uses idx_jobs_ready (queue, priority,
     // run_at, id) of the waiting jobs.
     enqueue_fast = "WITH fast AS (SELECT NOT EXISTS (SELECT 1 FROM " + jobs +
-                   " WHERE queue = $4 AND status IN ('pending', 'failed') AND priority <= $5::int4 AND run_at <= now())"
+                   " WHERE queue = $4 AND status IN ('pending', 'failed') AND priority < $5::int4 AND run_at <= now())"
                    " AND NOT EXISTS (SELECT 1 FROM " + schema_name + ".queue_pauses AS p WHERE p.queue = $4) AS yes)"
                    " INSERT INTO " + jobs +
                    " (id, job_type, payload, queue, priority, max_retries, run_at, version, status, worker_id,"

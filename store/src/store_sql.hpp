@@ -76,8 +76,8 @@ struct StoreSql {
     // The in-process fast path (local_runner.hpp): the nine of enqueue, then
     // $10 the worker id of the local dispatcher with a free worker, $11 its
     // lease ms. Inserted running, leased to $10 at attempt 1 — unless a due
-    // job of the queue with the same or a higher priority waits, or the
-    // queue is paused: then pending, as enqueue would. → running (bool),
+    // job of the queue with a higher priority (a smaller number) waits, or
+    // the queue is paused: then pending, as enqueue would. → running (bool),
     // created_at (epoch µs)
     std::string enqueue_fast;
     std::string enqueue_fast_name;

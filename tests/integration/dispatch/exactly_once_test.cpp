@@ -3,8 +3,7 @@
 // job's success or not at all (a lease stolen mid-handler, a throw, a
 // connection terminated during COMMIT); a job enqueued in the dispatcher's
 // own process runs without a claim, only once its transaction commits, and
-// only when a worker is free and no job of the same or a higher priority
-// waits.
+// only when a worker is free and no job of a higher priority waits.
 #include <atomic>
 
 #include "dispatch_test_support.hpp"
@@ -281,8 +280,8 @@ TEST_F(ExactlyOnce, WithNoFreeWorkerAnEnqueueTakesTheNormalPath) {
     EXPECT_EQ(of_type(dispatcher.metrics(), "echo")->claimed, 2u);
 }
 
-TEST_F(ExactlyOnce, AFastPathJobNeverOvertakesAWaitingJobOfTheSameOrAHigherPriority) {
-    Dispatcher dispatcher(*store_, {.queues = {{"default", 2}}});
+TEST_F(ExactlyOnce, AFastPathJobNeverOvertakesAWaitingJobOfAHigherPriority) {
+    Dispatcher dispatcher(*store_, {.queues = {{"default", 4}}});
     dispatcher.on<Echo>([&](const Echo&, JobContext&) {});
     dispatcher.on<Work>([&](const Work&, JobContext&) {});
     EventLog log(dispatcher.events());
@@ -295,18 +294,17 @@ TEST_F(ExactlyOnce, AFastPathJobNeverOvertakesAWaitingJobOfTheSameOrAHigherPrior
     three.priority = 3;
     other.enqueue(NewJob{"unhandled", "{}", three});
 
-    EnqueueOptions same = three, lower = three, higher = three;
+    EnqueueOptions lower = three, higher = three;
     lower.priority = 5;
     higher.priority = 1;
-    store_->enqueue(Echo{"priority 5"}, lower);
-    const auto behind_same = store_->enqueue(Echo{"priority 3"}, same);
-    const auto ahead = store_->enqueue(Work{1}, higher);
+    const auto behind = store_->enqueue(Echo{"priority 5"}, lower);  // waits its turn: inserted pending, claimed
+    const auto same = store_->enqueue(Work{1}, three);   // same priority: may go ahead
+    const auto ahead = store_->enqueue(Work{2}, higher);  // a higher one: goes ahead
     ASSERT_TRUE(log.wait_for([&](const Events& e) { return e.succeeded.size() == 3; }));
     dispatcher.stop();
-    EXPECT_EQ(fast_path(dispatcher, "echo"), 0u);  // both waited their turn
-    EXPECT_EQ(fast_path(dispatcher, "work"), 1u);  // ahead of priority 3: straight to a worker
-    EXPECT_EQ(job(behind_same).status, JobStatus::succeeded);
-    EXPECT_EQ(job(ahead).status, JobStatus::succeeded);
+    EXPECT_EQ(fast_path(dispatcher, "echo"), 0u);
+    EXPECT_EQ(fast_path(dispatcher, "work"), 2u);
+    for (const auto& id : {behind, same, ahead}) EXPECT_EQ(job(id).status, JobStatus::succeeded);
 }
 
 }  // namespace

@@ -7,8 +7,8 @@
 // it inserts the job already running, leased to that dispatcher (attempt 1),
 // and once the insert has committed hands it over in memory: no NOTIFY, no
 // claim. Without one, or when the insert finds a due job of the queue with
-// the same or a higher priority waiting (or the queue paused), the job is
-// inserted pending as usual and the slot is given back.
+// a higher priority waiting (or the queue paused), the job is inserted
+// pending as usual and the slot is given back.
 //
 // Every reservation ends in exactly one of hand_over, verify or cancel.
 
