@@ -121,6 +121,10 @@ int main(int argc, char** argv) {
         [](double v) { return v <= 1.3; });
     add("latency_p99 / floor_e2e p50 (paired)", median_of("latency", "latency_p99_over_floor_p50"), "≤ 3",
         [](double v) { return v <= 3.0; });
+    add("fast path latency_p50 / bare insert + commit (paired, same run)",
+        median_of("latency", "latency_fast_p50_over_insert_floor"), "≤ 1.15", [](double v) { return v <= 1.15; });
+    add("fast path latency_p50 / normal path latency_p50 (same run)",
+        median_of("latency", "latency_fast_p50_over_normal_p50"), "≤ 0.5", [](double v) { return v <= 0.5; });
     add("process_jobs_per_s (throughput, 100k no-op jobs)", median_of("throughput", "process_jobs_per_s", 0, 100000),
         "≥ 40,000", [](double v) { return v >= 40000; });
     add("enqueue_jobs_per_s (bulk)", median_of("throughput", "enqueue_jobs_per_s", 0, 100000), "≥ 100,000",

@@ -2,12 +2,20 @@
 //
 //   seesaw-bench --database-url URL [--schema S] --mode latency|throughput|steady|floor|stats|prune
 //                [--jobs N] [--workers N] [--producers N] [--producer-jobs N] [--rate R] [--payload-bytes B]
-//                [--runs K] [--background-jobs N] [--prefetch P] [--durable-claims BOOL] [--keep]
+//                [--runs K] [--background-jobs N] [--prefetch P] [--durable-claims BOOL] [--variants BOOL] [--keep]
 //
 // Prints one JSON object per line on stdout (DESIGN.md §6):
 //   {"system":"seesaw","metric":"latency_p50","value":412,"unit":"us","params":{...}}
 // and a human table on stderr. Latency is from just before the enqueue call
 // to the moment the handler starts, on one clock (steady_clock, one process).
+// latency: each round enqueues one job through another store (the normal
+// path) and one through the dispatcher's own (the in-process fast path),
+// each next to its floor. throughput: --jobs enqueued in bulk and drained;
+// then (--variants, the default) --producers × --producer-jobs single-job
+// enqueues by producers in the dispatcher's process, without and with the
+// fast path, and 20,000 jobs whose handler inserts a row on its own
+// connection and in its transaction (completion in the handler's
+// transaction).
 // prune: --jobs succeeded jobs two days old while --producers threads enqueue
 // single jobs and the dispatcher runs them, with retention off and on (24 h
 // for succeeded jobs) in the same run: the producers' enqueue p50/p99 and the
@@ -67,7 +75,7 @@ struct Options {
     std::int64_t jobs = -1;  // per mode default
     std::size_t workers = 8;
     std::size_t producers = 8;
-    std::int64_t producer_jobs = 2500;  // prune: single-job enqueues per producer
+    std::int64_t producer_jobs = 2500;  // prune, throughput variants: single-job enqueues per producer
     double rate = 200;
     std::size_t payload_bytes = 64;
     int runs = 1;
@@ -75,6 +83,7 @@ struct Options {
     std::int64_t prefetch = -1;  // -1: the dispatcher's default (adaptive)
     bool durable_claims = true;
     bool keep = false;
+    bool variants = true;  // throughput: the in-process and transactional-completion figures too
     std::string cdf_dir;  // where to write latency distributions for plots
 };
 
@@ -1110,7 +1119,7 @@ int main(int argc, char** argv) {
     app.add_option("--producers", o.producers, "producer threads (steady, prune) / connections (floor)")
         ->capture_default_str()
         ->check(CLI::Range(1, 256));
-    app.add_option("--producer-jobs", o.producer_jobs, "prune mode: single-job enqueues per producer")
+    app.add_option("--producer-jobs", o.producer_jobs, "prune mode and throughput variants: single-job enqueues per producer")
         ->capture_default_str()
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{10000000}));
     app.add_option("--rate", o.rate, "latency mode: jobs per second")->capture_default_str()->check(CLI::PositiveNumber);
@@ -1123,6 +1132,9 @@ int main(int argc, char** argv) {
                    "claims commit durably before their handlers start (DispatcherOptions::durable_claims)")
         ->capture_default_str();
     app.add_flag("--keep", o.keep, "keep the schema afterwards");
+    app.add_option("--variants", o.variants,
+                   "throughput: also in-process producers with and without the fast path, and completion in the "
+                   "handler's transaction (default true)");
     app.add_option("--cdf-dir", o.cdf_dir, "write latency distributions (for plots) into this directory");
     CLI11_PARSE(app, argc, argv);
     if (o.url.empty()) {
@@ -1144,7 +1156,7 @@ int main(int argc, char** argv) {
         report.set_param("payload_bytes", static_cast<double>(o.payload_bytes));
         report.set_param("background_jobs", static_cast<double>(o.background_jobs));
         if (o.mode == "latency") report.set_param("rate", o.rate);
-        if (o.mode == "prune") report.set_param("producer_jobs", static_cast<double>(o.producer_jobs));
+        if (o.mode == "prune" || (o.mode == "throughput" && o.variants)) report.set_param("producer_jobs", static_cast<double>(o.producer_jobs));
         report.set_param("durable_claims", o.durable_claims ? "on" : "off");
         if (o.prefetch >= 0)
             report.set_param("prefetch", static_cast<double>(o.prefetch));
@@ -1166,7 +1178,7 @@ int main(int argc, char** argv) {
             if (o.mode == "latency") run_latency(o, report);
             if (o.mode == "throughput") {
                 run_throughput(o, report);
-                run_throughput_variants(o, report);
+                if (o.variants) run_throughput_variants(o, report);
             }
             if (o.mode == "steady") run_steady(o, report);
             if (o.mode == "floor") run_floor(o, report);

@@ -11,9 +11,10 @@ if(TARGET seesaw-bench AND TARGET seesaw-bench-report AND NOT SEESAW_TSAN)
   endfunction()
   seesaw_bench_smoke(floor "floor_e2e_us floor_inserts_per_s floor_inserts_notify_per_s floor_claim_batch_jobs_per_s"
     --jobs 2000)
-  seesaw_bench_smoke(latency "latency_p50 latency_p99 enqueue_commit_us notify_to_claim_us floor_e2e_us peak_rss_mib"
+  seesaw_bench_smoke(latency "latency_p50 latency_p99 enqueue_commit_us notify_to_claim_us floor_e2e_us peak_rss_mib latency_fast_p50 latency_fast_p99 floor_insert_commit_us floor_job_insert_commit_us"
     --jobs 2000 --rate 1000)
-  seesaw_bench_smoke(throughput "enqueue_jobs_per_s process_jobs_per_s peak_rss_mib" --jobs 2000)
+  seesaw_bench_smoke(throughput "enqueue_jobs_per_s process_jobs_per_s peak_rss_mib inproc_normal_jobs_per_s inproc_fast_jobs_per_s completion_in_transaction_jobs_per_s completion_own_connection_jobs_per_s"
+    --jobs 2000 --producer-jobs 250)
   seesaw_bench_smoke(steady "process_jobs_per_s baseline_notify_process_jobs_per_s enqueue_alone_jobs_per_s latency_p99"
     --jobs 2000)
   seesaw_bench_smoke(stats "stats_us seed_count_group_by_us" --jobs 2000)
