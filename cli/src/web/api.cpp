@@ -270,8 +270,7 @@ JobListQuery parse_job_list_query(const std::multimap<std::string, std::string>&
 Api::Api(PgJobStore& store, const ThroughputSampler& throughput)
     : store_(store),
       throughput_(throughput),
-      jobs_table_(quote_identifier(store.schema()) + ".jobs"),
-      status_type_(quote_identifier(store.schema()) + ".job_status") {}
+      jobs_table_(quote_identifier(store.schema()) + ".jobs") {}
 
 std::string Api::queues() {
     auto queues = store_.queues();
@@ -340,33 +339,38 @@ std::string Api::queues() {
     return doc.str();
 }
 
-std::string Api::jobs(const JobListQuery& query) {
-    // Built from the filters given, so that each combination is planned on
-    // its own: the filter's index (jobs_status_id, jobs_type_id, jobs_queue_id,
-    // or the primary key) read in id order, stopped after limit + 1 rows.
-    std::string sql = "SELECT id, job_type, queue, status::text, attempt, max_retries, uncounted_attempts, snoozes, "
-                      "priority, " +
-                      epoch_us("run_at") + ", " + epoch_us("created_at") + ", " + epoch_us("updated_at") +
-                      ", worker_id, error_kind::text, error_message FROM " + jobs_table_;
-    std::vector<std::string> values;
+JobListStatement job_list_statement(std::string_view schema, const JobListQuery& query) {
+    // Each filter reads its index (idx_jobs_status_id, idx_jobs_type_id,
+    // idx_jobs_queue_id; the primary key without one) in id order and stops
+    // after limit + 1 rows; a second filter is checked on those rows.
+    const std::string quoted = quote_identifier(schema);
+    JobListStatement out;
+    out.sql = "SELECT id, job_type, queue, status::text, attempt, max_retries, uncounted_attempts, snoozes, priority, " +
+              epoch_us("run_at") + ", " + epoch_us("created_at") + ", " + epoch_us("updated_at") +
+              ", worker_id, error_kind::text, error_message FROM " + quoted + ".jobs";
     std::vector<std::string> where;
     auto bind = [&](std::string value) {
-        values.push_back(std::move(value));
-        return "$" + std::to_string(values.size());
+        out.params.push_back(std::move(value));
+        return "$" + std::to_string(out.params.size());
     };
-    if (query.state) where.push_back("status = " + bind(std::string(to_string(*query.state))) + "::" + status_type_);
+    if (query.state) where.push_back("status = " + bind(std::string(to_string(*query.state))) + "::" + quoted + ".job_status");
     if (query.job_type) where.push_back("job_type = " + bind(*query.job_type));
     if (query.queue) where.push_back("queue = " + bind(*query.queue));
     const bool newest = query.order == ListOrder::newest;
-    if (query.after) where.push_back(std::string("id ") + (newest ? "<" : ">") + " " + bind(query.after->to_string()) + "::uuid");
-    for (std::size_t i = 0; i < where.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + where[i];
-    sql += std::string(" ORDER BY id ") + (newest ? "DESC" : "ASC") + " LIMIT " + bind(std::to_string(query.limit + 1));
+    if (query.after)
+        where.push_back(std::string("id ") + (newest ? "<" : ">") + " " + bind(query.after->to_string()) + "::uuid");
+    for (std::size_t i = 0; i < where.size(); ++i) out.sql += (i == 0 ? " WHERE " : " AND ") + where[i];
+    out.sql += std::string(" ORDER BY id ") + (newest ? "DESC" : "ASC") + " LIMIT " + bind(std::to_string(query.limit + 1));
+    return out;
+}
 
-    std::vector<Param> params(values.begin(), values.end());
+std::string Api::jobs(const JobListQuery& query) {
+    const auto statement = job_list_statement(store_.schema(), query);
+    std::vector<Param> params(statement.params.begin(), statement.params.end());
     QueryResult rows;
     {
         auto conn = store_.pool().acquire();
-        rows = conn->execute(sql, std::span<const Param>(params));
+        rows = conn->execute(statement.sql, std::span<const Param>(params));
     }
     const std::size_t shown = std::min(rows.rows(), query.limit);
 

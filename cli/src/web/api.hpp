@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "seesaw/core/job.hpp"
 #include "seesaw/store/pg_job_store.hpp"
@@ -65,6 +66,15 @@ std::optional<JobId> decode_cursor(std::string_view text);
 // A job id from a URL path; ApiError 400 (parameter "id") when not a UUID.
 JobId parse_job_id_param(std::string_view text);
 
+// The statement behind GET /api/jobs and its parameters: only the filters
+// given, so that each combination is planned on its own; one more row than
+// the page, to tell whether there is a next one.
+struct JobListStatement {
+    std::string sql;
+    std::vector<std::string> params;
+};
+JobListStatement job_list_statement(std::string_view schema, const JobListQuery& query);
+
 // The endpoints. Each returns one JSON document; each throws ApiError for a
 // refusal, and lets seesaw::ConnectionError through (the server answers 503).
 class Api {
@@ -86,8 +96,7 @@ private:
 
     PgJobStore& store_;
     const ThroughputSampler& throughput_;
-    std::string jobs_table_;   // "schema".jobs, quoted
-    std::string status_type_;  // "schema".job_status, quoted
+    std::string jobs_table_;  // "schema".jobs, quoted
 };
 
 }  // namespace seesaw::web

@@ -64,7 +64,8 @@ std::string json_error(std::string_view message, std::string_view parameter = {}
 
 std::optional<std::string> cookie_value(const httplib::Request& req, std::string_view name) {
     for (std::size_t i = 0; i < req.get_header_value_count("Cookie"); ++i) {
-        std::string_view header = req.get_header_value("Cookie", i);
+        const std::string value = req.get_header_value("Cookie", i);
+        std::string_view header = value;
         while (!header.empty()) {
             auto end = header.find(';');
             std::string_view pair = header.substr(0, end);

@@ -28,7 +28,7 @@ struct DashboardOptions {
     std::string listen = "127.0.0.1:8080";
     bool read_only = false;
     // Required to listen on anything but a loopback address.
-    std::optional<std::string> token;
+    std::optional<std::string> token = std::nullopt;
     // Throughput sampling: how often, and how many samples the chart shows.
     std::chrono::milliseconds sample_interval{2000};
     std::size_t samples_kept = 300;
