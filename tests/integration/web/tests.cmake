@@ -15,3 +15,12 @@ if(TARGET seesaw_web)
     SEESAW_CLI_PATH="$<TARGET_FILE:seesaw_cli>" SEESAW_SCREENSHOT_DIR="${PROJECT_BINARY_DIR}/screenshots")
   add_dependencies(browser_web_tests seesaw_cli)
 endif()
+
+# The overview's benchmark keeps working (the figures come from a run with
+# --jobs 1000000, see the README).
+if(TARGET seesaw-web-bench AND NOT SEESAW_TSAN)
+  add_test(NAME bench_smoke_web
+    COMMAND bash -c "exec \"$0\" --database-url \"$SEESAW_TEST_DATABASE_URL\" --jobs 2000 --requests 10 --state mixed --schema seesaw_web_bench_smoke | grep -c web_queues_p99"
+            $<TARGET_FILE:seesaw-web-bench>)
+  set_tests_properties(bench_smoke_web PROPERTIES LABELS bench TIMEOUT 300)
+endif()
