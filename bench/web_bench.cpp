@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
         dashboard.start();
         httplib::Client client("127.0.0.1", dashboard.port());
         client.set_keep_alive(true);
+        client.set_tcp_nodelay(true);
         std::vector<double> ms;
         for (int i = 0; i < 5 + requests; ++i) {
             const auto start = std::chrono::steady_clock::now();
