@@ -21,8 +21,8 @@ protected:
         bool embedded = false;
         for (const auto& m : migrations()) embedded = embedded || m.name == "web_indexes";
         if (!embedded) {
-            std::ifstream in(SEESAW_SOURCE_DIR "/migrations/0012_web_indexes.sql");
-            ASSERT_TRUE(in) << "migrations/0012_web_indexes.sql is missing";
+            std::ifstream in(SEESAW_SOURCE_DIR "/migrations/pending/0012_web_indexes.sql");
+            ASSERT_TRUE(in) << "migrations/pending/0012_web_indexes.sql is missing";
             std::stringstream text;
             text << in.rdbuf();
             auto conn = connect();
