@@ -2,7 +2,8 @@
 # Installs what is missing, builds, starts a throwaway PostgreSQL (unless
 # SEESAW_DATABASE_URL is set), and runs the demo: two worker processes and
 # one producer of 10,000 jobs, a live progress line, then a summary with the
-# exactly-once check.
+# exactly-once check. While it runs, the dashboard (seesaw web) serves the
+# demo's schema on a free loopback port and the script prints its URL.
 #   scripts/demo.sh [JOBS]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -23,7 +24,23 @@ stop_workers() {
   wait "${worker_pids[@]}" 2>/dev/null || true
   worker_pids=()
 }
-trap 'stop_workers; seesaw_stop_postgres' EXIT
+web_pid=""
+stop_web() {
+  [ -n "$web_pid" ] || return 0
+  kill -TERM "$web_pid" 2>/dev/null || true
+  wait "$web_pid" 2>/dev/null || true
+  web_pid=""
+}
+trap 'stop_workers; stop_web; seesaw_stop_postgres' EXIT
+
+# The dashboard, if the CLI was built (SEESAW_BUILD_CLI, on by default).
+if [ -x "$build_dir/cli/seesaw" ]; then
+  web_port=${SEESAW_WEB_PORT:-8080}
+  while ! seesaw_port_free "$web_port"; do web_port=$((web_port + 1)); done
+  "$build_dir/cli/seesaw" web --schema seesaw_demo --listen "127.0.0.1:$web_port" >/dev/null &
+  web_pid=$!
+  log "dashboard: http://127.0.0.1:$web_port/ (seesaw web, until the demo ends)"
+fi
 "$demo" worker --workers 8 & worker_pids+=($!)
 "$demo" worker --workers 8 & worker_pids+=($!)
 
@@ -32,3 +49,4 @@ log "enqueueing $jobs jobs"
 log "stopping the workers (SIGTERM: graceful)"
 stop_workers
 "$demo" summary
+[ -z "$web_pid" ] || log "dashboard: http://127.0.0.1:$web_port/ (stops now; run it yourself: $build_dir/cli/seesaw web --schema seesaw_demo)"

@@ -4,16 +4,19 @@
 
 SEESAW_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SEESAW_PACKAGES=(build-essential cmake pkg-config git libpq-dev libuv1-dev rapidjson-dev
-  libconcurrentqueue-dev libgtest-dev libbenchmark-dev libcli11-dev postgresql gnuplot-nox curl)
+  libconcurrentqueue-dev libgtest-dev libbenchmark-dev libcli11-dev libcpp-httplib-dev postgresql gnuplot-nox curl)
+# Only for the tests (scripts/test.sh): the browser that the dashboard's test drives.
+SEESAW_TEST_PACKAGES=(chromium fonts-dejavu-core)
 SEESAW_PG_STARTED=""
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Installs the Debian packages that are not installed yet.
+# Installs the Debian packages that are not installed yet: SEESAW_PACKAGES
+# and the ones named as arguments (seesaw_install_deps "${SEESAW_TEST_PACKAGES[@]}").
 seesaw_install_deps() {
   local missing=() p
-  for p in "${SEESAW_PACKAGES[@]}"; do
+  for p in "${SEESAW_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0

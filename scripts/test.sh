@@ -19,7 +19,7 @@ case "${1:-}" in
 esac
 [ "${1:-}" = "--" ] && shift
 
-seesaw_install_deps
+seesaw_install_deps "${SEESAW_TEST_PACKAGES[@]}"
 seesaw_build "$build_dir" RelWithDebInfo "${flags[@]}"
 seesaw_start_postgres "$build_dir/pg" fast
 log "running the tests"

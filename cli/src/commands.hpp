@@ -52,5 +52,6 @@ void add_periodic_command(CLI::App& parent, CommandContext context);
 void add_dead_letter_command(CLI::App& parent, CommandContext context);
 void add_cleanup_command(CLI::App& parent, CommandContext context);
 void add_reclaim_command(CLI::App& parent, CommandContext context);
+void add_web_command(CLI::App& parent, CommandContext context);
 
 }  // namespace seesaw::cli

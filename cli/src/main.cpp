@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
     add_dead_letter_command(app, context);
     add_cleanup_command(app, context);
     add_reclaim_command(app, context);
+    add_web_command(app, context);
 
     try {
         app.parse(argc, argv);
