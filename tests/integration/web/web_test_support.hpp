@@ -15,20 +15,6 @@ class WebSchemaTest : public SchemaTest {
 protected:
     void SetUp() override {
         SchemaTest::SetUp();
-        // The job list's indexes come with migration 0012_web_indexes. Until
-        // the build embeds it, the test applies the file itself (IF NOT
-        // EXISTS: nothing happens once the migration has run).
-        bool embedded = false;
-        for (const auto& m : migrations()) embedded = embedded || m.name == "web_indexes";
-        if (!embedded) {
-            std::ifstream in(SEESAW_SOURCE_DIR "/migrations/pending/0012_web_indexes.sql");
-            ASSERT_TRUE(in) << "migrations/pending/0012_web_indexes.sql is missing";
-            std::stringstream text;
-            text << in.rdbuf();
-            auto conn = connect();
-            conn.execute("SET search_path TO " + quote_identifier(schema_));
-            conn.execute(text.str());
-        }
     }
 
     std::vector<JobId> enqueue(std::size_t n, const std::string& type, EnqueueOptions options = {},
