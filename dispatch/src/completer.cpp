@@ -48,7 +48,8 @@ void Completer::written_in_transaction(Task& task, bool committed, bool settles)
         publish_(LeaseLost{task.ref(), "the handler's transaction was rolled back: the job was no longer this "
                                        "worker's when its success was to be written (its writes were not committed)"});
     }
-    if (settles) written(task);
+    // Settled here, synchronously: the caller (take_report) retires it.
+    if (settles) task.apply(TaskEvent::written);
 }
 
 bool Completer::idle() const noexcept {

@@ -47,9 +47,11 @@ public:
                 std::chrono::nanoseconds duration, bool reported);
     void release(Task& task);
     // A handler's transaction committed its success (committed), or rolled
-    // back because the success fence failed: says so, and settles the task
-    // when that was its result's write (settles; not when a timeout's
-    // failure write is in flight, or the run was lost already).
+    // back because the success fence failed: says so, and marks the task
+    // written when that was its result's write (settles; not when a
+    // timeout's failure write is in flight, or the run was lost already).
+    // Unlike the completer's own writes it does not call the settled hook:
+    // the caller (take_report) retires the task it sees settled.
     void written_in_transaction(Task& task, bool committed, bool settles);
 
     // Sends what waits, one statement per kind, unless that kind is in flight.

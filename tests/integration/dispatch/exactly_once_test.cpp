@@ -34,7 +34,8 @@ protected:
         return nullptr;
     }
     static std::uint64_t fast_path(const Dispatcher& dispatcher, std::string_view type) {
-        const auto* t = of_type(dispatcher.metrics(), type);
+        const auto metrics = dispatcher.metrics();
+        const auto* t = of_type(metrics, type);
         return t != nullptr ? t->fast_path : 0;
     }
 
@@ -277,7 +278,9 @@ TEST_F(ExactlyOnce, WithNoFreeWorkerAnEnqueueTakesTheNormalPath) {
     ASSERT_TRUE(log.wait_for([&](const Events& e) { return e.succeeded.size() == 2; }));
     dispatcher.stop();
     EXPECT_EQ(fast_path(dispatcher, "echo"), 1u);
-    EXPECT_EQ(of_type(dispatcher.metrics(), "echo")->claimed, 2u);
+    const auto metrics = dispatcher.metrics();
+    ASSERT_NE(of_type(metrics, "echo"), nullptr);
+    EXPECT_EQ(of_type(metrics, "echo")->claimed, 2u);
 }
 
 TEST_F(ExactlyOnce, AFastPathJobNeverOvertakesAWaitingJobOfAHigherPriority) {

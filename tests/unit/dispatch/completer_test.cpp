@@ -95,6 +95,23 @@ TEST_F(CompleterTest, WritesSuccessesInOneFencedStatementSortedById) {
     EXPECT_TRUE(completer_.idle());
 }
 
+// Completion in the handler's transaction: the worker wrote (or was fenced
+// out of) the result itself. The completer only says so and marks the task
+// written; it sends nothing and leaves retiring the task to its caller (the
+// report step), which would otherwise retire it twice.
+TEST_F(CompleterTest, AResultWrittenInTheHandlersTransactionIsReportedWithoutAStatementOrTheSettledHook) {
+    auto& committed = returned();
+    auto& fenced = returned();
+    completer_.written_in_transaction(committed, true, true);
+    completer_.written_in_transaction(fenced, false, true);
+    EXPECT_EQ(db_.size(), 0u);
+    EXPECT_EQ(succeeded_, std::vector<JobId>{committed.id});
+    EXPECT_EQ(lost_, std::vector<JobId>{fenced.id});
+    EXPECT_TRUE(committed.settled() && fenced.settled());
+    EXPECT_TRUE(settled_.empty());
+    EXPECT_TRUE(completer_.idle());
+}
+
 TEST_F(CompleterTest, AFencedOutSuccessIsReportedAsALostLeaseNeverIgnored) {
     auto& kept = returned();
     auto& fenced = returned();
