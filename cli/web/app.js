@@ -296,8 +296,15 @@
         el("thead", {}, el("tr", {}, ["ID", "Type", "Queue", "State", "Attempt", "Priority", "Created", "Run at", "Last error"]
           .map((t, i) => el("th", { class: i === 4 || i === 5 ? "num" : "" }, t)))),
         el("tbody", {}, data.jobs.length ? data.jobs.map(jobRow)
-          : el("tr", {}, el("td", { colspan: 9, class: "muted" }, "No job matches."))));
+          : el("tr", {}, el("td", { colspan: 9, class: "muted" },
+            data.next_cursor ? "No job matches among these." : "No job matches."))));
       const pager = el("div", { class: "pager" });
+      // A filter without an index of its own reads at most 10,000 jobs per
+      // page: a short page with a next one means more jobs remain to look at.
+      if (data.scanned !== null && data.next_cursor && data.jobs.length < 50 /* the API's default page */) {
+        pager.append(el("span", { class: "muted", id: "scanned" },
+          `Looked at ${data.scanned.toLocaleString()} jobs; the next page looks at the following ones.`));
+      }
       if (params.get("cursor")) {
         const first = new URLSearchParams(query);
         first.delete("cursor");

@@ -339,28 +339,73 @@ std::string Api::queues() {
     return doc.str();
 }
 
+namespace {
+
+bool is_browse_state(JobStatus status) noexcept {
+    return status == JobStatus::failed || status == JobStatus::dead_letter || status == JobStatus::cancelled;
+}
+
+}  // namespace
+
 JobListStatement job_list_statement(std::string_view schema, const JobListQuery& query) {
-    // Each filter reads its index (idx_jobs_status_id, idx_jobs_type_id,
-    // idx_jobs_queue_id; the primary key without one) in id order and stops
-    // after limit + 1 rows; a second filter is checked on those rows.
     const std::string quoted = quote_identifier(schema);
+    const bool newest = query.order == ListOrder::newest;
     JobListStatement out;
-    out.sql = "SELECT id, job_type, queue, status::text, attempt, max_retries, uncounted_attempts, snoozes, priority, " +
-              epoch_us("run_at") + ", " + epoch_us("created_at") + ", " + epoch_us("updated_at") +
-              ", worker_id, error_kind::text, error_message FROM " + quoted + ".jobs";
-    std::vector<std::string> where;
     auto bind = [&](std::string value) {
         out.params.push_back(std::move(value));
         return "$" + std::to_string(out.params.size());
     };
-    if (query.state) where.push_back("status = " + bind(std::string(to_string(*query.state))) + "::" + quoted + ".job_status");
-    if (query.job_type) where.push_back("job_type = " + bind(*query.job_type));
-    if (query.queue) where.push_back("queue = " + bind(*query.queue));
-    const bool newest = query.order == ListOrder::newest;
-    if (query.after)
-        where.push_back(std::string("id ") + (newest ? "<" : ">") + " " + bind(query.after->to_string()) + "::uuid");
-    for (std::size_t i = 0; i < where.size(); ++i) out.sql += (i == 0 ? " WHERE " : " AND ") + where[i];
-    out.sql += std::string(" ORDER BY id ") + (newest ? "DESC" : "ASC") + " LIMIT " + bind(std::to_string(query.limit + 1));
+    const bool browse = query.state && is_browse_state(*query.state);
+    std::vector<std::string> filters;
+    if (query.state && !browse)
+        filters.push_back("status = " + bind(std::string(to_string(*query.state))) + "::" + quoted + ".job_status");
+    if (query.job_type) filters.push_back("job_type = " + bind(*query.job_type));
+    if (query.queue) filters.push_back("queue = " + bind(*query.queue));
+    const std::string after =
+        query.after ? std::string("id ") + (newest ? "<" : ">") + " " + bind(query.after->to_string()) + "::uuid" : "";
+    const std::string order = std::string(" ORDER BY id ") + (newest ? "DESC" : "ASC");
+    const std::string columns = "id, job_type, queue, status::text, attempt, max_retries, uncounted_attempts, snoozes, "
+                                "priority, " + epoch_us("run_at") + ", " + epoch_us("created_at") + ", " +
+                                epoch_us("updated_at") + ", worker_id, error_kind::text, error_message";
+
+    if (browse) {
+        // A state operators browse: the partial indexes of migration 0011
+        // (idx_jobs_browse_status_id, _type_id, _queue_id) hold exactly the
+        // rows in these states; the index is read in id order and stops
+        // after limit + 1 rows. The state is written as a constant (one of
+        // three names, never the client's text): from it the planner proves
+        // the indexes' predicate and estimates the state's rows. A parameter
+        // would hide the one, and repeating the predicate would spoil the
+        // other (a few rows estimated, so sorting them all looked cheap).
+        out.windowed = false;
+        std::vector<std::string> where;
+        where.push_back("status = '" + std::string(to_string(*query.state)) + "'::" + quoted + ".job_status");
+        where.insert(where.end(), filters.begin(), filters.end());
+        if (!after.empty()) where.push_back(after);
+        out.sql = "SELECT " + columns + " FROM " + quoted + ".jobs";
+        for (std::size_t i = 0; i < where.size(); ++i) out.sql += (i == 0 ? " WHERE " : " AND ") + where[i];
+        out.sql += order + " LIMIT " + bind(std::to_string(query.limit + 1));
+        return out;
+    }
+
+    // Anything else (no filter, pending, running or succeeded, a type, a
+    // queue): no index but the primary key, which is read in id order from
+    // the cursor, at most job_list_window rows (the window). Each row is
+    // numbered (n) and tested (hit); the page is the hits, up to limit + 1,
+    // and the window's last row (last), whether it is a hit or not, to tell
+    // where the window ended. Rows are read only as far as the page needs.
+    out.windowed = true;
+    std::string hit;
+    for (std::size_t i = 0; i < filters.size(); ++i) hit += (i == 0 ? "" : " AND ") + filters[i];
+    hit = filters.empty() ? "true" : "(" + hit + ")";
+    const std::string window = std::to_string(job_list_window);
+    out.sql = "SELECT " + columns + ", n, hit, last FROM (SELECT *, " + hit +
+              " AS hit, row_number() OVER w AS n, lead(id) OVER w IS NULL AS last FROM (SELECT id, job_type, queue, "
+              "status, attempt, max_retries, uncounted_attempts, snoozes, priority, run_at, created_at, updated_at, "
+              "worker_id, error_kind, error_message FROM " + quoted + ".jobs" + (after.empty() ? "" : " WHERE " + after) +
+              order + " LIMIT " + window + ") AS examined WINDOW w AS (" + order.substr(1) +
+              ")) AS numbered WHERE hit OR last" + order +
+              " LIMIT " + bind(std::to_string(query.limit + 1));
     return out;
 }
 
@@ -372,14 +417,44 @@ std::string Api::jobs(const JobListQuery& query) {
         auto conn = store_.pool().acquire();
         rows = conn->execute(statement.sql, std::span<const Param>(params));
     }
-    const std::size_t shown = std::min(rows.rows(), query.limit);
+    // The rows to show, the next page's cursor and, for a window, how many
+    // rows of it this page covers.
+    std::vector<std::size_t> shown;
+    std::optional<std::string> next;
+    std::optional<std::int64_t> scanned;
+    if (!statement.windowed) {
+        for (std::size_t row = 0; row < std::min(rows.rows(), query.limit); ++row) shown.push_back(row);
+        if (rows.rows() > query.limit) next = rows.get(query.limit - 1, 0);
+    } else {
+        scanned = 0;
+        for (std::size_t row = 0; row < rows.rows(); ++row) {
+            const bool hit = rows.get(row, 16) == std::string_view("t");
+            const bool last = rows.get(row, 17) == std::string_view("t");
+            if (hit && shown.size() == query.limit) {
+                // One more hit than the page: the next page starts after
+                // the page's last row.
+                next = rows.get(shown.back(), 0);
+                scanned = rows.get_int64(shown.back(), 15);
+                break;
+            }
+            if (hit) shown.push_back(row);
+            scanned = rows.get_int64(row, 15);
+            if (last) {
+                // The window's end: a full window may have more rows after
+                // it (the next page reads on from there); a short one is the
+                // end of the table.
+                if (*scanned == static_cast<std::int64_t>(job_list_window)) next = rows.get(row, 0);
+                break;
+            }
+        }
+    }
 
     Json doc;
     auto& json = doc.w();
     json.StartObject();
     write_key(json, "jobs");
     json.StartArray();
-    for (std::size_t row = 0; row < shown; ++row) {
+    for (std::size_t row : shown) {
         Job job;
         job.max_retries = static_cast<std::int32_t>(rows.get_int64(row, 5));
         job.uncounted_attempts = static_cast<std::int32_t>(rows.get_int64(row, 6));
@@ -417,8 +492,13 @@ std::string Api::jobs(const JobListQuery& query) {
     }
     json.EndArray();
     write_key(json, "next_cursor");
-    if (rows.rows() > query.limit)
-        write_string(json, encode_cursor(JobId::parse(rows.get(shown - 1, 0))));
+    if (next)
+        write_string(json, encode_cursor(JobId::parse(*next)));
+    else
+        json.Null();
+    write_key(json, "scanned");
+    if (scanned)
+        json.Int64(*scanned);
     else
         json.Null();
     json.EndObject();
