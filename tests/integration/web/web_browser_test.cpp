@@ -6,7 +6,6 @@
 #include <signal.h>
 
 #include <atomic>
-#include <regex>
 #include <thread>
 
 #include "browser.hpp"
@@ -30,9 +29,10 @@ protected:
 
 // "seesaw web: schema "…" at http://127.0.0.1:PORT/; Ctrl-C to stop" → the URL.
 std::string url_in(const std::string& line) {
-    std::smatch match;
-    if (!std::regex_search(line, match, std::regex(R"(http://[^ ;]+)"))) return "";
-    return match.str();
+    const auto start = line.find("http://");
+    if (start == std::string::npos) return "";
+    const auto end = line.find_first_of(" ;", start);
+    return line.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
 // A value in a CSS attribute selector, inside a single-quoted JavaScript string.
