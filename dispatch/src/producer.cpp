@@ -299,7 +299,11 @@ void Producer::returned(Task& task) {
 
 void Producer::publish_free(const QueueState& queue) {
     if (settings_.fast_path == nullptr) return;
-    const bool open = claiming_ && !stopped_ && !queue.paused && hooks_.running();
+    // A busy queue (producers' transactions overlap, and it claims
+    // continuously) takes no fast-path jobs: its claims batch them already,
+    // where a hand-over per job would cost a wake-up of the loop per job.
+    const bool open = claiming_ && !stopped_ && !queue.paused && hooks_.running() &&
+                      queue.wake.mode() != WakeSwitch::Mode::busy;
     settings_.fast_path->set_free(
         queue.index, open && queue.workers > queue.held ? static_cast<std::int64_t>(queue.workers - queue.held) : 0);
 }
@@ -423,6 +427,7 @@ void Producer::decide_wake_modes(std::int64_t contention) {
     for (auto& q : queues_) {
         const auto before = q->wake.mode();
         const auto action = q->wake.tick(overlaps, std::exchange(q->claimed_in_tick, 0), listening());
+        if (q->wake.mode() != before) publish_free(*q);
         if (before == WakeSwitch::Mode::busy && action == WakeSwitch::Action::arm)
             log(LogLevel::debug, "dispatcher " + settings_.worker_id + ": queue '" + q->name + "' arms again");
         act(*q, action);

@@ -316,9 +316,22 @@ StoreSql::StoreSql(const std::string& schema_text)
 
     // A job becomes due at run_at, or when it was inserted if run_at was
     // already past then.
-    oldest_pending_ages = "SELECT queue, " + us("now() - min(greatest(run_at, created_at))") + " FROM " + jobs +
-                          " WHERE status = 'pending' AND run_at <= now() AND ($1::text IS NULL OR queue = $1)"
-                          " GROUP BY queue";
+    // Bounded by the queues and priorities, not by the backlog: for each
+    // queue with pending jobs (job_counts), each priority that has waiting
+    // jobs (a skip scan of idx_jobs_ready), the due pending job with the
+    // earliest run_at (the index's order) — a few index probes each.
+    const std::string waiting = "j.status IN ('pending', 'failed')";
+    oldest_pending_ages =
+        "WITH RECURSIVE queues AS (SELECT DISTINCT queue FROM " + schema_name + ".job_counts"
+        " WHERE status = 'pending' AND ($1::text IS NULL OR queue = $1)),"
+        " levels AS (SELECT q.queue, (SELECT min(j.priority) FROM " + jobs + " AS j WHERE j.queue = q.queue AND " +
+        waiting + ") AS priority FROM queues AS q"
+        " UNION ALL SELECT l.queue, (SELECT min(j.priority) FROM " + jobs + " AS j WHERE j.queue = l.queue AND " +
+        waiting + " AND j.priority > l.priority) FROM levels AS l WHERE l.priority IS NOT NULL)"
+        " SELECT l.queue, " + us("now() - min(greatest(f.run_at, f.created_at))") + " FROM levels AS l"
+        " CROSS JOIN LATERAL (SELECT j.run_at, j.created_at FROM " + jobs + " AS j WHERE j.queue = l.queue AND " +
+        waiting + " AND j.status = 'pending' AND j.priority = l.priority AND j.run_at <= now()"
+        " ORDER BY j.run_at LIMIT 1) AS f GROUP BY l.queue";
 
     next_due = "SELECT ceil(extract(epoch FROM min(run_at) - now()) * 1000)::int8 FROM " + jobs +
                " WHERE queue = $1 AND status IN ('pending', 'failed') AND run_at > now()";

@@ -177,8 +177,9 @@ struct StoreSql {
     std::string list_jobs;
     // The same, by updated_at (the dead letter queue: the longest dead first)
     std::string list_jobs_by_update;
-    // $1 queue (NULL = all) → queue, microseconds since its longest-waiting
-    // due pending job became due (run_at, or its insertion if later)
+    // $1 queue (NULL = all) → queue, microseconds since its due pending job
+    // with the earliest run_at (of each priority: the oldest of those) became
+    // due (run_at, or its insertion if later)
     std::string oldest_pending_ages;
     // $1 queue → milliseconds until the earliest job that is not due yet (NULL: none)
     std::string next_due;

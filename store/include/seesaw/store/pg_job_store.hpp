@@ -202,7 +202,10 @@ public:
     // How long the longest-waiting due pending job of each queue has waited,
     // by the database clock: since its run_at, or since its insertion if
     // run_at was already past then. Queues with such a job only (all, or
-    // just `queue`).
+    // just `queue`). The candidates are, per priority, the due pending job
+    // with the earliest run_at (a few index probes per queue and priority,
+    // whatever the backlog), so a job enqueued with a run_at already long
+    // past counts from that run_at's order, not its insertion's.
     std::map<std::string, std::chrono::microseconds> oldest_pending_ages(
         std::optional<std::string_view> queue = std::nullopt);
 
