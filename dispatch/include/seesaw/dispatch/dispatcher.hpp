@@ -114,7 +114,8 @@ struct DispatcherOptions {
     // enqueue through its store (enqueue, insert, enqueue_in with a
     // Transaction) for one of its queues, of a type it handles, due at once,
     // without a unique key, while the queue has a free worker and no due job
-    // of a higher priority waiting (the insert itself checks), is inserted
+    // of a higher priority waiting (the insert itself checks), and is not
+    // busy (producers overlapping: its claims batch them), is inserted
     // already running,
     // leased to this dispatcher, and handed to that worker in memory once it
     // commits: no NOTIFY, no claim. false: every job is claimed.
