@@ -79,7 +79,9 @@ seesaw_start_postgres() {
     "${run[@]}" "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null \
       || die "initdb failed"
   fi
-  local port=${SEESAW_PG_PORT:-55432}
+  # Below the kernel's ephemeral range (32768 and up), so that no client
+  # connection's local end can hold it when the server (re)starts.
+  local port=${SEESAW_PG_PORT:-25432}
   while ! seesaw_port_free "$port"; do port=$((port + 1)); done
   local settings=(-c "listen_addresses=127.0.0.1" -c "port=$port" -c "unix_socket_directories=$data"
     -c "max_connections=300" -c "shared_buffers=256MB" -c "max_wal_size=4GB" -c "log_min_messages=warning")

@@ -95,7 +95,12 @@ fi
 data=$state/data
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port=$(( 40000 + RANDOM % 20000 ))
+# Below the kernel's ephemeral range (ip_local_port_range, 32768 and up by
+# default): a port in it can be taken between the check and the bind — or
+# while the server is down between a crash and its restart — by the local
+# end of any client connection on the machine (it happened in CI: "could not
+# bind ... Address already in use").
+port=$(( 20000 + RANDOM % 10000 ))
 while ! port_free "$port"; do port=$((port + 1)); done
 
 pg_ctl() { "${run_pg[@]}" "$bin/pg_ctl" -D "$data" -l "$state/server.log" -w -t 120 "$@" >/dev/null; }
