@@ -298,7 +298,7 @@ TEST_F(WebApi, ASparseFilterPagesThroughWindowsWithoutAnIndex) {
     EXPECT_EQ(first["jobs"].Size(), 0u);
     EXPECT_EQ(first["scanned"].GetInt64(), 10'000);
     ASSERT_TRUE(first["next_cursor"].IsString());
-    const auto ten_thousandth = sql("SELECT id::text FROM jobs ORDER BY id DESC OFFSET 9999 LIMIT 1").get(0, 0);
+    const std::string ten_thousandth(sql("SELECT id::text FROM jobs ORDER BY id DESC OFFSET 9999 LIMIT 1").get(0, 0));
     EXPECT_EQ(web::decode_cursor(first["next_cursor"].GetString()), JobId::parse(ten_thousandth));
     auto second = parse(get("/api/jobs?type=rare&cursor=" + std::string(first["next_cursor"].GetString())).body);
     ASSERT_EQ(second["jobs"].Size(), 1u);
