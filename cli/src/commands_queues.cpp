@@ -23,16 +23,6 @@ void check_queue_name(const std::string& name) {
     }
 }
 
-void write_counts(JsonWriter& json, QueueStats counts) {
-    json.StartObject();
-    for (auto status : {JobStatus::pending, JobStatus::running, JobStatus::succeeded, JobStatus::failed,
-                        JobStatus::dead_letter, JobStatus::cancelled}) {
-        write_key(json, to_string(status));
-        json.Int64(counts[status]);
-    }
-    json.EndObject();
-}
-
 void run_list(const ConnectionOptions& connection, bool json_output) {
     Database db(connection);
     const auto queues = db.store().queues();

@@ -133,6 +133,16 @@ void write_optional_string(JsonWriter& json, const std::optional<std::string>& v
         json.Null();
 }
 
+void write_counts(JsonWriter& json, QueueStats counts) {
+    json.StartObject();
+    for (auto status : {JobStatus::pending, JobStatus::running, JobStatus::succeeded, JobStatus::failed,
+                        JobStatus::dead_letter, JobStatus::cancelled}) {
+        write_key(json, to_string(status));
+        json.Int64(counts[status]);
+    }
+    json.EndObject();
+}
+
 void write_job(JsonWriter& json, const Job& job) {
     json.StartObject();
     write_key(json, "id");

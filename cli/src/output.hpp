@@ -59,6 +59,8 @@ void write_string(JsonWriter& json, std::string_view value);
 void write_optional_string(JsonWriter& json, const std::optional<std::string>& value);
 // Every column of a job; the payload is embedded as JSON, not as a string.
 void write_job(JsonWriter& json, const Job& job);
+// {"pending": n, "running": n, "succeeded": n, "failed": n, "dead_letter": n, "cancelled": n}
+void write_counts(JsonWriter& json, QueueStats counts);
 // {"<key>": [job, ...]} as one document on `out`.
 void print_jobs_json(std::ostream& out, std::string_view key, const std::vector<Job>& jobs);
 

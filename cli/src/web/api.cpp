@@ -18,6 +18,7 @@ namespace seesaw::web {
 namespace {
 
 using cli::JsonWriter;
+using cli::write_counts;
 using cli::write_key;
 using cli::write_optional_string;
 using cli::write_string;
@@ -47,16 +48,6 @@ Timestamp timestamp_of(const QueryResult& r, std::size_t row, std::size_t column
 
 std::string bad_name(std::string_view parameter, const UsageError& e) {
     return "parameter '" + std::string(parameter) + "': " + e.what();
-}
-
-void write_counts(JsonWriter& json, QueueStats counts) {
-    json.StartObject();
-    for (auto status : {JobStatus::pending, JobStatus::running, JobStatus::failed, JobStatus::dead_letter,
-                        JobStatus::cancelled, JobStatus::succeeded}) {
-        write_key(json, to_string(status));
-        json.Int64(counts[status]);
-    }
-    json.EndObject();
 }
 
 QueueStats& operator+=(QueueStats& sum, QueueStats more) {
