@@ -5,9 +5,11 @@
 SEESAW_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SEESAW_PACKAGES=(build-essential cmake pkg-config git libpq-dev libuv1-dev rapidjson-dev
   libconcurrentqueue-dev libgtest-dev libbenchmark-dev libcli11-dev libcpp-httplib-dev postgresql gnuplot-nox curl)
-# Only for the tests (scripts/test.sh): the browser that the dashboard's test drives.
-SEESAW_TEST_PACKAGES=(chromium fonts-dejavu-core)
+# Only for the tests (scripts/test.sh): the browser that the dashboard's test
+# drives, and the pooler the store and dispatcher suites also run through.
+SEESAW_TEST_PACKAGES=(chromium fonts-dejavu-core pgbouncer)
 SEESAW_PG_STARTED=""
+SEESAW_PGBOUNCER_STARTED=""
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -113,4 +115,67 @@ seesaw_stop_postgres() {
   # shellcheck disable=SC2086
   $run "$bin/pg_ctl" -D "$data" stop -m fast >/dev/null 2>&1 || true
   SEESAW_PG_STARTED=""
+}
+
+# seesaw_start_pgbouncer <state dir> <server URL>
+# A PgBouncer (Debian's) in transaction-pooling mode in front of the server
+# at <server URL> (postgresql://USER@HOST:PORT/DB, trust authentication, as
+# the throwaway servers here are). Sets SEESAW_PGBOUNCER_URL: the same
+# database through the pooler.
+seesaw_start_pgbouncer() {
+  local state=$1 url=$2
+  command -v pgbouncer >/dev/null || die "pgbouncer is not installed (apt-get install pgbouncer)"
+  local rest=${url#*://} user host port db
+  user=${rest%%@*}; rest=${rest#*@}
+  host=${rest%%:*}; rest=${rest#*:}
+  port=${rest%%/*}; db=${rest#*/}; db=${db%%\?*}
+  # PgBouncer refuses to run as root, like postgres.
+  local run=()
+  if [ "$(id -u)" -eq 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+    run=(runuser -u postgres --)
+  fi
+  mkdir -p "$state"
+  [ -z "${run[*]}" ] || chown postgres "$state"
+  if [ -f "$state/pgbouncer.pid" ]; then
+    kill "$(cat "$state/pgbouncer.pid")" 2>/dev/null || true
+    rm -f "$state/pgbouncer.pid"
+  fi
+  local listen=${SEESAW_PGBOUNCER_PORT:-26432}
+  while ! seesaw_port_free "$listen"; do listen=$((listen + 1)); done
+  printf '"%s" ""\n' "$user" >"$state/userlist.txt"
+  cat >"$state/pgbouncer.ini" <<INI
+[databases]
+* = host=$host port=$port
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $listen
+unix_socket_dir =
+auth_type = trust
+auth_file = $state/userlist.txt
+pool_mode = transaction
+max_client_conn = 2000
+default_pool_size = 60
+max_db_connections = 120
+server_reset_query =
+logfile = $state/pgbouncer.log
+pidfile = $state/pgbouncer.pid
+INI
+  [ -z "${run[*]}" ] || chown postgres "$state"/*
+  log "starting PgBouncer (transaction pooling) on 127.0.0.1:$listen in front of $host:$port"
+  "${run[@]}" pgbouncer -d "$state/pgbouncer.ini" || { cat "$state/pgbouncer.log" >&2; die "PgBouncer did not start"; }
+  local i
+  for i in $(seq 1 100); do
+    seesaw_port_free "$listen" || break
+    sleep 0.1
+  done
+  SEESAW_PGBOUNCER_STARTED=$state/pgbouncer.pid
+  trap 'seesaw_stop_pgbouncer; seesaw_stop_postgres' EXIT
+  export SEESAW_PGBOUNCER_URL="postgresql://$user@127.0.0.1:$listen/$db"
+}
+
+seesaw_stop_pgbouncer() {
+  [ -n "$SEESAW_PGBOUNCER_STARTED" ] || return 0
+  [ -f "$SEESAW_PGBOUNCER_STARTED" ] && kill "$(cat "$SEESAW_PGBOUNCER_STARTED")" 2>/dev/null || true
+  SEESAW_PGBOUNCER_STARTED=""
 }

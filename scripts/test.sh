@@ -22,9 +22,12 @@ esac
 seesaw_install_deps "${SEESAW_TEST_PACKAGES[@]}"
 seesaw_build "$build_dir" RelWithDebInfo "${flags[@]}"
 seesaw_start_postgres "$build_dir/pg" fast
+# The store and dispatcher suites run again through it (ctest label pgbouncer).
+seesaw_start_pgbouncer "$build_dir/pgbouncer" "$SEESAW_DATABASE_URL"
 log "running the tests"
 cd "$build_dir"
 export SEESAW_TEST_DATABASE_URL=$SEESAW_DATABASE_URL
+export SEESAW_TEST_PGBOUNCER_URL=$SEESAW_PGBOUNCER_URL
 ctest --output-on-failure -j "${SEESAW_JOBS:-2}" "$@"
 if [ "${SEESAW_SKIP_FUZZ:-0}" != 1 ]; then
   SEESAW_FUZZ_SEED=${SEESAW_FUZZ_SEED:-1} "$SEESAW_ROOT/scripts/fuzz.sh" 15

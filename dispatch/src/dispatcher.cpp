@@ -22,22 +22,20 @@ std::chrono::milliseconds jittered(std::chrono::milliseconds base) {
 }
 
 // Generic plans, no sequential scans, no JIT: the planning settings of the
-// dispatcher's connections. The same few statements run thousands of times,
-// so they are planned once; a generic plan made while the table was tiny
-// would scan it sequentially forever after, and every statement here has an
-// index to use, so sequential scans are ruled out. The penalty that rules
-// them out inflates the cost of the few statements that must scan (a
-// one-row sequence) past jit_above_cost, and compiling them took 5-90 ms on
-// the connection that claims: JIT never pays for statements this short.
-const std::string generic_plans =
-    "SELECT set_config('plan_cache_mode', 'force_generic_plan', false), set_config('enable_seqscan', 'off', false),"
-    " set_config('jit', 'off', false)";
-// Heartbeats, progress records and the wake-up protocol's writes only ever
-// lose time if a crash loses them (the dispatcher writes them again):
-// asynchronous commits. Claims set their own (DispatcherOptions::durable_claims).
-const std::string async_commit = "SET synchronous_commit = off";
-
-void ignore(const PGresult*, const StatementFailure*) {}
+// dispatcher's connections, for its prepared statements. The same few
+// statements run thousands of times, so they are planned once; a generic
+// plan made while the table was tiny would scan it sequentially forever
+// after, and every statement here has an index to use, so sequential scans
+// are ruled out. The penalty that rules them out inflates the cost of the
+// few statements that must scan (a one-row sequence) past jit_above_cost,
+// and compiling them took 5-90 ms on the connection that claims: JIT never
+// pays for statements this short. Sent as connection parameters (never as
+// session state a pooler would leak), and only with prepared statements:
+// unprepared statements are planned for their parameters each time, and a
+// pooler that cannot keep prepared statements (PgBouncer before 1.21)
+// refuses startup options too. The writes that may commit asynchronously
+// (heartbeats, progress, the wake-up protocol's) say so in their own SQL.
+const std::string planning_options = "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off -c jit=off";
 
 }  // namespace
 
@@ -87,6 +85,10 @@ Engine::Engine(PgJobStore& store, DispatcherOptions options, std::shared_ptr<voi
         }
     }
     if (options_.poll_interval.count() <= 0) throw UsageError("DispatcherOptions::poll_interval must be positive");
+    if (!options_.listen && !options_.listen_database_url.empty()) {
+        throw UsageError("DispatcherOptions::listen_database_url is set but listen is false: a dispatcher that polls "
+                         "only opens no listening connection");
+    }
     if (options_.reclaim_interval.count() <= 0) {
         throw UsageError("DispatcherOptions::reclaim_interval must be positive");
     }
@@ -210,36 +212,33 @@ void Engine::start() {
 
         const Publisher publish(*bus_);
         const auto& conninfo = store_.pool().conninfo();
+        PgConnection::Settings connection_settings;
+        connection_settings.prepare = store_.options().prepared_statements;
+        if (connection_settings.prepare) connection_settings.startup_options = planning_options;
         auto reconnected = [](const PgConnection& c) { return c.reconnects() > 0; };
         PgConnection::Callbacks work;
         work.connected = [this, reconnected] {
-            work_->send({"", &generic_plans, {}, {}, ignore});
-            work_->send({"", &async_commit, {}, {}, [this, reconnected](const PGresult*, const StatementFailure* failure) {
-                             if (failure != nullptr) return;  // lost again; it reconnects
-                             announce_if_reconnected(*work_, "claim");
-                             producer_->set_claiming(true, reconnected(*work_));
-                             maintainer_->set_ready(true, reconnected(*work_));
-                         }});
+            announce_if_reconnected(*work_, "claim");
+            producer_->set_claiming(true, reconnected(*work_));
+            if (work_->connected()) maintainer_->set_ready(true, reconnected(*work_));
         };
         work.lost = [this, publish](const std::string& error) {
             producer_->set_claiming(false, false);
             maintainer_->set_ready(false, false);
             publish(Disconnected{work_->name(), error});
         };
-        work_ = std::make_unique<PgConnection>(&loop_, "claim", conninfo, std::move(work));
+        work_ = std::make_unique<PgConnection>(&loop_, "claim", conninfo, std::move(work), connection_settings);
         PgConnection::Callbacks complete;
         complete.connected = [this] {
-            complete_->send({"", &generic_plans, {}, {}, [this](const PGresult*, const StatementFailure* failure) {
-                                 if (failure != nullptr) return;
-                                 announce_if_reconnected(*complete_, "result");
-                                 completer_->set_ready(true);
-                             }});
+            announce_if_reconnected(*complete_, "result");
+            completer_->set_ready(true);
         };
         complete.lost = [this, publish](const std::string& error) {
             completer_->set_ready(false);
             publish(Disconnected{complete_->name(), error});
         };
-        complete_ = std::make_unique<PgConnection>(&loop_, "complete", conninfo, std::move(complete));
+        complete_ = std::make_unique<PgConnection>(&loop_, "complete", conninfo, std::move(complete),
+                                                   connection_settings);
         if (options_.listen) {
             PgConnection::Callbacks listen;
             listen.connected = [this] { notifier_->connected(); };
@@ -248,7 +247,11 @@ void Engine::start() {
                 publish(Disconnected{listen_->name(), error});
             };
             listen.notified = [this](PGnotify* notification) { notifier_->notified(*notification); };
-            listen_ = std::make_unique<PgConnection>(&loop_, "listen", conninfo, std::move(listen));
+            // LISTEN needs a session: behind a pooler in transaction mode,
+            // a direct connection of its own (listen_database_url).
+            listen_ = std::make_unique<PgConnection>(
+                &loop_, "listen", options_.listen_database_url.empty() ? conninfo : options_.listen_database_url,
+                std::move(listen), connection_settings);
         }
 
         executor_ = std::make_unique<Executor>(environment_, [this] { waker_.send(); });

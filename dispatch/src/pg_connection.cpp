@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <random>
+#include <string_view>
 
 #include "redact.hpp"
 #include "seesaw/core/error.hpp"
@@ -31,10 +32,32 @@ std::string trimmed_error(PGconn* conn) {
     return text.empty() ? "connection lost" : text;
 }
 
+// " " + the `options` the user's conninfo gives, or "" (also when it cannot
+// be read: connecting then says why).
+std::string user_options(const std::string& conninfo) {
+    char* error = nullptr;
+    PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &error);
+    if (error != nullptr) PQfreemem(error);
+    if (parsed == nullptr) return {};
+    std::string out;
+    for (auto* o = parsed; o->keyword != nullptr; ++o) {
+        if (std::string_view(o->keyword) == "options" && o->val != nullptr && *o->val != '\0') {
+            out = std::string(" ") + o->val;
+        }
+    }
+    PQconninfoFree(parsed);
+    return out;
+}
+
 }  // namespace
 
-PgConnection::PgConnection(uv_loop_t* loop, std::string name, std::string conninfo, Callbacks callbacks)
-    : loop_(loop), name_(std::move(name)), conninfo_(std::move(conninfo)), callbacks_(std::move(callbacks)) {
+PgConnection::PgConnection(uv_loop_t* loop, std::string name, std::string conninfo, Callbacks callbacks,
+                           Settings settings)
+    : loop_(loop),
+      name_(std::move(name)),
+      conninfo_(std::move(conninfo)),
+      callbacks_(std::move(callbacks)),
+      settings_(std::move(settings)) {
     if (int rc = retry_timer_.open([this](uv_timer_t* timer) { return uv_timer_init(loop_, timer); }); rc != 0) {
         throw Error("dispatcher " + name_ + " connection: cannot create its retry timer: " + uv_strerror(rc));
     }
@@ -63,11 +86,19 @@ void PgConnection::start_connect() {
     // Dead peers are noticed by TCP keepalives within ~25 s; values in the
     // user's conninfo come later and win.
     const char* keys[] = {"keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
-                          "application_name", "dbname", nullptr};
+                          "application_name", "dbname", nullptr, nullptr};
     // "seesaw-dispatcher listen|claim|complete": each connection's role in
     // pg_stat_activity.
     const std::string application_name = "seesaw-dispatcher " + name_;
-    const char* values[] = {"1", "10", "5", "3", application_name.c_str(), conninfo_.c_str(), nullptr};
+    const char* values[] = {"1", "10", "5", "3", application_name.c_str(), conninfo_.c_str(), nullptr, nullptr};
+    // Ours first, then the user's own `options` (later -c settings win).
+    const std::string options = settings_.startup_options.empty()
+                                    ? std::string()
+                                    : settings_.startup_options + user_options(conninfo_);
+    if (!options.empty()) {
+        keys[6] = "options";  // after dbname: it overrides the conninfo's
+        values[6] = options.c_str();
+    }
     conn_ = PQconnectStartParams(keys, values, 1);
     if (conn_ == nullptr || PQstatus(conn_) == CONNECTION_BAD) {
         lost(trimmed_error(conn_));
@@ -184,6 +215,7 @@ void PgConnection::send(Statement statement) {
         lengths[i] = static_cast<int>(statement.params[i].size());
     }
     bool ok = true;
+    if (!settings_.prepare) statement.prepared_name.clear();
     if (!statement.prepared_name.empty()) {
         if (!prepared_.contains(statement.prepared_name)) {
             ok = PQsendPrepare(conn_, statement.prepared_name.c_str(), statement.sql->c_str(), n, nullptr) == 1 &&
@@ -259,9 +291,10 @@ void PgConnection::read() {
                 if (done.done) done.done(nullptr, &*done.prepare_failed);
             } else if (done.result && pg::succeeded(done.result.get())) {
                 if (done.done) done.done(done.result.get(), nullptr);
-            } else if (done.done) {
+            } else {
                 const auto failure = rejection(done.result.get());
-                done.done(nullptr, &failure);
+                if (!done.prepared_name.empty() && failure.sqlstate == "26000") stop_preparing(done.prepared_name);
+                if (done.done) done.done(nullptr, &failure);
             }
             if (state_ != State::connected) return;  // a callback closed us
             continue;
@@ -276,6 +309,19 @@ void PgConnection::read() {
         if (state_ != State::connected) return;  // the callback closed us
     }
     if (PQstatus(conn_) == CONNECTION_BAD) lost(trimmed_error(conn_));
+}
+
+void PgConnection::stop_preparing(const std::string& name) {
+    // Prepared here, and gone: a pooler in transaction mode ran the PREPARE
+    // on one server connection and this on another. Under a pooler the name
+    // may even exist on the next one, prepared by another client for another
+    // schema: prepare nothing more.
+    if (!settings_.prepare) return;
+    settings_.prepare = false;
+    prepared_.clear();
+    log(LogLevel::warn, "dispatcher " + name_ + " connection: the server lost the prepared statement \"" + name +
+                            "\" (is this connection through PgBouncer in transaction mode? set "
+                            "StoreOptions::prepared_statements = false); sending every statement unprepared from now on");
 }
 
 StatementFailure PgConnection::rejection(const PGresult* result) const {

@@ -46,8 +46,26 @@ public:
         std::function<void(PGnotify* notification)> notified;  // LISTEN deliveries
     };
 
+    // Per connection, not per session: nothing here is session state that a
+    // pooler in transaction mode (PgBouncer) would leak to its other clients.
+    struct Settings {
+        // Statements with a prepared_name are prepared once per connection.
+        // false (PgBouncer before 1.21 in transaction mode: a prepared
+        // statement lives on whichever server connection ran the PREPARE):
+        // every statement goes unnamed. Also turned off for good, with a
+        // warning, the first time the server says a statement this
+        // connection prepared does not exist.
+        bool prepare = true;
+        // GUCs sent in the startup packet's `options` ("-c name=value ..."),
+        // ahead of any the user's conninfo gives. Empty: none (a pooler such
+        // as PgBouncer 1.18 refuses an `options` it does not know).
+        std::string startup_options = {};
+    };
+
     // Throws seesaw::Error when its retry timer cannot be made.
-    PgConnection(uv_loop_t* loop, std::string name, std::string conninfo, Callbacks callbacks);
+    PgConnection(uv_loop_t* loop, std::string name, std::string conninfo, Callbacks callbacks, Settings settings);
+    PgConnection(uv_loop_t* loop, std::string name, std::string conninfo, Callbacks callbacks)
+        : PgConnection(loop, std::move(name), std::move(conninfo), std::move(callbacks), Settings()) {}
     PgConnection(const PgConnection&) = delete;
     PgConnection& operator=(const PgConnection&) = delete;
     ~PgConnection() override;
@@ -61,6 +79,7 @@ public:
 
     void send(Statement statement) override;
     const std::string& name() const noexcept { return name_; }
+    bool connected() const noexcept { return state_ == State::connected; }
     // How many times the connection came back after a loss; for the last
     // time: the connection attempts it took and how long it was down.
     std::uint32_t reconnects() const noexcept { return reconnects_; }
@@ -91,6 +110,8 @@ private:
     void read();
     void flush();
     void lost(const std::string& reason);
+    // The server lost a statement this connection prepared: prepare no more.
+    void stop_preparing(const std::string& name);
     // Runs each statement's callback with its failure, in order.
     void fail_statements(std::deque<Pending> statements, const std::string& message);
     StatementFailure rejection(const PGresult* result) const;
@@ -99,6 +120,7 @@ private:
     std::string name_;
     std::string conninfo_;
     Callbacks callbacks_;
+    Settings settings_;
 
     State state_ = State::idle;
     PGconn* conn_ = nullptr;

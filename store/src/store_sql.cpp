@@ -10,6 +10,12 @@ namespace {
 // interval): exact, and cheap to parse.
 std::string us(const std::string& column) { return "(extract(epoch FROM " + column + ") * 1000000)::int8"; }
 
+// Joined into a write that may commit asynchronously (a crash loses only
+// what the dispatcher writes again): synchronous_commit off for this
+// statement's transaction alone, never for the session (a pooler would
+// leak it to its other clients).
+const std::string async_commit = "(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit";
+
 }  // namespace
 
 StoreSql::StoreSql(const std::string& schema_text)
@@ -178,7 +184,8 @@ StoreSql::StoreSql(const std::string& schema_text)
                  " OR (j.status = 'dead_letter' AND c.kind <> 'snooze' AND c.kind <> 'cancel' AND j.attempt = c.attempt)"
                  " OR (j.status = 'cancelled' AND c.kind = 'cancel' AND j.attempt = c.attempt))";
     heartbeat = "WITH extended AS (UPDATE " + jobs + " AS j SET lease_expires_at = now() + $4::int8" + ms +
-                ", updated_at = now() FROM " + leases + " WHERE " + fence + " RETURNING j.id, j.attempt)"
+                ", updated_at = now() FROM " + leases + ", " + async_commit + " WHERE " + fence +
+                " RETURNING j.id, j.attempt)"
                 " SELECT id, attempt, false FROM extended"
                 " UNION ALL SELECT j.id, j.attempt, true FROM " + jobs + " AS j JOIN " + leases +
                 " ON " + held + " AND j.status = 'cancelled'";
@@ -337,13 +344,14 @@ StoreSql::StoreSql(const std::string& schema_text)
                " WHERE queue = $1 AND status IN ('pending', 'failed') AND run_at > now()";
 
     const std::string listeners = schema_name + ".listeners";
-    arm_listener = "INSERT INTO " + listeners + " (queue, listener, armed) VALUES ($2, $1, true)"
+    arm_listener = "INSERT INTO " + listeners + " (queue, listener, armed) SELECT $2, $1, true FROM " + async_commit +
                    " ON CONFLICT (queue, listener) DO UPDATE SET armed = true, seen_at = now()";
-    disarm_listener = "UPDATE " + listeners + " SET armed = false, seen_at = now() WHERE queue = $2 AND listener = $1";
+    disarm_listener = "UPDATE " + listeners + " SET armed = false, seen_at = now() FROM " + async_commit +
+                      " WHERE queue = $2 AND listener = $1";
     const std::string key = schema_name + ".wakeup_lock_key($2, $1)";
     wakeup_barrier = "SELECT pg_advisory_unlock(" + key + ") FROM (SELECT pg_advisory_lock(" + key + ")) AS locked";
-    touch_listener = "UPDATE " + listeners + " SET seen_at = now() WHERE listener = $1";
-    remove_listener = "DELETE FROM " + listeners + " WHERE listener = $1";
+    touch_listener = "UPDATE " + listeners + " SET seen_at = now() FROM " + async_commit + " WHERE listener = $1";
+    remove_listener = "DELETE FROM " + listeners + " USING " + async_commit + " WHERE listener = $1";
     expire_listeners = "DELETE FROM " + listeners + " WHERE seen_at < now() - $1::int8" + ms;
     producer_contention = "SELECT last_value FROM " + schema_name + ".producer_contention";
 
@@ -352,9 +360,9 @@ StoreSql::StoreSql(const std::string& schema_text)
 
     const std::string progress = schema_name + ".worker_progress";
     record_progress = "INSERT INTO " + progress + " AS p (worker_id, queue, first_ticket, started_through)"
-                      " VALUES ($1, $2, $3::int8, $4::int8) ON CONFLICT (worker_id, queue, first_ticket) DO UPDATE"
+                      " SELECT $1, $2, $3::int8, $4::int8 FROM " + async_commit + " ON CONFLICT (worker_id, queue, first_ticket) DO UPDATE"
                       " SET started_through = greatest(p.started_through, excluded.started_through), updated_at = now()";
-    forget_progress = "DELETE FROM " + progress + " WHERE worker_id = $1";
+    forget_progress = "DELETE FROM " + progress + " USING " + async_commit + " WHERE worker_id = $1";
     expire_progress = "DELETE FROM " + progress + " AS p WHERE p.updated_at < now() - $1::int8" + ms +
                       " AND NOT EXISTS (SELECT 1 FROM " + jobs + " AS j"
                       " WHERE j.status = 'running' AND j.worker_id = p.worker_id AND j.queue = p.queue)";

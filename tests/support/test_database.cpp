@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <random>
+#include <string_view>
 
 namespace seesaw::test {
 
@@ -11,6 +12,21 @@ std::string database_url() {
     }
     ADD_FAILURE() << "set SEESAW_TEST_DATABASE_URL (scripts/test.sh starts a database and sets it)";
     return "postgresql://invalid";
+}
+
+bool pooled() {
+    const char* v = std::getenv("SEESAW_TEST_POOLER");
+    return v != nullptr && std::string_view(v) == "1";
+}
+
+std::string direct_url() {
+    const char* v = std::getenv("SEESAW_TEST_DIRECT_DATABASE_URL");
+    return v != nullptr && *v != '\0' ? std::string(v) : database_url();
+}
+
+bool poll_only() {
+    const char* v = std::getenv("SEESAW_TEST_POLL_ONLY");
+    return v != nullptr && std::string_view(v) == "1";
 }
 
 std::string unique_schema_name() {
@@ -28,8 +44,9 @@ std::string unique_schema_name() {
 
 void SchemaTest::SetUp() {
     url_ = database_url();
+    direct_url_ = direct_url();
     schema_ = unique_schema_name();
-    admin_.emplace(Connection::open(url_));
+    admin_.emplace(Connection::open(direct_url_));
     migrate(*admin_, schema_);
     pool_.emplace(url_, PgPoolOptions{.max_connections = 16});
     store_.emplace(make_store());
@@ -49,6 +66,7 @@ void SchemaTest::TearDown() {
 
 PgJobStore SchemaTest::make_store(PgJobStoreOptions options) {
     options.schema = schema_;
+    if (pooled()) options.prepared_statements = false;
     return PgJobStore(*pool_, std::move(options));
 }
 

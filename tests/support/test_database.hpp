@@ -19,6 +19,22 @@ namespace seesaw::test {
 // The database URL; fails the test (not skips) when none is configured.
 std::string database_url();
 
+// Run through a pooler in transaction mode (tests/pgbouncer/run.sh sets
+// SEESAW_TEST_POOLER=1 and points SEESAW_TEST_DATABASE_URL at PgBouncer):
+// stores are made without prepared statements, and what needs a session of
+// its own (LISTEN, the tests' own SQL with its search_path) uses
+// direct_url(), the server's own URL (SEESAW_TEST_DIRECT_DATABASE_URL).
+bool pooled();
+std::string direct_url();
+// Dispatchers poll only (SEESAW_TEST_POLL_ONLY=1): no LISTEN connection.
+bool poll_only();
+// A test of something a pooler in transaction mode cannot do skips itself
+// there, saying what (GTEST_SKIP).
+#define SEESAW_SKIP_WHEN_POOLED(why) \
+    if (::seesaw::test::pooled()) GTEST_SKIP() << "through a pooler in transaction mode: " << (why)
+#define SEESAW_SKIP_WHEN_POLL_ONLY(why) \
+    if (::seesaw::test::poll_only()) GTEST_SKIP() << "dispatchers poll only: " << (why)
+
 // A unique schema name: t_<test name>_<random>.
 std::string unique_schema_name();
 
@@ -27,15 +43,16 @@ protected:
     void SetUp() override;
     void TearDown() override;
 
-    // A new connection of its own (not from the pool).
-    Connection connect() const { return Connection::open(url_); }
+    // A new connection of its own (not from the pool), to the server itself.
+    Connection connect() const { return Connection::open(direct_url_); }
     // Runs SQL on a fresh connection with search_path set to the schema.
     QueryResult sql(const std::string& statement, std::initializer_list<Param> params = {});
     std::int64_t count(const std::string& where = "true");
 
     PgJobStore make_store(PgJobStoreOptions options = {});
 
-    std::string url_;
+    std::string url_;         // what the stores under test use (perhaps a pooler)
+    std::string direct_url_;  // the server itself
     std::string schema_;
     std::optional<PgPool> pool_;
     std::optional<PgJobStore> store_;

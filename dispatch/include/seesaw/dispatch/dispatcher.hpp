@@ -74,8 +74,14 @@ struct RetentionOptions {
 struct DispatcherOptions {
     std::vector<QueueOptions> queues = {QueueOptions("default", 8)};
     // Wake on NOTIFY. false: poll only (e.g. behind PgBouncer in transaction
-    // mode, where LISTEN does not work).
+    // mode with no direct connection for listen_database_url).
     bool listen = true;
+    // Where the one LISTEN connection goes; empty: the store's database URL.
+    // LISTEN needs a session of its own, which a pooler in transaction mode
+    // does not keep: behind PgBouncer, give the server's direct URL here, and
+    // claims and results still go through the pooler while wake-ups stay
+    // instant. Must reach the same database as the store.
+    std::string listen_database_url = {};
     // The fallback poll, jittered by ±20 %. With listen = false it is the
     // only way new jobs are found.
     std::chrono::milliseconds poll_interval{2000};
