@@ -127,15 +127,20 @@ TEST_F(DispatcherProcessTest, AJobCancelledFromAnotherProcessStopsInTheProcessRu
 }
 
 // Two dispatcher processes with the same schedule at @every 1s: exactly one
-// job per slot, none missing; SIGKILL the leader mid-run and the other takes
-// over with no duplicate and no gap of more than one slot.
+// job per slot; SIGKILL the leader mid-run and the other takes over with no
+// duplicate. The takeover waits for the dead leader's row to expire (up to
+// leader_ttl, 1 s here, and a renew interval after its last renewal), so
+// one slot more than before may pass with no leader: no gap of more than
+// two slots.
 TEST_F(DispatcherProcessTest, APeriodicScheduleOfTwoProcessesSurvivesTheLeadersDeath) {
     ::setenv("SEESAW_TEST_SCHEDULE", "tick|@every 1s", 1);
     ::setenv("SEESAW_TEST_RECLAIM_MS", "200", 1);
+    ::setenv("SEESAW_TEST_LEADER_TTL_MS", "1000", 1);
     auto a = spawn("a", 2);
     auto b = spawn("b", 2);
     ::unsetenv("SEESAW_TEST_SCHEDULE");
     ::unsetenv("SEESAW_TEST_RECLAIM_MS");
+    ::unsetenv("SEESAW_TEST_LEADER_TTL_MS");
     ASSERT_TRUE(WorkerProcess::wait_for([&] { return a->count("leader") + b->count("leader") >= 1; }, 30s));
     auto* leader = a->count("leader") > 0 ? a.get() : b.get();
     auto* other = leader == a.get() ? b.get() : a.get();
@@ -149,13 +154,13 @@ TEST_F(DispatcherProcessTest, APeriodicScheduleOfTwoProcessesSurvivesTheLeadersD
     EXPECT_EQ(other->count("leader"), 1u);
 
     auto slots = sql("SELECT count(*), count(DISTINCT unique_key),"
-                     " max(s - p) <= interval '2 seconds', min(s - p) = interval '1 second' FROM ("
+                     " max(s - p) <= interval '3 seconds', min(s - p) = interval '1 second' FROM ("
                      " SELECT unique_key, substr(unique_key, 15)::timestamptz AS s,"
                      " lag(substr(unique_key, 15)::timestamptz) OVER (ORDER BY unique_key) AS p"
                      " FROM jobs WHERE unique_key LIKE 'periodic:tick:%') AS t");
     EXPECT_GE(slots.get_int64(0, 0), 6);
     EXPECT_EQ(slots.get_int64(0, 0), slots.get_int64(0, 1)) << "a slot was inserted twice";
-    EXPECT_EQ(slots.get(0, 2), "t") << "more than one slot is missing";
+    EXPECT_EQ(slots.get(0, 2), "t") << "more than two slots in a row are missing";
     EXPECT_EQ(slots.get(0, 3), "t");
 }
 
