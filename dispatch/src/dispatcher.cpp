@@ -92,6 +92,10 @@ Engine::Engine(PgJobStore& store, DispatcherOptions options, std::shared_ptr<voi
     if (options_.reclaim_interval.count() <= 0) {
         throw UsageError("DispatcherOptions::reclaim_interval must be positive");
     }
+    if (options_.leader_ttl.count() <= 0) {
+        throw UsageError("DispatcherOptions::leader_ttl must be positive (how long the maintenance leader's row "
+                         "lasts without a renewal), got " + std::to_string(options_.leader_ttl.count()) + " ms");
+    }
     for (const auto& [what, age] : {std::pair{"succeeded", options_.retention.succeeded},
                                     std::pair{"cancelled", options_.retention.cancelled},
                                     std::pair{"dead_letter", options_.retention.dead_letter}}) {
@@ -310,10 +314,13 @@ void Engine::start() {
         maintaining.lease = store_.lease_timeout();
         maintaining.reclaim_backoff = store_.options().retry_policy;
         maintaining.reclaim_interval = options_.reclaim_interval;
+        maintaining.leader_ttl = options_.leader_ttl;
+        // A write of a leader whose term is gone: it steps down.
+        auto fenced_out = [this](std::int64_t term) { maintainer_->fenced_out(term); };
         std::vector<const PeriodicEntry*> schedules;
         for (const auto& entry : schedules_) schedules.push_back(entry.get());
         periodic_ = std::make_unique<Periodic>(&loop_, *work_, *sql_, publish, environment_.worker_id,
-                                               std::move(schedules));
+                                               std::move(schedules), fenced_out);
         std::vector<Retention::Period> periods;
         for (const auto& [status, age] : {std::pair{JobStatus::succeeded, options_.retention.succeeded},
                                           std::pair{JobStatus::cancelled, options_.retention.cancelled},
@@ -321,14 +328,14 @@ void Engine::start() {
             if (age) periods.push_back({status, *age});
         }
         retention_ = std::make_unique<Retention>(&loop_, *work_, *sql_, publish, environment_.worker_id,
-                                                 std::move(periods));
+                                                 std::move(periods), fenced_out);
         maintainer_ = std::make_unique<Maintainer>(
-            *work_, *sql_, tasks_, *completer_, publish, std::move(maintaining),
+            &loop_, *work_, *sql_, tasks_, *completer_, publish, std::move(maintaining),
             Maintainer::Hooks{[this](const Task& task) { return retry_delay(task, options_.retry_policy); },
                               [this] { producer_->look_for_due(); },
-                              [this](bool leader) {
-                                  periodic_->set_leader(leader && phase_ == Phase::running);
-                                  retention_->set_leader(leader && phase_ == Phase::running);
+                              [this](bool leader, std::int64_t term) {
+                                  periodic_->set_leader(leader && phase_ == Phase::running, term);
+                                  retention_->set_leader(leader && phase_ == Phase::running, term);
                               }});
     } catch (...) {
         // Nothing runs yet: close what start() opened (the objects that own
@@ -485,6 +492,14 @@ void Engine::begin_stop() {
     // If the database stays away, give up on unwritten results after another
     // grace period (their leases expire and the jobs are retried).
     give_up_timer_.start(grace_ + std::max(grace_, std::chrono::milliseconds(5000)));
+    // The leader gives its row up after its last writes (one connection, in
+    // order): another dispatcher leads at once. The connection stays open
+    // until the answer (or the give-up timer).
+    resigning_ = true;
+    maintainer_->resign([this] {
+        resigning_ = false;
+        maybe_finish_stop();
+    });
     maybe_finish_stop();
 }
 
@@ -496,6 +511,7 @@ void Engine::maybe_finish_stop() {
     if (producer_->claim_in_flight()) return;  // its jobs are handed back when it returns
     if (fast_path_ && fast_path_->outstanding() > 0) return;  // an enqueuer is inserting a job leased to us
     if (!completer_->idle()) return;
+    if (resigning_) return;
     if (producer_->claiming() && !progress_forgotten_) {
         // Everything is settled: nothing of ours is held, so our progress
         // rows tell reclaim nothing any more.
@@ -519,6 +535,7 @@ void Engine::finish() {
         timer->stop();
     periodic_->stop();
     retention_->stop();
+    maintainer_->stop();
     if (options_.handle_signals) {
         uv_signal_stop(&sigint_);
         uv_signal_stop(&sigterm_);

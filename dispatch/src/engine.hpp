@@ -156,6 +156,7 @@ private:
     std::unique_ptr<Retention> retention_;  // likewise
     Phase phase_ = Phase::created;  // owner thread before start(), loop thread after
     bool progress_forgotten_ = false;  // the clean stop's last statement was sent
+    bool resigning_ = false;           // the leader's resignation is not answered yet
     std::chrono::milliseconds grace_{0};
 
     // Owner thread(s) ↔ loop.

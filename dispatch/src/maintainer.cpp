@@ -32,12 +32,10 @@ bool holds_lease(TaskState state) {
     }
 }
 
-void ignore(const PGresult*, const StatementFailure*) {}
-
 }  // namespace
 
-Maintainer::Maintainer(Statements& database, const StoreSql& sql, TaskRegistry& tasks, Completer& completer,
-                       Publisher publish, Settings settings, Hooks hooks)
+Maintainer::Maintainer(uv_loop_t* loop, Statements& database, const StoreSql& sql, TaskRegistry& tasks,
+                       Completer& completer, Publisher publish, Settings settings, Hooks hooks)
     : database_(database),
       sql_(sql),
       tasks_(tasks),
@@ -47,26 +45,42 @@ Maintainer::Maintainer(Statements& database, const StoreSql& sql, TaskRegistry& 
       hooks_(std::move(hooks)),
       reclaims_per_housekeeping_(static_cast<std::uint32_t>(
           std::max<std::int64_t>(1, timing::housekeeping_interval / std::max(settings_.reclaim_interval,
-                                                                             std::chrono::milliseconds(1))))) {}
+                                                                             std::chrono::milliseconds(1))))),
+      leadership_(loop, database, sql,
+                  Leadership::Settings{settings_.worker_id, settings_.leader_ttl,
+                                       Leadership::renew_interval_for(settings_.reclaim_interval,
+                                                                      settings_.leader_ttl)},
+                  Leadership::Hooks{[this](std::int64_t term) { set_leader(true, term); },
+                                    [this](std::int64_t term, std::string_view why) {
+                                        set_leader(false, term, why);
+                                    }}) {}
 
 void Maintainer::set_ready(bool ready, bool reconnected) {
     ready_ = ready;
-    if (!ready) {
-        set_leader(false);  // the advisory lock went with the session
-        return;
-    }
-    if (reconnected) heartbeat();
-    // Try for leadership at once: a dispatcher that starts (or comes back)
-    // alone should not leave expired leases, periodic slots or retention
-    // waiting for a reclaim tick.
-    reclaim_tick();
+    if (ready && reconnected) heartbeat();
+    // Ready: try for leadership at once — a dispatcher that starts (or
+    // comes back) alone should not leave expired leases, periodic slots or
+    // retention waiting for a tick.
+    leadership_.set_ready(ready);
 }
 
-void Maintainer::set_leader(bool leader) {
-    if (leader == leader_) return;
-    leader_ = leader;
+void Maintainer::set_leader(bool leader, std::int64_t term, std::string_view why) {
     publish_(LeadershipChanged{leader});
-    if (hooks_.leading) hooks_.leading(leader);
+    if (leader) {
+        log(LogLevel::info, "dispatcher " + settings_.worker_id + " is the maintenance leader of schema " +
+                                settings_.schema + " (term " + std::to_string(term) + ")");
+    } else {
+        log(LogLevel::info, "dispatcher " + settings_.worker_id + " is no longer the maintenance leader of schema " +
+                                settings_.schema + " (term " + std::to_string(term) + "): " + std::string(why));
+    }
+    if (hooks_.leading) hooks_.leading(leader, term);
+    if (leader && !reclaim_in_flight_) reclaim();
+}
+
+bool Maintainer::still_leading(const PGresult* result, std::int64_t term) {
+    if (pg::value(result, 0, 0) == "t") return true;
+    leadership_.fenced_out(term);
+    return false;
 }
 
 void Maintainer::heartbeat() {
@@ -195,34 +209,23 @@ void Maintainer::cancel(Task& task) {
 }
 
 void Maintainer::reclaim_tick() {
-    if (!ready_ || reclaim_in_flight_) return;
-    if (leader_) {
-        reclaim();
-        return;
-    }
-    reclaim_in_flight_ = true;
-    database_.send({"", &sql_.try_maintenance_lock, {settings_.schema}, {},
-                    [this](const PGresult* result, const StatementFailure* failure) {
-                        reclaim_in_flight_ = false;
-                        if (failure != nullptr || pg::value(result, 0, 0) != "t") return;
-                        set_leader(true);
-                        log(LogLevel::info, "dispatcher " + settings_.worker_id +
-                                                " is the maintenance leader of schema " + settings_.schema);
-                        reclaim();
-                    }});
+    if (!ready_ || reclaim_in_flight_ || !leadership_.leading()) return;
+    reclaim();
 }
 
 void Maintainer::reclaim() {
+    const auto term = leadership_.term();
+    if (term == 0) return;
     const auto& policy = settings_.reclaim_backoff;
     reclaim_in_flight_ = true;
-    database_.send({"seesaw_reclaim", &sql_.reclaim,
+    database_.send({"seesaw_reclaim", &sql_.leader_reclaim,
                     {std::to_string(maintenance_batch), std::to_string(policy.base.count()),
-                     std::to_string(policy.cap.count()), settings_.schema},
+                     std::to_string(policy.cap.count()), settings_.schema, settings_.worker_id, std::to_string(term)},
                     {},
-                    [this](const PGresult* result, const StatementFailure* failure) {
+                    [this, term](const PGresult* result, const StatementFailure* failure) {
                         reclaim_in_flight_ = false;
-                        if (failure != nullptr) return;
-                        const auto n = PQntuples(result);
+                        if (failure != nullptr || !still_leading(result, term)) return;
+                        const auto n = pg::to_int<std::int64_t>(pg::value(result, 0, 1));
                         if (n > 0) {
                             log(LogLevel::info, "dispatcher " + settings_.worker_id + " reclaimed " +
                                                     std::to_string(n) + " job(s) whose lease expired");
@@ -232,16 +235,23 @@ void Maintainer::reclaim() {
                             reclaim();  // more expired than one batch
                             return;
                         }
-                        if (++reclaims_ % reclaims_per_housekeeping_ == 0) housekeeping();
+                        if (++reclaims_ % reclaims_per_housekeeping_ == 0) housekeeping(term);
                     }});
 }
 
-void Maintainer::housekeeping() {
+void Maintainer::housekeeping(std::int64_t term) {
     // Keep the stats() change rows few, and forget the listener and progress
     // rows of dispatchers that died.
-    database_.send({"", &sql_.compact_stats, {}, {}, ignore});
-    database_.send({"", &sql_.expire_listeners, {std::to_string(timing::listener_expiry.count())}, {}, ignore});
-    database_.send({"", &sql_.expire_progress, {std::to_string(timing::progress_expiry.count())}, {}, ignore});
+    auto fenced = [this, term](const PGresult* result, const StatementFailure* failure) {
+        if (failure == nullptr) still_leading(result, term);
+    };
+    const auto& id = settings_.worker_id;
+    const auto term_text = std::to_string(term);
+    database_.send({"", &sql_.leader_compact_stats, {id, term_text}, {}, fenced});
+    database_.send(
+        {"", &sql_.expire_listeners, {std::to_string(timing::listener_expiry.count()), id, term_text}, {}, fenced});
+    database_.send(
+        {"", &sql_.expire_progress, {std::to_string(timing::progress_expiry.count()), id, term_text}, {}, fenced});
 }
 
 }  // namespace seesaw::detail

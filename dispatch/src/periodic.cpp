@@ -23,16 +23,22 @@ std::string slot_key(const std::string& name, Timestamp slot) {
 }  // namespace
 
 Periodic::Periodic(uv_loop_t* loop, Statements& database, const StoreSql& sql, Publisher publish,
-                   std::string worker_id, std::vector<const PeriodicEntry*> entries)
-    : database_(database), sql_(sql), publish_(publish), worker_id_(std::move(worker_id)) {
+                   std::string worker_id, std::vector<const PeriodicEntry*> entries,
+                   std::function<void(std::int64_t term)> fenced_out)
+    : database_(database),
+      sql_(sql),
+      publish_(publish),
+      worker_id_(std::move(worker_id)),
+      fenced_out_(std::move(fenced_out)) {
     for (const auto* entry : entries) states_.push_back(State{entry, false, std::nullopt, {}});
     timer_.init(loop, [this] { fire(); }, "periodic timer");
 }
 
-void Periodic::set_leader(bool leader) {
-    if (stopped_ || leader == leader_) return;
+void Periodic::set_leader(bool leader, std::int64_t term) {
+    if (stopped_ || (leader == leader_ && term == term_)) return;
     leader_ = leader;
-    ++term_;
+    term_ = leader ? term : 0;
+    ++generation_;
     timer_.stop();
     for (auto& state : states_) state.registered = false;
     if (!leader_) return;
@@ -42,18 +48,26 @@ void Periodic::set_leader(bool leader) {
 void Periodic::stop() noexcept {
     stopped_ = true;
     leader_ = false;
-    ++term_;
+    ++generation_;
     timer_.stop();
+}
+
+bool Periodic::still_leading(const PGresult* result, std::int64_t term) {
+    if (pg::value(result, 0, 0) == "t") return true;
+    if (fenced_out_) fenced_out_(term);
+    return false;
 }
 
 void Periodic::record(State& state) {
     const auto& entry = *state.entry;
     const auto next = entry.schedule.next_after(now());
     database_.send({"", &sql_.periodic_register,
-                    {entry.name, entry.schedule.expression(), entry.job_type, entry.queue, epoch_us(next), worker_id_},
+                    {entry.name, entry.schedule.expression(), entry.job_type, entry.queue, epoch_us(next), worker_id_,
+                     worker_id_, pg::to_text(term_)},
                     {},
-                    [this, &state, term = term_](const PGresult* result, const StatementFailure* failure) {
-                        if (term != term_) return;
+                    [this, &state, generation = generation_, term = term_](const PGresult* result,
+                                                                           const StatementFailure* failure) {
+                        if (generation != generation_) return;
                         if (failure != nullptr) {
                             // The connection went (and leadership with it) or
                             // the schema is not migrated: said once, here.
@@ -61,7 +75,8 @@ void Periodic::record(State& state) {
                                                     state.entry->name + "': " + failure->message);
                             return;
                         }
-                        state.last = pg::optional_timestamp_us(result, 0, 0);
+                        if (!still_leading(result, term)) return;
+                        state.last = pg::optional_timestamp_us(result, 0, 1);
                         state.registered = true;
                         const auto& schedule = state.entry->schedule;
                         const auto at = now();
@@ -100,10 +115,11 @@ void Periodic::insert(State& state, Timestamp slot, bool caught_up) {
     database_.send({"", &sql_.periodic_insert,
                     {entry.name, epoch_us(slot), epoch_us(next), worker_id_, job.job_type,
                      std::string(queue_of(job.options)), job.payload, pg::to_text(priority_of(job.options)),
-                     pg::to_text(max_retries_of(job.options)), *job.options.unique_key},
+                     pg::to_text(max_retries_of(job.options)), *job.options.unique_key, worker_id_,
+                     pg::to_text(term_)},
                     {},
-                    [this, &state, slot, caught_up, term = term_](const PGresult* result,
-                                                                 const StatementFailure* failure) {
+                    [this, &state, slot, caught_up, generation = generation_, term = term_](
+                        const PGresult* result, const StatementFailure* failure) {
                         const auto& name = state.entry->name;
                         if (failure != nullptr) {
                             // Not inserted, or in doubt: the next leadership
@@ -113,14 +129,20 @@ void Periodic::insert(State& state, Timestamp slot, bool caught_up) {
                                                     ": " + failure->message);
                             return;
                         }
-                        if (term == term_) state.last = std::max(state.last.value_or(slot), slot);
-                        const bool advanced = pg::value(result, 0, 0) == "t";
-                        if (!advanced || PQgetisnull(result, 0, 1)) {
+                        if (!still_leading(result, term)) {
+                            log(LogLevel::info, "dispatcher " + worker_id_ + ": schedule '" + name +
+                                                    "' did not insert its job for " + format_timestamp(slot) +
+                                                    ": term " + std::to_string(term) + " is over");
+                            return;
+                        }
+                        if (generation == generation_) state.last = std::max(state.last.value_or(slot), slot);
+                        const bool advanced = pg::value(result, 0, 1) == "t";
+                        if (!advanced || PQgetisnull(result, 0, 2)) {
                             log(LogLevel::debug, "dispatcher " + worker_id_ + ": schedule '" + name + "' slot " +
                                                      format_timestamp(slot) + " was inserted already");
                             return;
                         }
-                        const auto id = JobId::parse(pg::value(result, 0, 1));
+                        const auto id = JobId::parse(pg::value(result, 0, 2));
                         log(LogLevel::debug, "dispatcher " + worker_id_ + ": schedule '" + name + "' inserted job " +
                                                  id.to_string() + " for " + format_timestamp(slot));
                         publish_(PeriodicJobEnqueued{name, slot, id, caught_up});

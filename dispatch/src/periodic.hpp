@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,14 +32,16 @@ struct StoreSql;
 
 class Periodic {
 public:
+    // fenced_out: a write under this term found the term gone (the leader
+    // was replaced); it is told once per write.
     Periodic(uv_loop_t* loop, Statements& database, const StoreSql& sql, Publisher publish, std::string worker_id,
-             std::vector<const PeriodicEntry*> entries);
+             std::vector<const PeriodicEntry*> entries, std::function<void(std::int64_t term)> fenced_out = {});
     Periodic(const Periodic&) = delete;
     Periodic& operator=(const Periodic&) = delete;
 
-    // Leadership (and with it the connection) won or lost. Winning records
-    // every schedule, then catches up and arms the timer.
-    void set_leader(bool leader);
+    // Leadership won (under `term`, which every write is fenced by) or lost.
+    // Winning records every schedule, then catches up and arms the timer.
+    void set_leader(bool leader, std::int64_t term = 0);
     // For good: the dispatcher stops.
     void stop() noexcept;
 
@@ -51,6 +54,8 @@ private:
     };
 
     void record(State& state);
+    // A fenced answer's first column: false when the term was gone.
+    bool still_leading(const PGresult* result, std::int64_t term);
     void insert(State& state, Timestamp slot, bool caught_up);
     void fire();
     void arm();
@@ -61,11 +66,13 @@ private:
     const std::string worker_id_;
     std::vector<State> states_;
     Timer timer_;
+    const std::function<void(std::int64_t term)> fenced_out_;
     bool leader_ = false;
     bool stopped_ = false;
+    std::int64_t term_ = 0;  // the leader's, while leading
     // Bumped at every change of leadership: answers to statements of an
-    // earlier term are ignored.
-    std::uint64_t term_ = 0;
+    // earlier one are ignored.
+    std::uint64_t generation_ = 0;
 };
 
 }  // namespace seesaw::detail

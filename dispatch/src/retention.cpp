@@ -19,13 +19,15 @@ std::chrono::milliseconds sweep_interval(const std::vector<Retention::Period>& p
 }  // namespace
 
 Retention::Retention(uv_loop_t* loop, Statements& database, const StoreSql& sql, Publisher publish,
-                     std::string worker_id, std::vector<Period> periods)
+                     std::string worker_id, std::vector<Period> periods,
+                     std::function<void(std::int64_t term)> fenced_out)
     : database_(database),
       sql_(sql),
       publish_(publish),
       worker_id_(std::move(worker_id)),
       periods_(std::move(periods)),
       interval_(sweep_interval(periods_)),
+      fenced_out_(std::move(fenced_out)),
       deleted_(periods_.size(), 0) {
     timer_.init(loop, [this] { sweep(); }, "retention timer");
     pace_timer_.init(loop, [this] { delete_batch(paced_period_); }, "retention pace timer");
@@ -36,10 +38,11 @@ void Retention::stop_timers() noexcept {
     pace_timer_.stop();
 }
 
-void Retention::set_leader(bool leader) {
-    if (stopped_ || leader == leader_ || periods_.empty()) return;
+void Retention::set_leader(bool leader, std::int64_t term) {
+    if (stopped_ || (leader == leader_ && term == term_) || periods_.empty()) return;
     leader_ = leader;
-    ++term_;
+    term_ = leader ? term : 0;
+    ++generation_;
     sweeping_ = false;
     stop_timers();
     if (leader_) sweep();
@@ -48,7 +51,7 @@ void Retention::set_leader(bool leader) {
 void Retention::stop() noexcept {
     stopped_ = true;
     leader_ = false;
-    ++term_;
+    ++generation_;
     stop_timers();
 }
 
@@ -66,11 +69,13 @@ void Retention::delete_batch(std::size_t period) {
     }
     const auto& p = periods_[period];
     const auto started = std::chrono::steady_clock::now();
-    database_.send({"", &sql_.cleanup,
-                    {std::string(to_string(p.status)), "", pg::to_text(p.age.count()), pg::to_text(batch)},
-                    {false, true, false, false},
-                    [this, period, started, term = term_](const PGresult* result, const StatementFailure* failure) {
-                        if (term != term_) return;
+    database_.send({"", &sql_.leader_cleanup,
+                    {std::string(to_string(p.status)), "", pg::to_text(p.age.count()), pg::to_text(batch), worker_id_,
+                     pg::to_text(term_)},
+                    {false, true, false, false, false, false},
+                    [this, period, started, generation = generation_, term = term_](const PGresult* result,
+                                                                                  const StatementFailure* failure) {
+                        if (generation != generation_) return;
                         if (failure != nullptr) {
                             // Lost with the connection (and leadership), or
                             // refused: the next sweep tries again.
@@ -82,7 +87,14 @@ void Retention::delete_batch(std::size_t period) {
                             if (leader_) timer_.start(interval_);
                             return;
                         }
-                        const auto n = pg::to_int<std::uint64_t>(PQcmdTuples(const_cast<PGresult*>(result)));
+                        if (pg::value(result, 0, 0) != "t") {
+                            // The term is over: leadership is lost (set_leader
+                            // follows); nothing was deleted.
+                            sweeping_ = false;
+                            if (fenced_out_) fenced_out_(term);
+                            return;
+                        }
+                        const auto n = pg::to_int<std::uint64_t>(pg::value(result, 0, 1));
                         deleted_[period] += n;
                         if (n < static_cast<std::uint64_t>(batch)) {
                             delete_batch(period + 1);

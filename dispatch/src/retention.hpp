@@ -17,6 +17,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -38,13 +39,16 @@ public:
     // Rows per delete statement.
     static constexpr std::int64_t batch = 1000;
 
+    // fenced_out: a delete under this term found the term gone (the leader
+    // was replaced).
     Retention(uv_loop_t* loop, Statements& database, const StoreSql& sql, Publisher publish, std::string worker_id,
-              std::vector<Period> periods);
+              std::vector<Period> periods, std::function<void(std::int64_t term)> fenced_out = {});
     Retention(const Retention&) = delete;
     Retention& operator=(const Retention&) = delete;
 
-    // Sweeps at once on winning leadership, then every interval().
-    void set_leader(bool leader);
+    // Sweeps at once on winning leadership (under `term`, which every delete
+    // is fenced by), then every interval().
+    void set_leader(bool leader, std::int64_t term = 0);
     void stop() noexcept;
     std::chrono::milliseconds interval() const noexcept { return interval_; }
 
@@ -63,10 +67,12 @@ private:
     Timer timer_;        // the next sweep
     Timer pace_timer_;   // the next batch of this sweep
     std::size_t paced_period_ = 0;  // what pace_timer_ deletes next
+    const std::function<void(std::int64_t term)> fenced_out_;
     bool leader_ = false;
     bool stopped_ = false;
     bool sweeping_ = false;
-    std::uint64_t term_ = 0;
+    std::int64_t term_ = 0;  // the leader's, while leading
+    std::uint64_t generation_ = 0;  // bumped at every change of leadership
     std::vector<std::uint64_t> deleted_;  // this sweep's, per period
 };
 

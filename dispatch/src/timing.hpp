@@ -39,6 +39,13 @@ inline constexpr std::chrono::milliseconds progress_expiry = 1h;
 // interval.
 inline constexpr std::chrono::milliseconds housekeeping_interval = 60s;
 
+// Maintenance leadership (leadership.hpp): the row is renewed at least
+// this many times per leader_ttl, and the leader stops acting a tenth of
+// the ttl before its row expires (counted from when the renewal was sent),
+// for clock drift.
+inline constexpr int leader_renewals_per_ttl = 3;
+inline constexpr int leader_margin_divisor = 10;
+
 // Prefetch covers this many claim round trips at the handlers' completion
 // rate; above its target it shrinks by a quarter a tick.
 inline constexpr double prefetch_round_trips = 8.0;

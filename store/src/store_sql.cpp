@@ -24,6 +24,35 @@ StoreSql::StoreSql(const std::string& schema_text)
     const std::string kind_type = schema_name + ".error_kind";
     const std::string ms = " * interval '1 millisecond'";
 
+    // Maintenance leadership (migration 0012). The fence of a leader write:
+    // the leader row, locked FOR SHARE (a takeover's UPDATE waits for this
+    // statement), if it names leader $id at term $term and has not expired.
+    // Materialized: evaluated once, before the write it gates.
+    const std::string leaders = schema_name + ".leaders";
+    const std::string leader_row = leaders + " WHERE name = 'maintenance'";
+    const auto lead = [&](int id, int term) {
+        return "lead AS MATERIALIZED (SELECT 1 FROM " + leader_row + " AND leader_id = $" + std::to_string(id) +
+               " AND term = $" + std::to_string(term) + "::int8 AND expires_at > now() FOR SHARE)";
+    };
+    const std::string leading = "EXISTS (SELECT 1 FROM lead)";
+    // A follower that sees the row held and valid (without a lock) inserts
+    // nothing: it does not queue behind the leader's fenced writes. A row
+    // that looks expired, or is ours, is locked and checked again: a
+    // takeover waits for the leader's writes in flight.
+    elect = "INSERT INTO " + leaders + " AS l (name, leader_id, term, elected_at, expires_at)"
+            " SELECT 'maintenance', $1, 1, now(), now() + $2::int8" + ms +
+            " WHERE NOT EXISTS (SELECT 1 FROM " + leader_row + " AND expires_at > now()"
+            " AND NOT (leader_id = $1 AND term = $3::int8))"
+            " ON CONFLICT (name) DO UPDATE SET leader_id = excluded.leader_id,"
+            " term = CASE WHEN l.leader_id = $1 AND l.term = $3::int8 THEN l.term ELSE l.term + 1 END,"
+            " elected_at = CASE WHEN l.leader_id = $1 AND l.term = $3::int8 THEN l.elected_at ELSE now() END,"
+            " expires_at = excluded.expires_at"
+            " WHERE l.expires_at <= now() OR (l.leader_id = $1 AND l.term = $3::int8)"
+            " RETURNING l.term";
+    // Expired, not deleted: the next leader's term is still higher.
+    resign = "UPDATE " + leaders + " SET expires_at = now() WHERE name = 'maintenance' AND leader_id = $1"
+             " AND term = $2::int8 AND expires_at > now()";
+
     enqueue = "INSERT INTO " + jobs +
               " (id, job_type, payload, queue, priority, max_retries, run_at, version)"
               " VALUES ($1::uuid, $2, $3::jsonb, $4, $5::int4, $6::int4,"
@@ -197,19 +226,19 @@ StoreSql::StoreSql(const std::string& schema_text)
                       // A job inserted running by the fast path (untouched
                       // since) may still be on its way to the dispatcher.
                       " AND updated_at <> created_at RETURNING id";
-    try_maintenance_lock = "SELECT pg_try_advisory_lock(hashtextextended('seesaw.maintenance.' || $1, 0))";
 
     // A lease counts as a run when its job had started: it went straight to
     // a worker (no ticket), or its worker's progress passed its ticket.
     // Otherwise the job is pending again under a new attempt number that
-    // does not count toward max_retries.
-    reclaim = "WITH expired AS ("
-              " SELECT j.id, (j.lease_ticket IS NULL OR j.lease_ticket <= coalesce(("
+    // does not count toward max_retries. These are the CTEs after `expired
+    // AS (`; `gate` conditions what may be reclaimed (the leader's fence).
+    const auto reclaim_ctes = [&](const std::string& gate) {
+        return " SELECT j.id, (j.lease_ticket IS NULL OR j.lease_ticket <= coalesce(("
               " SELECT p.started_through FROM " + schema_name + ".worker_progress AS p"
               " WHERE p.worker_id = j.worker_id AND p.queue = j.queue AND p.first_ticket <= j.lease_ticket"
               " ORDER BY p.first_ticket DESC LIMIT 1), 0)) AS started"
               " FROM " + jobs + " AS j"
-              " WHERE j.status = 'running' AND j.lease_expires_at < now()"
+              " WHERE j.status = 'running' AND j.lease_expires_at < now()" + gate +
               " ORDER BY j.lease_expires_at LIMIT $1 FOR UPDATE OF j SKIP LOCKED),"
               " reclaimed AS (UPDATE " + jobs + " AS j SET"
               " status = (CASE WHEN NOT e.started THEN 'pending' WHEN " + retries_left +
@@ -237,19 +266,28 @@ StoreSql::StoreSql(const std::string& schema_text)
               // the jobs are due again, as the trigger does for scheduled jobs.
               " woken AS (SELECT pg_notify(" + schema_name + ".notify_channel($4, 'scheduled'),"
               " greatest(0, ceil(extract(epoch FROM min(run_at) - now()) * 1000))::int8 || ' ' || queue)"
-              " FROM reclaimed WHERE status IN ('pending', 'failed') GROUP BY queue)"
+              " FROM reclaimed WHERE status IN ('pending', 'failed') GROUP BY queue)";
+    };
+    reclaim = "WITH expired AS (" + reclaim_ctes("") +
               " SELECT r.id, r.status FROM reclaimed AS r, (SELECT count(*) FROM woken) AS w";
+    leader_reclaim = "WITH " + lead(5, 6) + ", expired AS (" + reclaim_ctes(" AND " + leading) +
+                     " SELECT " + leading + ", (SELECT count(*) FROM reclaimed), (SELECT count(*) FROM woken)";
 
-    cleanup = "WITH doomed AS ("
-              " SELECT id FROM " + jobs +
-              " WHERE status = $1::" + status_type +
-              " AND updated_at < COALESCE($2::timestamptz, now() - $3::int8" + ms + ")"
-              " LIMIT $4 FOR UPDATE SKIP LOCKED)"
-              " DELETE FROM " + jobs + " AS j USING doomed WHERE j.id = doomed.id";
+    const auto doomed = [&](const std::string& gate) {
+        return "doomed AS (SELECT id FROM " + jobs + " WHERE status = $1::" + status_type +
+               " AND updated_at < COALESCE($2::timestamptz, now() - $3::int8" + ms + ")" + gate +
+               " LIMIT $4 FOR UPDATE SKIP LOCKED)";
+    };
+    const std::string delete_doomed = "DELETE FROM " + jobs + " AS j USING doomed WHERE j.id = doomed.id";
+    cleanup = "WITH " + doomed("") + " " + delete_doomed;
+    leader_cleanup = "WITH " + lead(5, 6) + ", " + doomed(" AND " + leading) + ", deleted AS (" + delete_doomed +
+                     " RETURNING 1) SELECT " + leading + ", (SELECT count(*) FROM deleted)";
 
     stats = "SELECT queue, status::text, sum(n)::int8, count(*)::int8 FROM " + schema_name +
             ".job_counts GROUP BY queue, status";
     compact_stats = "SELECT " + schema_name + ".compact_job_counts()";
+    leader_compact_stats = "WITH " + lead(1, 2) + " SELECT " + leading + ", (SELECT " + schema_name +
+                           ".compact_job_counts() FROM lead)";
 
     // Another job holding a job's unique key (in one of its own states).
     const std::string held_elsewhere = "SELECT o.id FROM " + jobs + " AS o"
@@ -288,28 +326,31 @@ StoreSql::StoreSql(const std::string& schema_text)
     const auto at_us = [](const std::string& param) {
         return "('epoch'::timestamptz + " + param + "::int8 * interval '1 microsecond')";
     };
-    periodic_register = "INSERT INTO " + schedules + " AS p (name, expression, job_type, queue, next_slot, worker_id)"
-                        " VALUES ($1, $2, $3, $4, " + at_us("$5") + ", $6)"
+    periodic_register = "WITH " + lead(7, 8) + ", registered AS ("
+                        "INSERT INTO " + schedules + " AS p (name, expression, job_type, queue, next_slot, worker_id)"
+                        " SELECT $1, $2, $3, $4, " + at_us("$5") + ", $6 FROM lead"
                         " ON CONFLICT (name) DO UPDATE SET expression = EXCLUDED.expression,"
                         " job_type = EXCLUDED.job_type, queue = EXCLUDED.queue, next_slot = EXCLUDED.next_slot,"
                         " worker_id = EXCLUDED.worker_id, updated_at = now()"
-                        " RETURNING " + us("p.last_slot");
+                        " RETURNING p.last_slot)"
+                        " SELECT " + leading + ", (SELECT " + us("last_slot") + " FROM registered)";
     // The slot's job is finished-or-not unique by its key: it blocks a second
     // insert of the slot until it is deleted.
     // Committed durably, like a claim (the dispatcher's connection commits
     // asynchronously otherwise): a slot's job, once reported, survives a crash.
-    periodic_insert = "WITH advanced AS ("
+    periodic_insert = "WITH " + lead(11, 12) + ", advanced AS ("
                       " UPDATE " + schedules + " AS p SET last_slot = " + at_us("$2") + ", next_slot = " + at_us("$3") +
                       ", worker_id = $4, updated_at = now()"
                       " FROM (SELECT set_config('synchronous_commit', 'on', true)) AS durability"
                       " WHERE p.name = $1 AND (p.last_slot IS NULL OR p.last_slot < " + at_us("$2") + ")"
+                      " AND " + leading +
                       " RETURNING p.name),"
                       " inserted AS (INSERT INTO " + jobs +
                       " (job_type, queue, payload, priority, max_retries, unique_key, unique_states)"
                       " SELECT $5, $6, $7::jsonb, $8::int4, $9::int4, $10,"
                       " '{pending,running,failed,succeeded,dead_letter}'::" + status_type + "[]"
                       " FROM advanced ON CONFLICT DO NOTHING RETURNING id)"
-                      " SELECT EXISTS (SELECT 1 FROM advanced), (SELECT id FROM inserted)";
+                      " SELECT " + leading + ", EXISTS (SELECT 1 FROM advanced), (SELECT id FROM inserted)";
     periodic_schedules = "SELECT name, expression, job_type, queue, " + us("last_slot") + ", " + us("next_slot") +
                          ", worker_id, " + us("updated_at") + " FROM " + schedules + " ORDER BY name";
 
@@ -352,7 +393,9 @@ StoreSql::StoreSql(const std::string& schema_text)
     wakeup_barrier = "SELECT pg_advisory_unlock(" + key + ") FROM (SELECT pg_advisory_lock(" + key + ")) AS locked";
     touch_listener = "UPDATE " + listeners + " SET seen_at = now() FROM " + async_commit + " WHERE listener = $1";
     remove_listener = "DELETE FROM " + listeners + " USING " + async_commit + " WHERE listener = $1";
-    expire_listeners = "DELETE FROM " + listeners + " WHERE seen_at < now() - $1::int8" + ms;
+    expire_listeners = "WITH " + lead(2, 3) + ", gone AS (DELETE FROM " + listeners +
+                       " WHERE seen_at < now() - $1::int8" + ms + " AND " + leading + " RETURNING 1)"
+                       " SELECT " + leading + ", (SELECT count(*) FROM gone)";
     producer_contention = "SELECT last_value FROM " + schema_name + ".producer_contention";
 
     channels = "SELECT " + schema_name + ".notify_channel($1, 'ready'), " + schema_name +
@@ -363,9 +406,11 @@ StoreSql::StoreSql(const std::string& schema_text)
                       " SELECT $1, $2, $3::int8, $4::int8 FROM " + async_commit + " ON CONFLICT (worker_id, queue, first_ticket) DO UPDATE"
                       " SET started_through = greatest(p.started_through, excluded.started_through), updated_at = now()";
     forget_progress = "DELETE FROM " + progress + " USING " + async_commit + " WHERE worker_id = $1";
-    expire_progress = "DELETE FROM " + progress + " AS p WHERE p.updated_at < now() - $1::int8" + ms +
+    expire_progress = "WITH " + lead(2, 3) + ", gone AS (DELETE FROM " + progress + " AS p"
+                      " WHERE p.updated_at < now() - $1::int8" + ms + " AND " + leading +
                       " AND NOT EXISTS (SELECT 1 FROM " + jobs + " AS j"
-                      " WHERE j.status = 'running' AND j.worker_id = p.worker_id AND j.queue = p.queue)";
+                      " WHERE j.status = 'running' AND j.worker_id = p.worker_id AND j.queue = p.queue)"
+                      " RETURNING 1) SELECT " + leading + ", (SELECT count(*) FROM gone)";
 }
 
 }  // namespace seesaw::detail

@@ -136,14 +136,36 @@ struct StoreSql {
     // $1 limit, $2 base ms, $3 cap ms, $4 schema → RETURNING id, status.
     // Notifies the scheduled channel of when the jobs are due again.
     std::string reclaim;
-    // $1 schema. Session advisory lock that makes one dispatcher per schema
-    // the maintenance leader → 't' or 'f'.
-    std::string try_maintenance_lock;
     // $1 status, $2 cutoff timestamptz (or NULL), $3 age ms, $4 limit
     std::string cleanup;
     // → queue, status, sum, rows
     std::string stats;
     std::string compact_stats;
+
+    // Maintenance leadership (migration 0012): the row 'maintenance' of
+    // schema.leaders, held until it expires by the server's clock.
+    // $1 leader id, $2 ttl ms, $3 the term it holds (0: none) → term, or no
+    // row. Takes the row when it is absent or expired, under a new term
+    // (term + 1); renews it (same term, a new expiry) when it names $1 at
+    // term $3, expired or not. A leader that was replaced holds a term the
+    // row no longer has: it gets nothing, or a new term once the row expires.
+    std::string elect;
+    // $1 leader id, $2 term: expires the row now if it is still that term's
+    // (a clean stop), so that another dispatcher takes over at once.
+    std::string resign;
+    // The leader's writes, fenced by its term: each statement locks the
+    // leader row FOR SHARE (a takeover waits for it) and writes only if the
+    // row names this leader at this term and has not expired. Their last two
+    // parameters are the leader id and the term; their first column,
+    // `leading`, is false when the fence did not hold (nothing was written),
+    // and they return one row. The others in the comments are after it.
+    //
+    // reclaim's: $1..$4 as reclaim → leading, count reclaimed.
+    std::string leader_reclaim;
+    // cleanup's: $1..$4 as cleanup → leading, count deleted.
+    std::string leader_cleanup;
+    // compact_stats' → leading, change rows compacted (NULL when not leading).
+    std::string leader_compact_stats;
     // $1 ids uuid[] (NULL = all), $2 job_type (NULL = any), $3 schema → count
     std::string retry_dead_letters;
     // $1 ids uuid[] → id, status of those that exist, locked in id order
@@ -157,15 +179,17 @@ struct StoreSql {
     std::string resume_queue;
     // → queue, paused_at (epoch µs) of every paused queue
     std::string paused_queues;
-    // Periodic jobs (migration 0010). $1 name, $2 expression, $3 job type,
-    // $4 queue, $5 next slot (epoch µs), $6 worker id → last_slot (epoch µs
-    // or NULL): records the schedule, keeping its last slot.
+    // Periodic jobs (migration 0010), leader writes fenced by its term ($7
+    // leader id, $8 term; see leader_reclaim). $1 name, $2 expression, $3
+    // job type, $4 queue, $5 next slot (epoch µs), $6 worker id → leading,
+    // last_slot (epoch µs or NULL): records the schedule, keeping its last slot.
     std::string periodic_register;
     // Inserts the job of one slot, once: moves last_slot to the slot ($1
     // name, $2 slot µs, $3 next slot µs, $4 worker id) only if it is later,
     // and then inserts the job ($5 job type, $6 queue, $7 payload, $8
-    // priority, $9 max_retries, $10 unique key). → advanced (bool), the new
-    // job's id (NULL when the slot's job exists already).
+    // priority, $9 max_retries, $10 unique key). Fenced ($11 leader id, $12
+    // term) → leading, advanced (bool), the new job's id (NULL when the
+    // slot's job exists already).
     std::string periodic_insert;
     // → name, expression, job_type, queue, last_slot µs, next_slot µs,
     // worker_id, updated_at µs of every schedule, by name
@@ -195,6 +219,7 @@ struct StoreSql {
     std::string touch_listener;
     std::string remove_listener;
     // $1 ms: forgets listeners not seen for that long (crashed dispatchers).
+    // Fenced ($2 leader id, $3 term) → leading, count.
     std::string expire_listeners;
     // → the count of overlapping producer transactions seen so far.
     std::string producer_contention;
@@ -204,7 +229,8 @@ struct StoreSql {
     std::string record_progress;
     // $1 worker: at a clean stop, nothing of it is held any more.
     std::string forget_progress;
-    // $1 ms: progress rows not written for that long whose dispatcher holds nothing.
+    // $1 ms: progress rows not written for that long whose dispatcher holds
+    // nothing. Fenced ($2 leader id, $3 term) → leading, count.
     std::string expire_progress;
 };
 

@@ -117,6 +117,9 @@ int main(int argc, char** argv) {
                                  {.schema = schema, .lease_timeout = lease, .retry_policy = backoff});
         seesaw::Dispatcher dispatcher(store, {.queues = {{"default", 4}, {std::string(chaos::slow_queue), 2, 4}},
                                               .reclaim_interval = 1000ms,
+                                              // A killed or stopped leader is replaced
+                                              // within seconds, like a lease.
+                                              .leader_ttl = 3000ms,
                                               .retry_policy = backoff,
                                               .worker_id = worker_id,
                                               .handle_signals = true});

@@ -9,7 +9,8 @@
 //
 // Environment: SEESAW_TEST_SCHEDULE="NAME|EXPRESSION" registers a periodic
 // schedule of Work jobs; SEESAW_TEST_RECLAIM_MS sets the reclaim interval
-// (how soon it takes over leadership); SEESAW_TEST_HEARTBEAT_MS the heartbeat
+// (how soon it takes over leadership); SEESAW_TEST_LEADER_TTL_MS the
+// leader_ttl (how soon a dead leader is replaced); SEESAW_TEST_HEARTBEAT_MS the heartbeat
 // interval; SEESAW_TEST_ENQUEUE_MS="SLEEP_MS" makes it enqueue one Work job
 // with that sleep_ms itself, through its dispatcher's store (the in-process
 // fast path), once it is ready.
@@ -77,9 +78,12 @@ int main(int argc, char** argv) {
         PgJobStore store(pool, PgJobStoreOptions{.schema = schema, .lease_timeout = std::chrono::milliseconds(lease_ms)});
         const char* reclaim_ms = std::getenv("SEESAW_TEST_RECLAIM_MS");
         const char* heartbeat_ms = std::getenv("SEESAW_TEST_HEARTBEAT_MS");
+        const char* leader_ttl_ms = std::getenv("SEESAW_TEST_LEADER_TTL_MS");
         Dispatcher dispatcher(store, {.queues = queues,
                                       .reclaim_interval = std::chrono::milliseconds(
                                           reclaim_ms != nullptr ? std::stoll(reclaim_ms) : 5000),
+                                      .leader_ttl = std::chrono::milliseconds(
+                                          leader_ttl_ms != nullptr ? std::stoll(leader_ttl_ms) : 15000),
                                       .heartbeat_interval = std::chrono::milliseconds(
                                           heartbeat_ms != nullptr ? std::stoll(heartbeat_ms) : 0),
                                       .handle_signals = true});

@@ -303,6 +303,15 @@ public:
         std::lock_guard lock(mutex_);
         return std::find(lines_.begin(), lines_.end(), line) != lines_.end();
     }
+    // Every line that starts with `prefix`, without it, in order.
+    std::vector<std::string> lines(std::string_view prefix) const {
+        std::lock_guard lock(mutex_);
+        std::vector<std::string> out;
+        for (const auto& l : lines_) {
+            if (l.starts_with(prefix)) out.push_back(l.substr(prefix.size()));
+        }
+        return out;
+    }
     // The first line that starts with `prefix`, without it ("" if none).
     std::string rest_of(std::string_view prefix) const {
         std::lock_guard lock(mutex_);

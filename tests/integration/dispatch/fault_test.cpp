@@ -14,8 +14,12 @@ class DispatcherFaultTest : public DispatchTest {};
 
 TEST_F(DispatcherFaultTest, AJobWhoseWorkerWasKilledIsReclaimedAndFinishedByAnotherDispatcher) {
     sql("CREATE TABLE runs (job_id uuid NOT NULL, worker text NOT NULL, attempt int NOT NULL)");
-    // A one-second lease; the job would take a minute.
+    // A one-second lease; the job would take a minute. The doomed process
+    // leads maintenance, and its leader row lasts a second after its death
+    // (the rescuer takes over then).
+    setenv("SEESAW_TEST_LEADER_TTL_MS", "1000", 1);
     WorkerProcess doomed({url_, schema_, "doomed", "1", "1000"});
+    unsetenv("SEESAW_TEST_LEADER_TTL_MS");
     auto id = store_->enqueue(Work{1, 60'000});
     const std::string started = "started " + id.to_string() + " 1";
     ASSERT_TRUE(WorkerProcess::wait_for([&] { return doomed.has_line(started); }, 30s));
@@ -60,9 +64,11 @@ TEST_F(DispatcherFaultTest, AFastPathJobWhoseProcessWasKilledRightAfterTheEnqueu
     sql("CREATE TABLE runs (job_id uuid NOT NULL, worker text NOT NULL, attempt int NOT NULL)");
     setenv("SEESAW_TEST_ENQUEUE_MS", "60000", 1);
     setenv("SEESAW_TEST_HEARTBEAT_MS", "3600000", 1);  // its row stays as the insert left it
+    setenv("SEESAW_TEST_LEADER_TTL_MS", "1000", 1);    // the rescuer leads a second after its death
     WorkerProcess doomed({url_, schema_, "doomed", "1", "1000"});
     unsetenv("SEESAW_TEST_ENQUEUE_MS");
     unsetenv("SEESAW_TEST_HEARTBEAT_MS");
+    unsetenv("SEESAW_TEST_LEADER_TTL_MS");
     ASSERT_TRUE(WorkerProcess::wait_for([&] { return doomed.count("enqueued ") == 1; }, 30s));
     doomed.signal(SIGKILL);
     int status = doomed.wait();

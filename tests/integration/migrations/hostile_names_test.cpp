@@ -129,6 +129,11 @@ TEST_P(HostileNameTest, WorksAsASchemaNameAndIsNeverExecuted) {
             << "a job enqueued later did not run; jobs: " << states();
     }
     dispatcher.stop();
+    // It led maintenance (the leader row of the schema), and resigned at its stop.
+    auto leader = admin_->execute("SELECT term, expires_at <= now() FROM " + quote_identifier(name_) + ".leaders");
+    ASSERT_EQ(leader.rows(), 1u);
+    EXPECT_EQ(leader.get_int64(0, 0), 1);
+    EXPECT_EQ(leader.get(0, 1), "t");
 
     EXPECT_EQ(canary_rows(), 1) << "a name was executed";
 }

@@ -42,7 +42,8 @@ protected:
                 return JobStore::make_new_job(Hourly{}, EnqueueOptions{.unique_key = key});
             }});
         periodic_ = std::make_unique<Periodic>(&loop_, db_, sql_, Publisher(bus_), "w1",
-                                               std::vector<const PeriodicEntry*>{entry_.get()});
+                                               std::vector<const PeriodicEntry*>{entry_.get()},
+                                               [this](std::int64_t term) { fenced_out_.push_back(term); });
         subscription_ = bus_.subscribe<PeriodicJobEnqueued>([this](const PeriodicJobEnqueued& e) {
             enqueued_.push_back(e.slot);
             caught_up_ = e.caught_up;
@@ -54,9 +55,11 @@ protected:
     }
     // The schedule's row as the register statement returns it: its last slot.
     void answer_register(std::size_t index, std::optional<Timestamp> last) {
-        db_.answer(index, test::FakeAnswer::rows({"last_slot"}, {{last ? std::optional<std::string>(pg::to_text(
-                                                                              last->time_since_epoch().count()))
-                                                                        : std::nullopt}}));
+        db_.answer(index, test::FakeAnswer::rows(
+                              {"leading", "last_slot"},
+                              {{std::string("t"), last ? std::optional<std::string>(
+                                                             pg::to_text(last->time_since_epoch().count()))
+                                                       : std::nullopt}}));
     }
     std::size_t count_sent(const std::string& sql) {
         std::size_t n = 0;
@@ -77,10 +80,11 @@ protected:
     Subscription subscription_;
     std::vector<Timestamp> enqueued_;
     bool caught_up_ = false;
+    std::vector<std::int64_t> fenced_out_;
 };
 
 TEST_F(PeriodicUnitTest, WinningLeadershipRecordsTheScheduleWithItsNextSlot) {
-    periodic_->set_leader(true);
+    periodic_->set_leader(true, 7);
     ASSERT_EQ(db_.size(), 1u);
     const auto& sent = db_.sent(0);
     EXPECT_EQ(sent.sql, sql_.periodic_register);
@@ -92,13 +96,15 @@ TEST_F(PeriodicUnitTest, WinningLeadershipRecordsTheScheduleWithItsNextSlot) {
     const auto hour_us = std::chrono::duration_cast<std::chrono::microseconds>(1h).count();
     EXPECT_EQ(next % hour_us, 0) << "the next whole hour";
     EXPECT_EQ(sent.params.at(5), "w1");
+    EXPECT_EQ(sent.params.at(6), "w1") << "fenced by the leader id";
+    EXPECT_EQ(sent.params.at(7), "7") << "and the term";
     // A schedule never seen before: nothing for the past.
     answer_register(0, std::nullopt);
     EXPECT_EQ(count_sent(sql_.periodic_insert), 0u);
 }
 
 TEST_F(PeriodicUnitTest, MissedSlotsAreCaughtUpOnceWithTheLatest) {
-    periodic_->set_leader(true);
+    periodic_->set_leader(true, 7);
     answer_register(0, this_hour() - 3h);
     ASSERT_EQ(count_sent(sql_.periodic_insert), 1u) << "one insert for three missed slots";
     const auto& insert = db_.last();
@@ -107,15 +113,18 @@ TEST_F(PeriodicUnitTest, MissedSlotsAreCaughtUpOnceWithTheLatest) {
     // The latest missed slot is this hour (unless the hour turned meanwhile).
     EXPECT_GE(slot, (this_hour() - 1h).time_since_epoch().count());
     EXPECT_EQ(insert.params.at(9), "periodic:report:" + format_timestamp(Timestamp(std::chrono::microseconds(slot))));
-    db_.answer(test::FakeAnswer::rows({"advanced", "id"}, {{std::string("t"), JobId::generate().to_string()}}));
+    EXPECT_EQ(insert.params.at(10), "w1");
+    EXPECT_EQ(insert.params.at(11), "7");
+    db_.answer(test::FakeAnswer::rows({"leading", "advanced", "id"},
+                                      {{std::string("t"), std::string("t"), JobId::generate().to_string()}}));
     ASSERT_EQ(enqueued_.size(), 1u);
     EXPECT_TRUE(caught_up_);
 }
 
 TEST_F(PeriodicUnitTest, AnAnswerOfAnEarlierLeadershipIsIgnored) {
-    periodic_->set_leader(true);
+    periodic_->set_leader(true, 7);
     periodic_->set_leader(false);  // the connection went while the record was in flight
-    periodic_->set_leader(true);
+    periodic_->set_leader(true, 7);
     ASSERT_EQ(count_sent(sql_.periodic_register), 2u);
     answer_register(0, this_hour() - 3h);
     EXPECT_EQ(count_sent(sql_.periodic_insert), 0u) << "the first term's answer acts on nothing";
@@ -123,11 +132,29 @@ TEST_F(PeriodicUnitTest, AnAnswerOfAnEarlierLeadershipIsIgnored) {
     EXPECT_EQ(count_sent(sql_.periodic_insert), 1u);
 }
 
+TEST_F(PeriodicUnitTest, AnInsertFencedOutByANewerTermIsReportedAndPublishesNothing) {
+    periodic_->set_leader(true, 7);
+    answer_register(0, this_hour() - 3h);
+    ASSERT_EQ(count_sent(sql_.periodic_insert), 1u);
+    // Another dispatcher took the row over: the fence held, nothing was inserted.
+    db_.answer(test::FakeAnswer::rows({"leading", "advanced", "id"},
+                                      {{std::string("f"), std::string("f"), std::nullopt}}));
+    EXPECT_TRUE(enqueued_.empty());
+    EXPECT_EQ(fenced_out_, std::vector<std::int64_t>{7});
+}
+
+TEST_F(PeriodicUnitTest, ARegisterFencedOutIsReportedAndInsertsNothing) {
+    periodic_->set_leader(true, 7);
+    db_.answer(test::FakeAnswer::rows({"leading", "last_slot"}, {{std::string("f"), std::nullopt}}));
+    EXPECT_EQ(fenced_out_, std::vector<std::int64_t>{7});
+    EXPECT_EQ(count_sent(sql_.periodic_insert), 0u);
+}
+
 TEST_F(PeriodicUnitTest, AFollowerSendsNothing) {
     periodic_->set_leader(false);
     EXPECT_EQ(db_.size(), 0u);
     periodic_->stop();
-    periodic_->set_leader(true);
+    periodic_->set_leader(true, 7);
     EXPECT_EQ(db_.size(), 0u) << "stopped for good";
 }
 

@@ -91,9 +91,17 @@ struct DispatcherOptions {
     // busy_poll_interval after a short one (doubling, up to 32×, while claims
     // come back empty). It asks for NOTIFY again when the overlap ends.
     std::chrono::milliseconds busy_poll_interval{1};
-    // How often the maintenance leader (one dispatcher per schema, by an
-    // advisory lock) reclaims expired leases.
+    // How often the maintenance leader (one dispatcher per schema, the
+    // holder of the schema's leader row) reclaims expired leases.
     std::chrono::milliseconds reclaim_interval{5000};
+    // How long the maintenance leader's row (schema.leaders) stays its own
+    // without a renewal. The leader renews it every reclaim_interval and at
+    // least three times per leader_ttl; another dispatcher takes it over
+    // once it has expired, under a new term that fences every write of the
+    // old leader out. A leader that dies (or hangs, or loses its connection)
+    // is replaced within about leader_ttl; a clean stop resigns at once. A
+    // row, not a session lock: the same through PgBouncer in transaction mode.
+    std::chrono::milliseconds leader_ttl{15000};
     // Finished jobs older than this are deleted by the maintenance leader,
     // in batches, at least once a minute (and at least as often as the
     // shortest period).
