@@ -75,18 +75,33 @@ int main(int argc, char** argv) {
     }
     try {
         PgPool pool(url, PgPoolOptions{.max_connections = 4});
-        PgJobStore store(pool, PgJobStoreOptions{.schema = schema, .lease_timeout = std::chrono::milliseconds(lease_ms)});
+        // Through a pooler (tests/pgbouncer/run.sh): no prepared statements,
+        // and LISTEN on a direct connection or none.
+        const auto env_is_1 = [](const char* variable) {
+            const char* v = std::getenv(variable);
+            return v != nullptr && std::string(v) == "1";
+        };
+        PgJobStore store(pool, PgJobStoreOptions{.schema = schema,
+                                                 .lease_timeout = std::chrono::milliseconds(lease_ms),
+                                                 .prepared_statements = !env_is_1("SEESAW_TEST_POOLER")});
         const char* reclaim_ms = std::getenv("SEESAW_TEST_RECLAIM_MS");
         const char* heartbeat_ms = std::getenv("SEESAW_TEST_HEARTBEAT_MS");
         const char* leader_ttl_ms = std::getenv("SEESAW_TEST_LEADER_TTL_MS");
-        Dispatcher dispatcher(store, {.queues = queues,
+        DispatcherOptions options{.queues = queues,
                                       .reclaim_interval = std::chrono::milliseconds(
                                           reclaim_ms != nullptr ? std::stoll(reclaim_ms) : 5000),
                                       .leader_ttl = std::chrono::milliseconds(
                                           leader_ttl_ms != nullptr ? std::stoll(leader_ttl_ms) : 15000),
                                       .heartbeat_interval = std::chrono::milliseconds(
                                           heartbeat_ms != nullptr ? std::stoll(heartbeat_ms) : 0),
-                                      .handle_signals = true});
+                                      .handle_signals = true};
+        if (env_is_1("SEESAW_TEST_POLL_ONLY")) {
+            options.listen = false;
+            options.poll_interval = std::chrono::milliseconds(100);
+        } else if (const char* listen_url = std::getenv("SEESAW_TEST_LISTEN_DATABASE_URL")) {
+            options.listen_database_url = listen_url;
+        }
+        Dispatcher dispatcher(store, std::move(options));
         if (const char* schedule = std::getenv("SEESAW_TEST_SCHEDULE")) {
             const std::string text = schedule;
             const auto bar = text.find('|');
