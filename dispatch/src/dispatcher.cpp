@@ -218,6 +218,7 @@ void Engine::start() {
         const auto& conninfo = store_.pool().conninfo();
         PgConnection::Settings connection_settings;
         connection_settings.prepare = store_.options().prepared_statements;
+        connection_settings.pipeline = !store_.options().transaction_pooling;
         if (connection_settings.prepare) connection_settings.startup_options = planning_options;
         auto reconnected = [](const PgConnection& c) { return c.reconnects() > 0; };
         PgConnection::Callbacks work;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <cstdio>
 #include <random>
 #include <string_view>
 
@@ -101,7 +102,7 @@ void PgConnection::start_connect() {
     }
     conn_ = PQconnectStartParams(keys, values, 1);
     if (conn_ == nullptr || PQstatus(conn_) == CONNECTION_BAD) {
-        lost(trimmed_error(conn_));
+        connect_failed(trimmed_error(conn_));
         return;
     }
     if (PQsetnonblocking(conn_, 1) != 0) {
@@ -120,7 +121,7 @@ void PgConnection::continue_connect() {
     switch (PQconnectPoll(conn_)) {
         case PGRES_POLLING_READING: watch(UV_READABLE); return;
         case PGRES_POLLING_WRITING: watch(UV_WRITABLE); return;
-        case PGRES_POLLING_FAILED: lost(trimmed_error(conn_)); return;
+        case PGRES_POLLING_FAILED: connect_failed(trimmed_error(conn_)); return;
         case PGRES_POLLING_OK: break;
         default: return;
     }
@@ -139,6 +140,22 @@ void PgConnection::continue_connect() {
     attempts_since_loss_ = 0;
     watch(UV_READABLE);
     if (state_ == State::connected && callbacks_.connected) callbacks_.connected();
+}
+
+void PgConnection::connect_failed(const std::string& reason) {
+    // PgBouncer (before 1.21, and later without ignore_startup_parameters)
+    // refuses the startup options, and a pooler that cannot keep them cannot
+    // keep prepared statements either: go on without both.
+    if (!settings_.startup_options.empty() && reason.find("unsupported startup parameter") != std::string::npos) {
+        settings_.startup_options.clear();
+        settings_.prepare = false;
+        settings_.pipeline = false;
+        log(LogLevel::warn, "dispatcher " + name_ + " connection: the server refused the startup parameter `options` (" +
+                                reason + "): a pooler such as PgBouncer? Connecting without it, without "
+                                "prepared statements and one statement at a time (set "
+                                "PgJobStoreOptions::transaction_pooling to skip this)");
+    }
+    lost(reason);
 }
 
 void PgConnection::watch(int events) {
@@ -206,6 +223,30 @@ void PgConnection::send(Statement statement) {
         if (statement.done) statement.done(nullptr, &failure);
         return;
     }
+    if (!settings_.pipeline && (!pending_.empty() || !queued_.empty())) {
+        queued_.push_back(std::move(statement));
+        return;
+    }
+    transmit(std::move(statement));
+}
+
+void PgConnection::send_queued() {
+    if (settings_.pipeline || !pending_.empty() || queued_.empty() || state_ != State::connected) return;
+    auto next = std::move(queued_.front());
+    queued_.pop_front();
+    transmit(std::move(next));
+}
+
+void PgConnection::fail_queued(const std::string& message) {
+    auto queued = std::move(queued_);
+    queued_.clear();
+    for (auto& statement : queued) {
+        const StatementFailure failure{FailureKind::not_sent, message, {}};
+        if (statement.done) statement.done(nullptr, &failure);
+    }
+}
+
+void PgConnection::transmit(Statement statement) {
     const int n = static_cast<int>(statement.params.size());
     std::vector<const char*> values(statement.params.size());
     std::vector<int> lengths(statement.params.size());
@@ -216,6 +257,7 @@ void PgConnection::send(Statement statement) {
     }
     bool ok = true;
     if (!settings_.prepare) statement.prepared_name.clear();
+    if (!statement.prepared_name.empty()) statement.prepared_name = server_name(statement);
     if (!statement.prepared_name.empty()) {
         if (!prepared_.contains(statement.prepared_name)) {
             ok = PQsendPrepare(conn_, statement.prepared_name.c_str(), statement.sql->c_str(), n, nullptr) == 1 &&
@@ -297,6 +339,8 @@ void PgConnection::read() {
                 if (done.done) done.done(nullptr, &failure);
             }
             if (state_ != State::connected) return;  // a callback closed us
+            send_queued();
+            if (state_ != State::connected) return;
             continue;
         }
         auto& head = pending_.front();
@@ -311,6 +355,21 @@ void PgConnection::read() {
     if (PQstatus(conn_) == CONNECTION_BAD) lost(trimmed_error(conn_));
 }
 
+const std::string& PgConnection::server_name(const Statement& statement) {
+    // The name carries a hash of the text: behind a pooler that mixes server
+    // connections (a misconfiguration, but a quiet one), a name prepared by
+    // another client for another schema never runs in place of ours.
+    auto [it, added] = server_names_.try_emplace(statement.sql);
+    if (added) {
+        std::uint64_t hash = 14695981039346656037ull;  // FNV-1a
+        for (unsigned char c : *statement.sql) hash = (hash ^ c) * 1099511628211ull;
+        char hex[17];
+        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+        it->second = statement.prepared_name + "_" + hex;
+    }
+    return it->second;
+}
+
 void PgConnection::stop_preparing(const std::string& name) {
     // Prepared here, and gone: a pooler in transaction mode ran the PREPARE
     // on one server connection and this on another. Under a pooler the name
@@ -318,10 +377,11 @@ void PgConnection::stop_preparing(const std::string& name) {
     // schema: prepare nothing more.
     if (!settings_.prepare) return;
     settings_.prepare = false;
+    settings_.pipeline = false;
     prepared_.clear();
     log(LogLevel::warn, "dispatcher " + name_ + " connection: the server lost the prepared statement \"" + name +
                             "\" (is this connection through PgBouncer in transaction mode? set "
-                            "StoreOptions::prepared_statements = false); sending every statement unprepared from now on");
+                            "PgJobStoreOptions::transaction_pooling); sending every statement unprepared, one at a time, from now on");
 }
 
 StatementFailure PgConnection::rejection(const PGresult* result) const {
@@ -355,6 +415,7 @@ void PgConnection::lost(const std::string& libpq_reason) {
     if (state_ == State::closed) return;
     state_ = State::waiting;
     fail_statements(std::move(failed), name_ + " connection lost: " + reason);
+    if (state_ == State::waiting) fail_queued(name_ + " connection lost before it was sent: " + reason);
     if (state_ != State::waiting) return;  // a callback closed us
     backoff_ = std::clamp(backoff_ * 2, backoff_min, backoff_max);
     auto delay = was_connected ? std::chrono::milliseconds(0) : jittered(backoff_);
@@ -412,6 +473,7 @@ void PgConnection::close(std::function<void()> closed) {
     auto failed = std::move(pending_);
     pending_.clear();
     fail_statements(std::move(failed), name_ + " connection closed");
+    fail_queued(name_ + " connection closed before it was sent");
 }
 
 }  // namespace seesaw::detail

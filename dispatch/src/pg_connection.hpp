@@ -30,6 +30,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "pg.hpp"
@@ -60,6 +61,11 @@ public:
         // ahead of any the user's conninfo gives. Empty: none (a pooler such
         // as PgBouncer 1.18 refuses an `options` it does not know).
         std::string startup_options = {};
+        // Send statements while earlier ones are in flight. false: one at a
+        // time, the next once the last one's Sync came back (a pooler that
+        // hands the server connection back at the end of each transaction,
+        // PgBouncer 1.18, drops the answers to pipelined statements).
+        bool pipeline = true;
     };
 
     // Throws seesaw::Error when its retry timer cannot be made.
@@ -110,6 +116,14 @@ private:
     void read();
     void flush();
     void lost(const std::string& reason);
+    void connect_failed(const std::string& reason);
+    void transmit(Statement statement);
+    // !pipeline: sends the next queued statement once nothing is in flight.
+    void send_queued();
+    // Fails the statements that never left (not_sent).
+    void fail_queued(const std::string& message);
+    // The name a statement is prepared under on the server.
+    const std::string& server_name(const Statement& statement);
     // The server lost a statement this connection prepared: prepare no more.
     void stop_preparing(const std::string& name);
     // Runs each statement's callback with its failure, in order.
@@ -128,7 +142,9 @@ private:
     int poll_events_ = 0;
     UvHandle<uv_timer_t> retry_timer_;
     std::deque<Pending> pending_;
+    std::deque<Statement> queued_;  // !pipeline: waiting for the one in flight
     std::unordered_set<std::string> prepared_;
+    std::unordered_map<const std::string*, std::string> server_names_;
     std::chrono::milliseconds backoff_{0};
     std::chrono::steady_clock::time_point lost_at_{};
     bool ever_connected_ = false;

@@ -218,14 +218,28 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string& text)
     }
 }
 
+// How a worker reaches the database: direct (the default), or through a
+// pooler in transaction mode (PgBouncer) with a direct LISTEN connection or
+// polling only.
+struct Connecting {
+    std::string listen_url;           // --listen-database-url
+    bool poll_only = false;           // --poll-only
+    std::int64_t poll_interval_ms = 2000;
+    bool transaction_pooling = false;  // --transaction-pooling
+};
+
 int run_worker(const std::string& url, const std::string& schema, std::size_t workers, const std::string& metrics,
-               const seesaw::RetentionOptions& retention) {
+               const seesaw::RetentionOptions& retention, const Connecting& connecting) {
     seesaw::PgPool pool(url, {.max_connections = workers + 4});
     seesaw::migrate(pool, schema);
     ensure_runs_table(pool, schema);
     // A short lease, so the slow jobs need heartbeats to keep theirs.
-    seesaw::PgJobStore store(pool, {.schema = schema, .lease_timeout = 2s});
+    seesaw::PgJobStore store(
+        pool, {.schema = schema, .lease_timeout = 2s, .transaction_pooling = connecting.transaction_pooling});
     seesaw::Dispatcher dispatcher(store, {.queues = {{"default", workers}, {"reports", 2}, {"ticks", 1}},
+                                          .listen = !connecting.poll_only,
+                                          .listen_database_url = connecting.listen_url,
+                                          .poll_interval = std::chrono::milliseconds(connecting.poll_interval_ms),
                                           .retention = retention,
                                           .retry_policy = {.base = 200ms, .cap = 2s},
                                           .handle_signals = true,
@@ -515,6 +529,18 @@ int main(int argc, char** argv) {
     auto* worker = app.add_subcommand("worker", "run a dispatcher until SIGINT/SIGTERM, then stop gracefully");
     worker->add_option("--workers", workers, "handler threads")->capture_default_str()->check(CLI::Range(1, 512));
     worker->add_option("--metrics-listen", metrics, "serve Prometheus metrics, e.g. 127.0.0.1:9464");
+    Connecting connecting;
+    auto* listen_url = worker->add_option(
+        "--listen-database-url", connecting.listen_url,
+        "a direct URL for the one LISTEN connection, when --database-url is a pooler in transaction mode (PgBouncer)");
+    worker->add_flag("--poll-only", connecting.poll_only, "no LISTEN: find new jobs by polling only (behind a pooler)")
+        ->excludes(listen_url);
+    worker->add_option("--poll-interval", connecting.poll_interval_ms, "milliseconds between polls")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 3'600'000));
+    worker->add_flag("--transaction-pooling", connecting.transaction_pooling,
+                     "--database-url is a pooler in transaction mode (PgBouncer): no prepared statements, no "
+                     "session settings, one statement at a time per connection");
     worker->add_option("--retain-succeeded", retain_succeeded,
                        "delete succeeded jobs this long after they finished, e.g. 30s, 10m, 1h (default 24h)")
         ->type_name("DURATION");
@@ -540,7 +566,7 @@ int main(int argc, char** argv) {
                     return 2;
                 }
             }
-            return run_worker(url, schema, workers, metrics, retention);
+            return run_worker(url, schema, workers, metrics, retention, connecting);
         }
         if (*enqueue) return run_enqueue(url, schema, count, wait);
         return run_summary(url, schema);

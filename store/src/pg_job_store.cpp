@@ -396,6 +396,7 @@ PgJobStore::PgJobStore(PgPool pool, PgJobStoreOptions options)
         throw UsageError("lease timeout must be positive, got " + std::to_string(options_.lease_timeout.count()) +
                          " ms");
     }
+    if (options_.transaction_pooling) options_.prepared_statements = false;
     sql_ = std::make_shared<const detail::StoreSql>(options_.schema);
 }
 

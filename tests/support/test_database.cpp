@@ -66,7 +66,7 @@ void SchemaTest::TearDown() {
 
 PgJobStore SchemaTest::make_store(PgJobStoreOptions options) {
     options.schema = schema_;
-    if (pooled()) options.prepared_statements = false;
+    if (pooled()) options.transaction_pooling = true;
     return PgJobStore(*pool_, std::move(options));
 }
 

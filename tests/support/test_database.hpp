@@ -21,7 +21,7 @@ std::string database_url();
 
 // Run through a pooler in transaction mode (tests/pgbouncer/run.sh sets
 // SEESAW_TEST_POOLER=1 and points SEESAW_TEST_DATABASE_URL at PgBouncer):
-// stores are made without prepared statements, and what needs a session of
+// stores are made with PgJobStoreOptions::transaction_pooling, and what needs a session of
 // its own (LISTEN, the tests' own SQL with its search_path) uses
 // direct_url(), the server's own URL (SEESAW_TEST_DIRECT_DATABASE_URL).
 bool pooled();

@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
         };
         PgJobStore store(pool, PgJobStoreOptions{.schema = schema,
                                                  .lease_timeout = std::chrono::milliseconds(lease_ms),
-                                                 .prepared_statements = !env_is_1("SEESAW_TEST_POOLER")});
+                                                 .transaction_pooling = env_is_1("SEESAW_TEST_POOLER")});
         const char* reclaim_ms = std::getenv("SEESAW_TEST_RECLAIM_MS");
         const char* heartbeat_ms = std::getenv("SEESAW_TEST_HEARTBEAT_MS");
         const char* leader_ttl_ms = std::getenv("SEESAW_TEST_LEADER_TTL_MS");

@@ -67,7 +67,7 @@ TEST_P(HostileNameTest, WorksAsASchemaNameAndIsNeverExecuted) {
     EXPECT_EQ(migrate(*admin_, name_).applied.size(), 0u) << "migrating again applies nothing";
 
     PgPool pool(url_, PgPoolOptions{.max_connections = 4});
-    PgJobStore store(pool, PgJobStoreOptions{.schema = name_, .lease_timeout = 2000ms});
+    PgJobStore store(pool, PgJobStoreOptions{.schema = name_, .lease_timeout = 2000ms, .transaction_pooling = pooled()});
     // Every statement of the store, with a queue as hostile as the schema.
     const std::string queue = name_.substr(0, 100);
     auto first = store.enqueue(Echo{"one"}, {.queue = queue});
@@ -101,7 +101,10 @@ TEST_P(HostileNameTest, WorksAsASchemaNameAndIsNeverExecuted) {
     EXPECT_GE(store.compact_stats(), 0u);
 
     // A dispatcher on the schema and queue, woken by NOTIFY alone.
-    Dispatcher dispatcher(store, {.queues = {{queue, 2}}, .poll_interval = 1h});
+    // Through a pooler, LISTEN goes to the server itself.
+    Dispatcher dispatcher(store, {.queues = {{queue, 2}},
+                                  .listen_database_url = pooled() ? direct_url() : std::string(),
+                                  .poll_interval = 1h});
     std::mutex mutex;
     std::condition_variable cv;
     int ran = 0;

@@ -258,7 +258,7 @@ TEST_F(Migrate, ConcurrentMigratorsOfDifferentSchemasAllSucceed) {
 TEST_F(Migrate, TwoSchemasDoNotSeeEachOthersJobs) {
     ExtraSchema other_schema(url_, schema_ + "_other");
     migrate(*pool_, other_schema.name());
-    auto other = PgJobStore(*pool_, PgJobStoreOptions{.schema = other_schema.name()});
+    auto other = PgJobStore(*pool_, PgJobStoreOptions{.schema = other_schema.name(), .transaction_pooling = pooled()});
 
     auto mine = store_->enqueue(job_of("mine"));
     auto theirs = other.enqueue(job_of("theirs"));
@@ -280,7 +280,7 @@ TEST_F(Migrate, TwoSchemasDoNotSeeEachOthersJobs) {
 TEST_F(Migrate, WorksWithASchemaNameThatNeedsQuoting) {
     ExtraSchema odd(url_, "Odd \"Sch\" x" + schema_.substr(schema_.size() - 8));
     migrate(*pool_, odd.name());
-    auto store = PgJobStore(*pool_, PgJobStoreOptions{.schema = odd.name()});
+    auto store = PgJobStore(*pool_, PgJobStoreOptions{.schema = odd.name(), .transaction_pooling = pooled()});
     auto id = store.enqueue(job_of("quoted"));
     auto claimed = store.claim_ready("w", 1);
     ASSERT_EQ(claimed.size(), 1u);
@@ -341,7 +341,7 @@ TEST_F(Migrate, UpgradingMendsRowsThatBrokeClaims) {
     conn.execute("INSERT INTO " + jobs + " (job_type, payload, created_at) VALUES ('t', '{}', 'infinity')");
     conn.execute("INSERT INTO " + jobs + " (job_type, payload, queue) VALUES ('t', '{}', repeat('q', 200))");
     conn.execute("INSERT INTO " + jobs + " (job_type, payload) VALUES ('ok', '{}')");
-    PgJobStore store(*pool_, PgJobStoreOptions{.schema = old.name()});
+    PgJobStore store(*pool_, PgJobStoreOptions{.schema = old.name(), .transaction_pooling = pooled()});
     EXPECT_THROW(store.claim_ready("w", 10), SqlError) << "version 5 cannot claim past the -infinity row";
 
     auto result = migrate(conn, old.name());

@@ -57,7 +57,7 @@ TEST_F(JobControl, CancellingAJobThatHasNotFinishedEndsItAndItNeverRuns) {
 }
 
 TEST_F(JobControl, CancellingARunningJobFencesItsResultAndTellsItsDispatcher) {
-    Listener listener(url_);
+    Listener listener(direct_url_);  // LISTEN needs a session of its own
     listener.listen(control_channel());
     const auto id = store_->enqueue(job_of("t"));
     const auto claimed = claim_one();
@@ -216,7 +216,7 @@ TEST_F(JobControl, PlainSqlCancelsAndPausesLikeTheLibrary) {
 }
 
 TEST_F(JobControl, APausedQueueIsNotClaimedOtherQueuesAreAndResumingReleasesIt) {
-    Listener listener(url_);
+    Listener listener(direct_url_);  // LISTEN needs a session of its own
     listener.listen(control_channel());
     const auto paused_job = store_->enqueue(job_of("t", in_queue("mail")));
     store_->enqueue(job_of("t", in_queue("other")));

@@ -51,7 +51,7 @@ TEST_F(Notify, ChannelNamesIncludeTheSchema) {
 TEST_F(Notify, OnePerStatementPerQueue) {
     auto ready = channel(schema_);
     auto scheduled = channel(schema_, "scheduled");
-    Listener listener(url_);
+    Listener listener(direct_url_);  // LISTEN needs a session of its own
     listener.listen(ready);
     listener.listen(scheduled);
     arm({"a", "b"});
@@ -75,7 +75,7 @@ TEST_F(Notify, OnePerStatementPerQueue) {
 
 TEST_F(Notify, PlainSqlInsertNotifiesToo) {
     auto ready = channel(schema_);
-    Listener listener(url_);
+    Listener listener(direct_url_);  // LISTEN needs a session of its own
     listener.listen(ready);
     arm({"q"});
     sql("INSERT INTO jobs (job_type, payload, queue) SELECT 'sql', '{}', 'q' FROM generate_series(1, 50)");
@@ -86,7 +86,7 @@ TEST_F(Notify, PlainSqlInsertNotifiesToo) {
 TEST_F(Notify, FutureRunAtWakesNoOneOnTheReadyChannel) {
     auto ready = channel(schema_);
     auto scheduled = channel(schema_, "scheduled");
-    Listener listener(url_);
+    Listener listener(direct_url_);  // LISTEN needs a session of its own
     listener.listen(ready);
     listener.listen(scheduled);
     arm({"a", "b", "c"});
@@ -124,7 +124,7 @@ TEST_F(Notify, FutureRunAtWakesNoOneOnTheReadyChannel) {
 
 TEST_F(Notify, NothingBeforeCommitAndNothingAfterRollback) {
     auto ready = channel(schema_);
-    Listener listener(url_);
+    Listener listener(direct_url_);  // LISTEN needs a session of its own
     listener.listen(ready);
     arm({"gone", "kept"});
     auto conn = connect();
@@ -145,12 +145,12 @@ TEST_F(Notify, NothingBeforeCommitAndNothingAfterRollback) {
 TEST_F(Notify, TwoSchemasNeverWakeEachOther) {
     ExtraSchema other_schema(url_, schema_ + "_o");
     migrate(*pool_, other_schema.name());
-    auto other = PgJobStore(*pool_, PgJobStoreOptions{.schema = other_schema.name()});
+    auto other = PgJobStore(*pool_, PgJobStoreOptions{.schema = other_schema.name(), .transaction_pooling = pooled()});
     auto mine = channel(schema_);
     auto theirs = channel(other_schema.name());
     ASSERT_NE(mine, theirs);
 
-    Listener listener(url_);
+    Listener listener(direct_url_);  // LISTEN needs a session of its own
     listener.listen(mine);
     arm({"x", "y"});
     arm({"x", "y"}, other_schema.name());
@@ -168,7 +168,7 @@ TEST_F(Notify, RetryingDeadLettersWakesTheReadyChannel) {
     auto c = store_->claim_ready("w", 1, ClaimFilter{"dlq"}).at(0);
     store_->mark_failed(c.lease(), "boom", ErrorKind::non_retryable);
     auto ready = channel(schema_);
-    Listener listener(url_);
+    Listener listener(direct_url_);  // LISTEN needs a session of its own
     listener.listen(ready);
     arm({"dlq"});
     ASSERT_TRUE(store_->retry_dead_letter(id));
@@ -185,7 +185,7 @@ TEST_F(Notify, RetryingAListOfDeadLettersWakesEachOfTheirQueuesOnce) {
         ids.push_back(id);
     }
     auto ready = channel(schema_);
-    Listener listener(url_);
+    Listener listener(direct_url_);  // LISTEN needs a session of its own
     listener.listen(ready);
     arm({"d1", "d2"});
     ASSERT_EQ(store_->retry_dead_letters(ids), 3u);

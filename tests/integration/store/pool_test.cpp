@@ -71,7 +71,7 @@ TEST_F(Pool, AConnectionLeftInATransactionIsRolledBackBeforeReuse) {
 
 TEST_F(Pool, DropsAConnectionTheServerClosed) {
     PgPool pool(url_, {.max_connections = 1});
-    auto store = PgJobStore(pool, PgJobStoreOptions{.schema = schema_});
+    auto store = PgJobStore(pool, PgJobStoreOptions{.schema = schema_, .transaction_pooling = pooled()});
     std::string pid = std::string(pool.acquire()->execute("SELECT pg_backend_pid()").get(0, 0));
     auto admin = connect();
     admin.execute("SELECT pg_terminate_backend($1::int)", {pid});
@@ -86,7 +86,7 @@ TEST_F(Pool, DropsAConnectionTheServerClosed) {
 
 TEST_F(Pool, ManyThreadsShareASmallPool) {
     PgPool pool(url_, {.max_connections = 3});
-    auto store = PgJobStore(pool, PgJobStoreOptions{.schema = schema_});
+    auto store = PgJobStore(pool, PgJobStoreOptions{.schema = schema_, .transaction_pooling = pooled()});
     std::vector<std::thread> threads;
     std::vector<std::string> errors(8);
     for (int t = 0; t < 8; ++t) {

@@ -29,10 +29,19 @@ struct PgJobStoreOptions {
     // Backoff for failures reported without a delay, and for reclaimed jobs.
     RetryPolicy retry_policy = {};
     // Prepare the single-job enqueue once per connection (pooled, or given
-    // to enqueue_in as a Connection) instead of parsing and planning it on
-    // every call. Turn off behind a PgBouncer in transaction mode older than
-    // 1.21, which cannot route prepared statements.
+    // to enqueue_in as a Connection), and the dispatcher's statements once per
+    // connection, instead of parsing and planning them on every call.
+    // Off with transaction_pooling.
     bool prepared_statements = true;
+    // The database URL is a pooler in transaction mode (PgBouncer), which
+    // keeps no session for a client between its transactions: no prepared
+    // statements, no startup options (the dispatcher's planning settings),
+    // and one statement at a time on each dispatcher connection instead of a
+    // pipeline (PgBouncer 1.18 drops the answers of pipelined statements
+    // once the first one's transaction ends). The dispatcher's LISTEN needs a
+    // direct URL (DispatcherOptions::listen_database_url) or none
+    // (DispatcherOptions::listen = false). See the README's "Scaling".
+    bool transaction_pooling = false;
 };
 
 // The time list_jobs orders by, oldest first (then by id).
