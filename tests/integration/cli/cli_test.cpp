@@ -1401,6 +1401,55 @@ TEST_F(CliTest, DemoExactlyOnceCheckHoldsWhenAWorkerIsKilled) {
 }
 #endif
 
+// The report, as a user meets it: seesaw-demo workers pointed at
+// PgBouncer in transaction mode (SEESAW_TEST_PGBOUNCER_URL, which
+// scripts/test.sh starts) ran none of 2,000 jobs. Now, with
+// --transaction-pooling: one worker with a direct listener, one polling
+// only, both through the pooler; every job runs exactly once.
+#ifdef SEESAW_DEMO_PATH
+TEST_F(CliTest, DemoWorkersRunEveryJobThroughPgBouncerInTransactionMode) {
+    const char* pooler = std::getenv("SEESAW_TEST_PGBOUNCER_URL");
+    if (pooler == nullptr || *pooler == '\0') GTEST_SKIP() << "SEESAW_TEST_PGBOUNCER_URL is not set (scripts/test.sh sets it)";
+    const std::vector<std::string> where{"--database-url", pooler, "--schema", schema_};
+    auto demo_args = [&](std::vector<std::string> args) {
+        args.insert(args.end(), where.begin(), where.end());
+        return args;
+    };
+    CliProcess listening(demo_args({"worker", "--workers", "2", "--transaction-pooling", "--listen-database-url", url_}),
+                         SEESAW_DEMO_PATH);
+    CliProcess polling(demo_args({"worker", "--workers", "2", "--transaction-pooling", "--poll-only",
+                                  "--poll-interval", "100"}), SEESAW_DEMO_PATH);
+    auto wait_for = [&](const std::string& query, std::int64_t at_least) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+        while (sql(query).get_int64(0, 0) < at_least && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        return sql(query).get_int64(0, 0) >= at_least;
+    };
+    // (The workers create the demo's tables as they start.)
+    ASSERT_TRUE(wait_for("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
+                         " AND tablename = 'demo_workers'", 1));
+    ASSERT_TRUE(wait_for("SELECT count(*) FROM demo_workers", 2));
+    CliProcess producer(demo_args({"enqueue", "2000", "--wait"}), SEESAW_DEMO_PATH);
+    auto produced = producer.wait();
+    EXPECT_EQ(produced.status, 0) << produced.err;
+    EXPECT_EQ(count("status NOT IN ('succeeded', 'dead_letter') AND queue <> 'ticks'"), 0);
+    for (auto* worker : {&listening, &polling}) {
+        worker->send_signal(SIGTERM);
+        auto stopped = worker->wait();
+        EXPECT_EQ(stopped.status, 0) << stopped.err;
+        EXPECT_EQ(stopped.err.find("does not exist"), std::string::npos) << stopped.err;
+    }
+    EXPECT_EQ(sql("SELECT count(DISTINCT worker) FROM demo_runs").get_int64(0, 0), 2) << "each worker ran jobs";
+
+    CliProcess summary(demo_args({"summary"}), SEESAW_DEMO_PATH);
+    std::string out;
+    while (auto line = summary.read_line()) out += *line + "\n";
+    auto summarized = summary.wait();
+    EXPECT_EQ(summarized.status, 0) << out << summarized.err;
+    EXPECT_NE(out.find("exactly once    OK"), std::string::npos) << out;
+}
+#endif
+
 // libpq quotes the malformed part of a URL, password and all: the tool must
 // say what is wrong without printing it.
 TEST_F(CliTest, AMalformedDatabaseUrlIsReportedWithoutItsPassword) {
