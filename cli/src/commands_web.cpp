@@ -66,7 +66,8 @@ void run_web(const ConnectionOptions& connection, const WebArgs& args) {
     // instead of holding it for the operating system's TCP timeout.
     ::setenv("PGCONNECT_TIMEOUT", "5", 0);
     PgPool pool(connection.conninfo(), PgPoolOptions{.max_connections = 4, .acquire_timeout = std::chrono::seconds(10)});
-    PgJobStore store(pool, PgJobStoreOptions{.schema = connection.schema});
+    // Nothing prepared: the dashboard works through a pooler in transaction mode.
+    PgJobStore store(pool, PgJobStoreOptions{.schema = connection.schema, .prepared_statements = false});
     store.stats();  // a schema that was never migrated fails here, with the hint
 
     std::unique_ptr<web::Dashboard> dashboard;

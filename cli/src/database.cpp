@@ -15,6 +15,9 @@ PgPool open_pool(const ConnectionOptions& options) {
 }  // namespace
 
 Database::Database(const ConnectionOptions& options)
-    : pool_(open_pool(options)), store_(pool_, PgJobStoreOptions{.schema = options.schema}) {}
+    // One command runs a statement or two: preparing them gains nothing, and
+    // without prepared statements every command works through a pooler in
+    // transaction mode (PgBouncer).
+    : pool_(open_pool(options)), store_(pool_, PgJobStoreOptions{.schema = options.schema, .prepared_statements = false}) {}
 
 }  // namespace seesaw::cli
