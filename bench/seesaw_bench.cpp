@@ -1280,20 +1280,25 @@ std::string connection_kind(std::string_view application) {
     return "other";
 }
 
-// Backends of the database, sampled while the children drain.
+// Backends of the database, sampled while the children drain: those that
+// connected after the children were started, or ran something since the
+// window began (a pooler's server connections may be older than the
+// children; its idle ones, left from an earlier run, do not count).
 struct ConnectionSampler {
     std::size_t peak = 0;
     std::map<std::string, std::size_t> peak_by_kind;
     std::set<std::string> used;  // pids of backends that ran something since `since`
-    std::string since;           // the server's clock_timestamp() when the window began
+    std::string spawned;         // the server's clock_timestamp() before the children started
+    std::string since;           // the same when the window began
 
     void sample(Connection& conn) {
         auto rows = conn.execute(
             "/* seesaw-bench parent */ SELECT pid::text, coalesce(application_name, ''), coalesce(state, ''),"
             " coalesce(state_change >= $1::timestamptz, false) FROM pg_stat_activity"
             " WHERE datname = current_database() AND backend_type = 'client backend'"
-            " AND application_name IS DISTINCT FROM 'seesaw-bench'",
-            {since});
+            " AND application_name IS DISTINCT FROM 'seesaw-bench'"
+            " AND (backend_start >= $2::timestamptz OR state_change >= $1::timestamptz OR state <> 'idle')",
+            {since, spawned});
         std::map<std::string, std::size_t> by_kind;
         for (std::size_t i = 0; i < rows.rows(); ++i) {
             ++by_kind[connection_kind(rows.get(i, 1))];
@@ -1309,6 +1314,8 @@ void drain_with_processes(const Options& o, Report& r, int n, std::int64_t jobs)
     fresh_schema(o);
     auto conn = Connection::open(with_application_name(direct_url(o), "seesaw-bench"));
     const auto table = seesaw::quote_identifier(o.schema) + ".jobs";
+    auto now = [&] { return std::string(conn.execute("/* seesaw-bench parent */ SELECT clock_timestamp()::text").get(0, 0)); };
+    const auto spawned = now();
     Children children(o, n);
     auto wait_until = [&](auto done, std::chrono::seconds timeout, const char* what) {
         auto deadline = Clock::now() + timeout;
@@ -1328,9 +1335,11 @@ void drain_with_processes(const Options& o, Report& r, int n, std::int64_t jobs)
         statements = false;
     }
     ConnectionSampler idle;  // ready, nothing to do
-    idle.since = std::string(conn.execute("/* seesaw-bench parent */ SELECT clock_timestamp()::text").get(0, 0));
+    idle.spawned = spawned;
+    idle.since = now();
     idle.sample(conn);
     ConnectionSampler sampler;
+    sampler.spawned = spawned;
     sampler.since = idle.since;
     conn.execute("/* seesaw-bench parent */ INSERT INTO " + table + " (job_type, payload)"
                  " SELECT 'bench_noop', jsonb_build_object('seq', i, 'pad', '" + pad(o.payload_bytes) + "')"
