@@ -1370,18 +1370,19 @@ void drain_with_processes(const Options& o, Report& r, int n, std::int64_t jobs)
     }
 
     // The server's time per job, before the children's stop adds to it.
-    std::vector<std::tuple<std::string, double, double>> top;  // query, calls, ms
+    std::vector<std::tuple<std::string, std::string, double, double>> top;  // queryid, query, calls, ms
     double server_ms = 0;
     if (statements) {
         const std::string ours = " FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database"
                                  " WHERE datname = current_database()) AND query NOT LIKE '%seesaw-bench parent%'";
         server_ms = std::stod(std::string(
             conn.execute("/* seesaw-bench parent */ SELECT coalesce(sum(total_exec_time), 0)::text" + ours).get(0, 0)));
-        auto t = conn.execute("/* seesaw-bench parent */ SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 160),"
-                              " calls::text, total_exec_time::text" + ours + " ORDER BY total_exec_time DESC LIMIT 3");
+        auto t = conn.execute("/* seesaw-bench parent */ SELECT queryid::text,"
+                              " left(regexp_replace(query, '\\s+', ' ', 'g'), 160), calls::text, total_exec_time::text" +
+                              ours + " ORDER BY total_exec_time DESC LIMIT 3");
         for (std::size_t i = 0; i < t.rows(); ++i)
-            top.emplace_back(std::string(t.get(i, 0)), std::stod(std::string(t.get(i, 1))),
-                             std::stod(std::string(t.get(i, 2))));
+            top.emplace_back(std::string(t.get(i, 0)), std::string(t.get(i, 1)), std::stod(std::string(t.get(i, 2))),
+                             std::stod(std::string(t.get(i, 3))));
     }
     if (!children.stop()) throw std::runtime_error("a dispatcher process did not stop cleanly");
 
@@ -1402,14 +1403,15 @@ void drain_with_processes(const Options& o, Report& r, int n, std::int64_t jobs)
     for (const auto& [kind, peak] : kinds) r.emit(prefix + "connections_" + kind, static_cast<double>(peak), "connections");
     if (statements) {
         r.emit(prefix + "server_us_per_job", server_ms * 1000.0 / static_cast<double>(jobs), "us");
-        for (std::size_t i = 0; i < top.size(); ++i) {
-            const auto& [query, calls, ms] = top[i];
-            const auto k = prefix + "statement_" + std::to_string(i + 1) + "_";
+        // Named by queryid (the same statement in every run on this
+        // server), with its text as a param.
+        for (const auto& [queryid, query, calls, ms] : top) {
+            const auto k = prefix + "statement_q" + (queryid[0] == '-' ? "m" + queryid.substr(1) : queryid) + "_";
             r.set_param("statement", query);
             r.emit(k + "share", server_ms > 0 ? ms / server_ms : 0, "ratio");
             r.emit(k + "us_per_job", ms * 1000.0 / static_cast<double>(jobs), "us");
-            r.emit(k + "calls_per_job", calls / static_cast<double>(jobs), "calls");
-            std::fprintf(stderr, "    %s\n", query.c_str());
+            r.emit(k + "jobs_per_call", calls > 0 ? static_cast<double>(jobs) / calls : 0, "jobs");
+            std::fprintf(stderr, "    %4.0f%%  %s\n", server_ms > 0 ? 100 * ms / server_ms : 0, query.c_str());
         }
         r.clear_param("statement");
     }
