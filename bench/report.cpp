@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     std::map<Key, Series> series;
-    std::map<std::pair<std::string, std::string>, std::string> statements;  // (set-up, metric): the statement
+    // (set-up, processes, statement text): share, us_per_job, jobs_per_call values
+    std::map<std::tuple<std::string, int, std::string>, std::map<std::string, std::vector<double>>> statements;
     std::string postgres, sync_commit, fsync;
     std::ifstream in(path);
     std::string line;
@@ -88,7 +89,18 @@ int main(int argc, char** argv) {
         };
         Key key{text("setup"), text("mode"), doc["metric"].GetString(), int_param(params, "background_jobs"),
                 int_param(params, "jobs")};
-        if (auto statement = text("statement"); !statement.empty()) statements[{key.setup, key.metric}] = statement;
+        // processes_N_statement_<id>_{share,us_per_job,jobs_per_call}: keyed by
+        // the statement's text (its id may differ from run to run).
+        if (auto statement = text("statement"); !statement.empty()) {
+            const auto& m = key.metric;
+            const auto at = m.find("_statement_");
+            const auto n = std::atoi(m.c_str() + std::string("processes_").size());
+            for (const char* what : {"share", "us_per_job", "jobs_per_call"}) {
+                if (at != std::string::npos && m.ends_with(std::string("_") + what))
+                    statements[{key.setup, n, statement}][what].push_back(doc["value"].GetDouble());
+            }
+            continue;
+        }
         auto& s = series[key];
         s.unit = doc["unit"].GetString();
         s.values.push_back(doc["value"].GetDouble());
@@ -234,22 +246,23 @@ int main(int argc, char** argv) {
                             runs_in(setup, "processes", p + "jobs_per_s"));
             }
         }
-        // The statements each drain's top three held (named by queryid),
-        // by median share of the server's time.
+        // The statements that took most of the server's time in each drain,
+        // by median share.
         bool header = false;
+        auto median_of_values = [](std::vector<double> v) {
+            Series series_of{"", std::move(v)};
+            return format(series_of.median());
+        };
         for (const auto& setup : setups) {
             for (int n = 1; n <= 64; ++n) {
-                const auto p = "processes_" + std::to_string(n) + "_statement_";
-                std::vector<std::pair<double, std::string>> found;  // median share, metric prefix
-                for (const auto& [k, s] : series) {
-                    if (k.setup != setup || k.mode != "processes" || !k.metric.starts_with(p) ||
-                        !k.metric.ends_with("_share"))
-                        continue;
-                    found.emplace_back(s.median(), k.metric.substr(0, k.metric.size() - 5));
+                std::vector<std::pair<double, const std::string*>> found;  // median share, text
+                for (const auto& [k, values] : statements) {
+                    if (std::get<0>(k) != setup || std::get<1>(k) != n || !values.contains("share")) continue;
+                    found.emplace_back(Series{"", values.at("share")}.median(), &std::get<2>(k));
                 }
-                std::sort(found.rbegin(), found.rend());
+                std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
                 for (std::size_t i = 0; i < found.size() && i < 3; ++i) {
-                    const auto& m = found[i].second;
+                    auto& values = statements[{setup, n, *found[i].second}];
                     if (!header) {
                         std::printf("\nThe statements that took most of the server's time (pg_stat_statements"
                                     " total_exec_time; medians over the runs where they were among the top three):"
@@ -257,11 +270,10 @@ int main(int argc, char** argv) {
                                     "|---|---:|---|---:|---:|---:|---:|\n");
                         header = true;
                     }
-                    std::printf("| %s | %d | `%s` | %s | %s | %s | %zu |\n", setup.c_str(), n,
-                                statements[{setup, m + "share"}].c_str(), median_in(setup, "processes", m + "share").c_str(),
-                                median_in(setup, "processes", m + "us_per_job").c_str(),
-                                median_in(setup, "processes", m + "jobs_per_call").c_str(),
-                                runs_in(setup, "processes", m + "share"));
+                    std::printf("| %s | %d | `%s` | %s | %s | %s | %zu |\n", setup.c_str(), n, found[i].second->c_str(),
+                                median_of_values(values["share"]).c_str(), median_of_values(values["us_per_job"]).c_str(),
+                                values["jobs_per_call"].empty() ? "-" : median_of_values(values["jobs_per_call"]).c_str(),
+                                values["share"].size());
                 }
             }
         }

@@ -1403,10 +1403,14 @@ void drain_with_processes(const Options& o, Report& r, int n, std::int64_t jobs)
     for (const auto& [kind, peak] : kinds) r.emit(prefix + "connections_" + kind, static_cast<double>(peak), "connections");
     if (statements) {
         r.emit(prefix + "server_us_per_job", server_ms * 1000.0 / static_cast<double>(jobs), "us");
-        // Named by queryid (the same statement in every run on this
-        // server), with its text as a param.
+        // Named by a hash of the text (queryid changes with the schema's
+        // OIDs, new in every run), with the text as a param.
         for (const auto& [queryid, query, calls, ms] : top) {
-            const auto k = prefix + "statement_q" + (queryid[0] == '-' ? "m" + queryid.substr(1) : queryid) + "_";
+            std::uint32_t h = 2166136261u;  // FNV-1a
+            for (unsigned char c : query) h = (h ^ c) * 16777619u;
+            char id[16];
+            std::snprintf(id, sizeof id, "%08x", h);
+            const auto k = prefix + "statement_" + id + "_";
             r.set_param("statement", query);
             r.emit(k + "share", server_ms > 0 ? ms / server_ms : 0, "ratio");
             r.emit(k + "us_per_job", ms * 1000.0 / static_cast<double>(jobs), "us");
