@@ -14,12 +14,14 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 namespace {
 
 struct Key {
+    std::string setup;  // the param "setup" (seesaw-bench --label), empty if none
     std::string mode, metric;
     std::int64_t background_jobs = 0;
     std::int64_t jobs = 0;
@@ -65,6 +67,8 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     std::map<Key, Series> series;
+    // (set-up, processes, statement text): share, us_per_job, jobs_per_call values
+    std::map<std::tuple<std::string, int, std::string>, std::map<std::string, std::vector<double>>> statements;
     std::string postgres, sync_commit, fsync;
     std::ifstream in(path);
     std::string line;
@@ -79,8 +83,24 @@ int main(int argc, char** argv) {
             return 1;
         }
         const auto& params = doc["params"];
-        Key key{params.HasMember("mode") ? params["mode"].GetString() : "", doc["metric"].GetString(),
-                int_param(params, "background_jobs"), int_param(params, "jobs")};
+        auto text = [&](const char* name) -> std::string {
+            auto it = params.FindMember(name);
+            return it != params.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
+        };
+        Key key{text("setup"), text("mode"), doc["metric"].GetString(), int_param(params, "background_jobs"),
+                int_param(params, "jobs")};
+        // processes_N_statement_<id>_{share,us_per_job,jobs_per_call}: keyed by
+        // the statement's text (its id may differ from run to run).
+        if (auto statement = text("statement"); !statement.empty()) {
+            const auto& m = key.metric;
+            const auto at = m.find("_statement_");
+            const auto n = std::atoi(m.c_str() + std::string("processes_").size());
+            for (const char* what : {"share", "us_per_job", "jobs_per_call"}) {
+                if (at != std::string::npos && m.ends_with(std::string("_") + what))
+                    statements[{key.setup, n, statement}][what].push_back(doc["value"].GetDouble());
+            }
+            continue;
+        }
         auto& s = series[key];
         s.unit = doc["unit"].GetString();
         s.values.push_back(doc["value"].GetDouble());
@@ -91,7 +111,8 @@ int main(int argc, char** argv) {
     auto median_of = [&](const std::string& mode, const std::string& metric, std::int64_t background = 0,
                          std::optional<std::int64_t> jobs = std::nullopt) -> std::optional<double> {
         for (const auto& [k, s] : series) {
-            if (k.mode == mode && k.metric == metric && k.background_jobs == background && (!jobs || k.jobs == *jobs))
+            if ((k.setup.empty() || k.setup == "direct") && k.mode == mode && k.metric == metric &&
+                k.background_jobs == background && (!jobs || k.jobs == *jobs))
                 return s.median();
         }
         return std::nullopt;
@@ -102,7 +123,8 @@ int main(int argc, char** argv) {
     std::printf("| mode | metric | jobs | other jobs in table | median | unit | runs |\n");
     std::printf("|---|---|---:|---:|---:|---|---:|\n");
     for (const auto& [k, s] : series) {
-        std::printf("| %s | %s | %lld | %lld | %s | %s | %zu |\n", k.mode.c_str(), k.metric.c_str(),
+        auto mode = k.setup.empty() ? k.mode : k.mode + " (" + k.setup + ")";
+        std::printf("| %s | %s | %lld | %lld | %s | %s | %zu |\n", mode.c_str(), k.metric.c_str(),
                     static_cast<long long>(k.jobs), static_cast<long long>(k.background_jobs),
                     format(s.median()).c_str(), s.unit.c_str(), s.values.size());
     }
@@ -170,6 +192,92 @@ int main(int argc, char** argv) {
                     *v / *alone, format(*alone).c_str());
     if (auto v = median_of("latency", "latency_p99_over_floor_p99"))
         std::printf("- latency_p99 is %.2f× the floor's own p99, sampled alongside\n", *v);
+
+    // Set-ups side by side (bench/pgbouncer.sh: direct, through PgBouncer
+    // with LISTEN direct, through PgBouncer polling only).
+    std::vector<std::string> setups;
+    for (const auto& [k, s] : series)
+        if (!k.setup.empty() && std::find(setups.begin(), setups.end(), k.setup) == setups.end()) setups.push_back(k.setup);
+    auto median_in = [&](const std::string& setup, const std::string& mode, const std::string& metric) -> std::string {
+        for (const auto& [k, s] : series)
+            if (k.setup == setup && k.mode == mode && k.metric == metric) return format(s.median());
+        return "-";
+    };
+    auto runs_in = [&](const std::string& setup, const std::string& mode, const std::string& metric) -> std::size_t {
+        for (const auto& [k, s] : series)
+            if (k.setup == setup && k.mode == mode && k.metric == metric) return s.values.size();
+        return 0;
+    };
+    auto any_in = [&](const std::string& mode, const std::string& metric) {
+        return std::any_of(setups.begin(), setups.end(), [&](const auto& s) { return runs_in(s, mode, metric) > 0; });
+    };
+    if (any_in("latency", "latency_p50")) {
+        std::printf("\nLatency by set-up (us, medians of the runs' p50/p99):\n\n");
+        std::printf("| set-up | latency p50 | latency p99 | fast path p50 | fast path p99 | floor e2e p50 | runs |\n");
+        std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
+        for (const auto& setup : setups) {
+            if (runs_in(setup, "latency", "latency_p50") == 0) continue;
+            std::printf("| %s | %s | %s | %s | %s | %s | %zu |\n", setup.c_str(), median_in(setup, "latency", "latency_p50").c_str(),
+                        median_in(setup, "latency", "latency_p99").c_str(), median_in(setup, "latency", "latency_fast_p50").c_str(),
+                        median_in(setup, "latency", "latency_fast_p99").c_str(), median_in(setup, "latency", "floor_e2e_us").c_str(),
+                        runs_in(setup, "latency", "latency_p50"));
+        }
+    }
+    if (!setups.empty()) {
+        std::printf("\nOne backlog drained by N dispatcher processes, by set-up (medians): jobs/s; backends of the"
+                    " database at the peak (claim/complete/listen/store connections), and how many ran anything"
+                    " during the drain; server execution time per job (pg_stat_statements):\n\n");
+        std::printf("| set-up | processes | jobs/s | backends | claim | complete | listen | store | backends used |"
+                    " server us/job | runs |\n");
+        std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (const auto& setup : setups) {
+            for (int n = 1; n <= 64; ++n) {
+                auto p = "processes_" + std::to_string(n) + "_";
+                if (runs_in(setup, "processes", p + "jobs_per_s") == 0) continue;
+                std::printf("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %zu |\n", setup.c_str(), n,
+                            median_in(setup, "processes", p + "jobs_per_s").c_str(),
+                            median_in(setup, "processes", p + "connections").c_str(),
+                            median_in(setup, "processes", p + "connections_claim").c_str(),
+                            median_in(setup, "processes", p + "connections_complete").c_str(),
+                            median_in(setup, "processes", p + "connections_listen").c_str(),
+                            median_in(setup, "processes", p + "connections_store").c_str(),
+                            median_in(setup, "processes", p + "backends_used").c_str(),
+                            median_in(setup, "processes", p + "server_us_per_job").c_str(),
+                            runs_in(setup, "processes", p + "jobs_per_s"));
+            }
+        }
+        // The statements that took most of the server's time in each drain,
+        // by median share.
+        bool header = false;
+        auto median_of_values = [](std::vector<double> v) {
+            Series series_of{"", std::move(v)};
+            return format(series_of.median());
+        };
+        for (const auto& setup : setups) {
+            for (int n = 1; n <= 64; ++n) {
+                std::vector<std::pair<double, const std::string*>> found;  // median share, text
+                for (const auto& [k, values] : statements) {
+                    if (std::get<0>(k) != setup || std::get<1>(k) != n || !values.contains("share")) continue;
+                    found.emplace_back(Series{"", values.at("share")}.median(), &std::get<2>(k));
+                }
+                std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+                for (std::size_t i = 0; i < found.size() && i < 3; ++i) {
+                    auto& values = statements[{setup, n, *found[i].second}];
+                    if (!header) {
+                        std::printf("\nThe statements that took most of the server's time (pg_stat_statements"
+                                    " total_exec_time; medians over the runs where they were among the top three):"
+                                    "\n\n| set-up | processes | statement | share | us/job | jobs/call | runs |\n"
+                                    "|---|---:|---|---:|---:|---:|---:|\n");
+                        header = true;
+                    }
+                    std::printf("| %s | %d | `%s` | %s | %s | %s | %zu |\n", setup.c_str(), n, found[i].second->c_str(),
+                                median_of_values(values["share"]).c_str(), median_of_values(values["us_per_job"]).c_str(),
+                                values["jobs_per_call"].empty() ? "-" : median_of_values(values["jobs_per_call"]).c_str(),
+                                values["share"].size());
+                }
+            }
+        }
+    }
 
     if (!plot_dir.empty()) {
         std::ofstream out(plot_dir + "/throughput.dat");

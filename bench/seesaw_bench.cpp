@@ -1,8 +1,16 @@
 // seesaw-bench: end-to-end benchmarks against a real PostgreSQL.
 //
-//   seesaw-bench --database-url URL [--schema S] --mode latency|throughput|steady|floor|stats|prune
+//   seesaw-bench --database-url URL [--schema S] --mode latency|throughput|steady|floor|stats|prune|processes
 //                [--jobs N] [--workers N] [--producers N] [--producer-jobs N] [--rate R] [--payload-bytes B]
 //                [--runs K] [--background-jobs N] [--prefetch P] [--durable-claims BOOL] [--variants BOOL] [--keep]
+//                [--listen-database-url URL] [--poll-only] [--poll-interval MS] [--no-prepared-statements]
+//                [--direct-database-url URL] [--label NAME] [--process-counts 1,2,4]
+//
+// Behind a pooler (PgBouncer in transaction mode): --database-url is the
+// pooler's, --no-prepared-statements, and either --listen-database-url (the
+// server's own URL, for the one LISTEN connection) or --poll-only. Schema
+// set-up, the floors and the server-side observations use the server's own
+// URL (--direct-database-url, default the listen URL).
 //
 // Prints one JSON object per line on stdout (DESIGN.md §6):
 //   {"system":"seesaw","metric":"latency_p50","value":412,"unit":"us","params":{...}}
@@ -16,6 +24,9 @@
 // fast path, and 20,000 jobs whose handler inserts a row on its own
 // connection and in its transaction (completion in the handler's
 // transaction).
+// processes: one backlog of --jobs (40,000) no-op jobs drained by 1, 2 and 4
+// dispatcher processes (--process-counts) of --workers threads: jobs/s, the
+// backends the drain used, exactly-once, server time per job.
 // prune: --jobs succeeded jobs two days old while --producers threads enqueue
 // single jobs and the dispatcher runs them, with retention off and on (24 h
 // for succeeded jobs) in the same run: the producers' enqueue p50/p99 and the
@@ -24,6 +35,8 @@
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <sys/resource.h>
@@ -35,10 +48,13 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <map>
 #include <numeric>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -85,7 +101,29 @@ struct Options {
     bool keep = false;
     bool variants = true;  // throughput: the in-process and transactional-completion figures too
     std::string cdf_dir;  // where to write latency distributions for plots
+    // Connections (every mode that runs a dispatcher).
+    std::string listen_url;            // DispatcherOptions::listen_database_url; empty: the store's
+    bool poll_only = false;            // DispatcherOptions::listen = false
+    std::int64_t poll_interval_ms = -1;  // -1: the dispatcher's default
+    bool prepared_statements = true;   // PgJobStoreOptions::prepared_statements
+    // Schema set-up, floors and observation (pg_stat_activity,
+    // pg_stat_statements) need the server itself, not a pooler: default the
+    // listen URL if given, else --database-url.
+    std::string direct_url;
+    std::string label;  // a name for the set-up, printed as the param "setup"
+    // processes mode
+    std::vector<int> process_counts = {1, 2, 4};
+    bool child = false;  // the hidden --child-dispatcher: one process of the processes mode
 };
+
+const std::string& direct_url(const Options& o) {
+    if (!o.direct_url.empty()) return o.direct_url;
+    return o.listen_url.empty() ? o.url : o.listen_url;
+}
+
+seesaw::PgJobStoreOptions store_options(const Options& o) {
+    return {.schema = o.schema, .prepared_statements = o.prepared_statements};
+}
 
 std::int64_t ns(Clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -126,6 +164,10 @@ public:
 
     void set_param(const std::string& key, const std::string& value) { text_params_[key] = value; }
     void set_param(const std::string& key, double value) { number_params_[key] = value; }
+    void clear_param(const std::string& key) {
+        text_params_.erase(key);
+        number_params_.erase(key);
+    }
 
     void emit(const std::string& metric, double value, const std::string& unit) {
         rapidjson::StringBuffer buffer;
@@ -172,7 +214,7 @@ private:
 std::string setting(Connection& conn, const std::string& name) { return std::string(conn.execute("SHOW " + name).get(0, 0)); }
 
 void fresh_schema(const Options& o) {
-    auto conn = Connection::open(o.url);
+    auto conn = Connection::open(direct_url(o));
     conn.execute("SET client_min_messages TO warning");
     conn.execute("DROP SCHEMA IF EXISTS " + seesaw::quote_identifier(o.schema) + " CASCADE");
     seesaw::migrate(conn, o.schema);
@@ -180,7 +222,7 @@ void fresh_schema(const Options& o) {
 
 void drop_schema(const Options& o) {
     if (o.keep) return;
-    auto conn = Connection::open(o.url);
+    auto conn = Connection::open(direct_url(o));
     conn.execute("SET client_min_messages TO warning");
     conn.execute("DROP SCHEMA IF EXISTS " + seesaw::quote_identifier(o.schema) + " CASCADE");
 }
@@ -189,7 +231,7 @@ void drop_schema(const Options& o) {
 void add_background_jobs(const Options& o) {
     if (o.background_jobs <= 0) return;
     auto started = Clock::now();
-    auto conn = Connection::open(o.url);
+    auto conn = Connection::open(direct_url(o));
     auto jobs = seesaw::quote_identifier(o.schema) + ".jobs";
     auto third = std::to_string(o.background_jobs / 3);
     auto rest = std::to_string(o.background_jobs - 2 * (o.background_jobs / 3));
@@ -210,6 +252,9 @@ seesaw::DispatcherOptions dispatcher_options(const Options& o) {
     if (o.prefetch >= 0) prefetch = static_cast<std::size_t>(o.prefetch);
     d.queues = {seesaw::QueueOptions("default", o.workers, prefetch)};
     d.durable_claims = o.durable_claims;
+    if (!o.listen_url.empty()) d.listen_database_url = o.listen_url;
+    if (o.poll_only) d.listen = false;
+    if (o.poll_interval_ms >= 0) d.poll_interval = std::chrono::milliseconds(o.poll_interval_ms);
     return d;
 }
 
@@ -329,7 +374,7 @@ void wait_notify(PGconn* c) {
 class FloorProbe {
 public:
     FloorProbe(const Options& o, const std::string& table_name)
-        : table_(seesaw::quote_identifier(o.schema) + "." + table_name), a_(open_raw(o.url)), b_(open_raw(o.url)) {
+        : table_(seesaw::quote_identifier(o.schema) + "." + table_name), a_(open_raw(direct_url(o))), b_(open_raw(direct_url(o))) {
         exec_raw(a_, "CREATE TABLE IF NOT EXISTS " + table_ +
                          " (id bigserial PRIMARY KEY, state int NOT NULL DEFAULT 0, payload jsonb)");
         exec_raw(a_, "CREATE INDEX IF NOT EXISTS " + table_name + "_ready ON " + table_ + " (id) WHERE state = 0");
@@ -403,8 +448,8 @@ void run_latency(const Options& o, Report& r) {
     const auto jobs = static_cast<std::size_t>(o.jobs > 0 ? o.jobs : 2000);
     constexpr std::size_t warmup = 50;
     seesaw::PgPool pool(o.url, {.max_connections = 4});
-    seesaw::PgJobStore store(pool, {.schema = o.schema});
-    seesaw::PgJobStore remote(pool, {.schema = o.schema});  // not the dispatcher's: the normal path
+    seesaw::PgJobStore store(pool, store_options(o));
+    seesaw::PgJobStore remote(pool, store_options(o));  // not the dispatcher's: the normal path
     auto options = dispatcher_options(o);
     seesaw::Dispatcher dispatcher(store, options);
     // Normal-path jobs are seq [warmup, warmup + jobs), fast-path ones the next jobs.
@@ -520,7 +565,7 @@ void run_latency(const Options& o, Report& r) {
 void run_throughput(const Options& o, Report& r) {
     const auto jobs = o.jobs > 0 ? o.jobs : 100000;
     seesaw::PgPool pool(o.url, {.max_connections = 4});
-    seesaw::PgJobStore store(pool, {.schema = o.schema});
+    seesaw::PgJobStore store(pool, store_options(o));
     auto payload_pad = pad(o.payload_bytes);
 
     constexpr std::int64_t batch = 10000;
@@ -537,7 +582,7 @@ void run_throughput(const Options& o, Report& r) {
     buffer = {};
     r.emit("enqueue_jobs_per_s", static_cast<double>(jobs) / enqueue_seconds, "jobs/s");
     {
-        auto conn = Connection::open(o.url);
+        auto conn = Connection::open(direct_url(o));
         conn.execute("VACUUM ANALYZE " + seesaw::quote_identifier(o.schema) + ".jobs");
     }
 
@@ -563,7 +608,7 @@ void run_throughput(const Options& o, Report& r) {
 double inproc_producers_per_second(const Options& o, bool fast) {
     const auto jobs = static_cast<std::int64_t>(o.producers) * o.producer_jobs;
     seesaw::PgPool pool(o.url, {.max_connections = o.producers + 4});
-    seesaw::PgJobStore store(pool, {.schema = o.schema});
+    seesaw::PgJobStore store(pool, store_options(o));
     auto options = dispatcher_options(o);
     options.fast_path = fast;
     seesaw::Dispatcher dispatcher(store, options);
@@ -603,9 +648,9 @@ double completion_per_second(const Options& o, bool in_transaction) {
     const std::int64_t jobs = std::min<std::int64_t>(o.jobs > 0 ? o.jobs : 100000, 20000);
     const auto effects = seesaw::quote_identifier(o.schema) + ".bench_effects";
     seesaw::PgPool pool(o.url, {.max_connections = o.workers + 4});
-    seesaw::PgJobStore store(pool, {.schema = o.schema});
+    seesaw::PgJobStore store(pool, store_options(o));
     {
-        auto conn = Connection::open(o.url);
+        auto conn = Connection::open(direct_url(o));
         conn.execute("CREATE TABLE IF NOT EXISTS " + effects + " (job_id uuid NOT NULL, seq int8 NOT NULL)");
         conn.execute("TRUNCATE " + effects);
     }
@@ -664,7 +709,7 @@ void run_throughput_variants(const Options& o, Report& r) {
 
 // The baseline wake-up: a plain NOTIFY in every inserting statement's commit.
 void use_plain_notify(const Options& o) {
-    auto conn = Connection::open(o.url);
+    auto conn = Connection::open(direct_url(o));
     auto s = seesaw::quote_identifier(o.schema);
     conn.execute("CREATE OR REPLACE FUNCTION " + s + ".jobs_notify_insert() RETURNS trigger LANGUAGE plpgsql AS $$"
                  " DECLARE q text; BEGIN"
@@ -676,10 +721,10 @@ void use_plain_notify(const Options& o) {
 double run_steady_once(const Options& o, Report& r, const std::string& prefix) {
     const auto jobs = static_cast<std::size_t>(o.jobs > 0 ? o.jobs : 50000);
     seesaw::PgPool pool(o.url, {.max_connections = o.producers + 4});
-    seesaw::PgJobStore store(pool, {.schema = o.schema});
+    seesaw::PgJobStore store(pool, store_options(o));
     // The producers stand for other processes: their store is not the
     // dispatcher's (no in-process fast path; see the throughput mode's).
-    seesaw::PgJobStore own(pool, {.schema = o.schema});
+    seesaw::PgJobStore own(pool, store_options(o));
     seesaw::Dispatcher dispatcher(own, dispatcher_options(o));
     Timeline t(jobs);
     Completions done;
@@ -729,7 +774,7 @@ double run_steady_once(const Options& o, Report& r, const std::string& prefix) {
 // insert trigger, before anything claims or completes.
 double enqueue_alone_per_second(const Options& o, double seconds) {
     seesaw::PgPool pool(o.url, {.max_connections = o.producers});
-    seesaw::PgJobStore store(pool, {.schema = o.schema});
+    seesaw::PgJobStore store(pool, store_options(o));
     std::atomic<bool> stop{false};
     std::atomic<std::int64_t> total{0};
     std::vector<std::thread> threads;
@@ -773,7 +818,7 @@ void run_steady(const Options& o, Report& r) {
 void run_stats(const Options& o, Report& r) {
     reset_peak_rss();
     const auto jobs = o.jobs > 0 ? o.jobs : 1000000;
-    auto conn = Connection::open(o.url);
+    auto conn = Connection::open(direct_url(o));
     const auto table = seesaw::quote_identifier(o.schema) + ".jobs";
     auto started = Clock::now();
     conn.execute("INSERT INTO " + table + " (job_type, payload, queue, status, worker_id, lease_expires_at)"
@@ -786,7 +831,7 @@ void run_stats(const Options& o, Report& r) {
     std::fprintf(stderr, "  (%lld jobs inserted in %.1f s)\n", static_cast<long long>(jobs),
                  std::chrono::duration<double>(Clock::now() - started).count());
     seesaw::PgPool pool(o.url, {.max_connections = 2});
-    seesaw::PgJobStore store(pool, {.schema = o.schema});
+    seesaw::PgJobStore store(pool, store_options(o));
     std::vector<double> ours, seed;
     seesaw::QueueStats last;
     for (int i = 0; i < 21; ++i) {
@@ -817,7 +862,7 @@ void run_stats(const Options& o, Report& r) {
 // heap page the deletes touch first costs a full-page image in the WAL.
 void add_old_succeeded_jobs(const Options& o, std::int64_t jobs) {
     auto started = Clock::now();
-    auto conn = Connection::open(o.url);
+    auto conn = Connection::open(direct_url(o));
     const auto table = seesaw::quote_identifier(o.schema) + ".jobs";
     const auto two_days_ago = std::string("now() - interval '2 days'");
     constexpr std::int64_t chunk = 100000;
@@ -865,12 +910,12 @@ PruneVariant run_prune_once(const Options& o, Report& r, bool prune, std::int64_
     const auto jobs = static_cast<std::int64_t>(per_producer * o.producers);
     const auto warmup = static_cast<std::int64_t>(o.producers);
     seesaw::PgPool pool(o.url, {.max_connections = o.producers + 4});
-    seesaw::PgJobStore store(pool, {.schema = o.schema});
+    seesaw::PgJobStore store(pool, store_options(o));
     auto options = dispatcher_options(o);
     options.retention = {.succeeded = seesaw::keep_forever, .cancelled = seesaw::keep_forever,
                          .dead_letter = seesaw::keep_forever};
     if (prune) options.retention.succeeded = std::chrono::hours(24);
-    seesaw::PgJobStore own(pool, {.schema = o.schema});  // the producers' is not the dispatcher's
+    seesaw::PgJobStore own(pool, store_options(o));  // the producers' is not the dispatcher's
     seesaw::Dispatcher dispatcher(own, options);
     Completions done;
     std::vector<std::int64_t> succeeded_at;  // guarded by done.mutex
@@ -908,7 +953,7 @@ PruneVariant run_prune_once(const Options& o, Report& r, bool prune, std::int64_
         for (std::int64_t p = 0; p < warmup; ++p) warm.emplace_back([&, p] { store.enqueue(Noop{-1 - p, ""}); });
         for (auto& w : warm) w.join();
     }
-    auto conn = Connection::open(o.url);
+    auto conn = Connection::open(direct_url(o));
     dispatcher.start();
     {
         std::unique_lock lock(prune_mutex);
@@ -1013,6 +1058,377 @@ void run_prune(const Options& o, Report& r, int run) {
     if (on.during_prune_p99_us) r.emit("prune_p99_during_prune_ratio", *on.during_prune_p99_us / off.p99_us, "ratio");
 }
 
+// --- processes ---------------------------------------------------------------------------
+
+// One backlog drained by N dispatcher processes: this binary again
+// (/proc/self/exe --child-dispatcher ...), each with --workers threads. The
+// children start on an empty schema and say "ready" once their first claim
+// returned; then this process inserts the whole backlog in one statement
+// (one commit) and the clock runs from that commit to the last success in
+// any child (each child reports its successes and the steady-clock time of
+// its last one; CLOCK_MONOTONIC is one clock for every process). Meanwhile
+// pg_stat_activity is sampled on a direct connection: the peak number of
+// backends of the database (not counting this process's own), by
+// application_name, and how many backends ran anything during the drain.
+// Afterwards every job must have succeeded at attempt 1, and the children's
+// successes must add up to the backlog: each job ran exactly once. With
+// pg_stat_statements on the server (bench/run.sh's durable one), the
+// server's execution time per job and the statements that take most of it.
+
+// Writes one line to stdout in one write (shorter than PIPE_BUF).
+void say(const std::string& line) {
+    std::string out = line + "\n";
+    auto n = ::write(STDOUT_FILENO, out.data(), out.size());
+    (void)n;
+}
+
+// The child: a dispatcher of no-op jobs until its stdin closes.
+int run_child(const Options& o) {
+    ::setenv("PGAPPNAME", "seesaw-bench store", 1);  // the store pool's connections (the dispatcher names its own)
+    seesaw::PgPool pool(o.url, {.max_connections = 4});
+    seesaw::PgJobStore store(pool, store_options(o));
+    seesaw::Dispatcher dispatcher(store, dispatcher_options(o));
+    std::atomic<std::int64_t> count{0}, last{0};
+    dispatcher.on<Noop>([](const Noop&, seesaw::JobContext&) {});
+    auto s1 = dispatcher.events().subscribe<seesaw::JobSucceeded>([&](const seesaw::JobSucceeded&) {
+        last.store(ns(Clock::now()));
+        count.fetch_add(1);
+    });
+    std::once_flag ready;
+    auto s2 = dispatcher.events().subscribe<seesaw::ClaimFinished>(
+        [&](const seesaw::ClaimFinished&) { std::call_once(ready, [] { say("ready"); }); });
+    dispatcher.start();
+    std::atomic<bool> stop{false};
+    auto report = [&] { say("done " + std::to_string(count.load()) + " " + std::to_string(last.load())); };
+    std::thread reporter([&] {
+        std::int64_t reported = 0;
+        while (!stop.load()) {
+            std::this_thread::sleep_for(10ms);
+            if (auto c = count.load(); c != reported) {
+                reported = c;
+                report();
+            }
+        }
+    });
+    char buffer[64];
+    while (::read(STDIN_FILENO, buffer, sizeof buffer) > 0) {
+    }
+    dispatcher.stop();
+    stop = true;
+    reporter.join();
+    report();
+    say("stopped");
+    return 0;
+}
+
+// The children of one drain, each with its stdin (closed: stop) and its
+// stdout (read by a thread of its own).
+class Children {
+public:
+    Children(const Options& o, int n) {
+        std::vector<std::string> args = {"seesaw-bench", "--child-dispatcher", "--mode", "processes",
+                                         "--database-url", o.url, "--schema", o.schema,
+                                         "--workers", std::to_string(o.workers),
+                                         "--durable-claims", o.durable_claims ? "true" : "false"};
+        if (o.prefetch >= 0) args.insert(args.end(), {"--prefetch", std::to_string(o.prefetch)});
+        if (!o.listen_url.empty()) args.insert(args.end(), {"--listen-database-url", o.listen_url});
+        if (o.poll_only) args.push_back("--poll-only");
+        if (o.poll_interval_ms >= 0) args.insert(args.end(), {"--poll-interval", std::to_string(o.poll_interval_ms)});
+        if (!o.prepared_statements) args.push_back("--no-prepared-statements");
+        for (int i = 0; i < n; ++i) {
+            auto c = std::make_unique<Child>();
+            int in[2], out[2];
+            if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+            posix_spawn_file_actions_t actions;
+            posix_spawn_file_actions_init(&actions);
+            posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
+            posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+            std::vector<char*> argv;
+            for (auto& a : args) argv.push_back(a.data());
+            argv.push_back(nullptr);
+            int rc = posix_spawn(&c->pid, "/proc/self/exe", &actions, nullptr, argv.data(), environ);
+            posix_spawn_file_actions_destroy(&actions);
+            ::close(in[0]);
+            ::close(out[1]);
+            if (rc != 0) {
+                ::close(in[1]);
+                ::close(out[0]);
+                throw std::runtime_error("cannot start /proc/self/exe: " + std::string(std::strerror(rc)));
+            }
+            c->stdin_fd = in[1];
+            c->reader = std::thread([this, child = c.get(), fd = out[0]] { read_lines(*child, fd); });
+            children_.push_back(std::move(c));
+        }
+    }
+    Children(const Children&) = delete;
+    Children& operator=(const Children&) = delete;
+    ~Children() {
+        try {
+            stop();
+        } catch (...) {
+        }
+    }
+
+    struct State {
+        int ready = 0, gone = 0;
+        std::int64_t done = 0, last_ns = 0;
+        std::vector<std::int64_t> per_child;
+    };
+    State state() {
+        std::lock_guard lock(mutex_);
+        State s;
+        for (const auto& c : children_) {
+            s.ready += c->ready ? 1 : 0;
+            s.gone += c->eof ? 1 : 0;
+            s.done += c->done;
+            s.last_ns = std::max(s.last_ns, c->last_ns);
+            s.per_child.push_back(c->done);
+        }
+        return s;
+    }
+    // Waits up to `timeout` for a line from any child.
+    void wait(std::chrono::milliseconds timeout) {
+        std::unique_lock lock(mutex_);
+        cv_.wait_for(lock, timeout);
+    }
+    // Closes their stdin (a graceful stop) and waits; SIGKILL after 60 s.
+    // Returns whether each exited 0.
+    bool stop() {
+        bool clean = true;
+        for (auto& c : children_) {
+            if (c->stdin_fd >= 0) ::close(c->stdin_fd);
+            c->stdin_fd = -1;
+        }
+        auto deadline = Clock::now() + 60s;
+        for (auto& c : children_) {
+            if (c->pid <= 0) continue;
+            int status = 0;
+            while (true) {
+                pid_t r = waitpid(c->pid, &status, WNOHANG);
+                if (r == c->pid || (r < 0 && errno != EINTR)) break;
+                if (Clock::now() > deadline) {
+                    kill(c->pid, SIGKILL);
+                    waitpid(c->pid, &status, 0);
+                    clean = false;
+                    break;
+                }
+                std::this_thread::sleep_for(5ms);
+            }
+            clean = clean && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+            c->pid = -1;
+            if (c->reader.joinable()) c->reader.join();
+        }
+        return clean;
+    }
+
+private:
+    struct Child {
+        pid_t pid = -1;
+        int stdin_fd = -1;
+        std::thread reader;
+        bool ready = false, eof = false;  // guarded by mutex_, like the rest
+        std::int64_t done = 0, last_ns = 0;
+    };
+    void read_lines(Child& c, int fd) {
+        std::string pending;
+        char buffer[4096];
+        while (true) {
+            auto n = ::read(fd, buffer, sizeof buffer);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            pending.append(buffer, static_cast<std::size_t>(n));
+            std::size_t at;
+            while ((at = pending.find('\n')) != std::string::npos) {
+                std::string line = pending.substr(0, at);
+                pending.erase(0, at + 1);
+                std::lock_guard lock(mutex_);
+                if (line == "ready") c.ready = true;
+                if (line.rfind("done ", 0) == 0) {
+                    auto space = line.find(' ', 5);
+                    c.done = std::stoll(line.substr(5, space - 5));
+                    c.last_ns = std::stoll(line.substr(space + 1));
+                }
+            }
+            cv_.notify_all();
+        }
+        ::close(fd);
+        {
+            std::lock_guard lock(mutex_);
+            c.eof = true;
+        }
+        cv_.notify_all();
+    }
+
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::vector<std::unique_ptr<Child>> children_;
+};
+
+// `url` with application_name set (a URI or a key=value string).
+std::string with_application_name(const std::string& url, const std::string& name) {
+    if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0)
+        return url + (url.find('?') == std::string::npos ? "?" : "&") + "application_name=" + name;
+    return url + " application_name=" + name;
+}
+
+// The short name of a backend's application_name, for metric names.
+std::string connection_kind(std::string_view application) {
+    constexpr std::string_view dispatcher = "seesaw-dispatcher ";
+    if (application.starts_with(dispatcher)) return std::string(application.substr(dispatcher.size()));
+    if (application == "seesaw-bench store") return "store";
+    if (application.empty()) return "unnamed";
+    return "other";
+}
+
+// Backends of the database, sampled while the children drain: those that
+// connected after the children were started, or ran something since the
+// window began (a pooler's server connections may be older than the
+// children; its idle ones, left from an earlier run, do not count).
+struct ConnectionSampler {
+    std::size_t peak = 0;
+    std::map<std::string, std::size_t> peak_by_kind;
+    std::set<std::string> used;  // pids of backends that ran something since `since`
+    std::string spawned;         // the server's clock_timestamp() before the children started
+    std::string since;           // the same when the window began
+
+    void sample(Connection& conn) {
+        auto rows = conn.execute(
+            "/* seesaw-bench parent */ SELECT pid::text, coalesce(application_name, ''), coalesce(state, ''),"
+            " coalesce(state_change >= $1::timestamptz, false) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND backend_type = 'client backend'"
+            " AND application_name IS DISTINCT FROM 'seesaw-bench'"
+            " AND (backend_start >= $2::timestamptz OR state_change >= $1::timestamptz OR state <> 'idle')",
+            {since, spawned});
+        std::map<std::string, std::size_t> by_kind;
+        for (std::size_t i = 0; i < rows.rows(); ++i) {
+            ++by_kind[connection_kind(rows.get(i, 1))];
+            if (rows.get(i, 2) != "idle" || rows.get(i, 3) == "t") used.emplace(rows.get(i, 0));
+        }
+        peak = std::max(peak, rows.rows());
+        for (const auto& [kind, n] : by_kind) peak_by_kind[kind] = std::max(peak_by_kind[kind], n);
+    }
+};
+
+void drain_with_processes(const Options& o, Report& r, int n, std::int64_t jobs) {
+    const std::string prefix = "processes_" + std::to_string(n) + "_";
+    fresh_schema(o);
+    auto conn = Connection::open(with_application_name(direct_url(o), "seesaw-bench"));
+    const auto table = seesaw::quote_identifier(o.schema) + ".jobs";
+    auto now = [&] { return std::string(conn.execute("/* seesaw-bench parent */ SELECT clock_timestamp()::text").get(0, 0)); };
+    const auto spawned = now();
+    Children children(o, n);
+    auto wait_until = [&](auto done, std::chrono::seconds timeout, const char* what) {
+        auto deadline = Clock::now() + timeout;
+        while (!done(children.state())) {
+            auto s = children.state();
+            if (s.gone > 0) throw std::runtime_error(std::to_string(s.gone) + " dispatcher process(es) exited " + what);
+            if (Clock::now() > deadline) throw std::runtime_error(std::string("timed out ") + what);
+            children.wait(20ms);
+        }
+    };
+    wait_until([&](const Children::State& s) { return s.ready == n; }, 60s, "before becoming ready");
+
+    bool statements = true;  // pg_stat_statements, when the server has it
+    try {
+        conn.execute("/* seesaw-bench parent */ SELECT pg_stat_statements_reset()");
+    } catch (const std::exception&) {
+        statements = false;
+    }
+    ConnectionSampler idle;  // ready, nothing to do
+    idle.spawned = spawned;
+    idle.since = now();
+    idle.sample(conn);
+    ConnectionSampler sampler;
+    sampler.spawned = spawned;
+    sampler.since = idle.since;
+    conn.execute("/* seesaw-bench parent */ INSERT INTO " + table + " (job_type, payload)"
+                 " SELECT 'bench_noop', jsonb_build_object('seq', i, 'pad', '" + pad(o.payload_bytes) + "')"
+                 " FROM generate_series(1, " + std::to_string(jobs) + ") AS i");
+    const auto released = Clock::now();
+    auto deadline = released + 600s;
+    while (true) {
+        sampler.sample(conn);
+        auto s = children.state();
+        if (s.done >= jobs) break;
+        if (s.gone > 0) throw std::runtime_error("a dispatcher process exited during the drain");
+        if (Clock::now() > deadline) throw std::runtime_error("timed out waiting for the jobs to finish");
+        children.wait(20ms);
+    }
+    sampler.sample(conn);
+    const auto state = children.state();
+    const double seconds = static_cast<double>(state.last_ns - ns(released)) / 1e9;
+
+    // Exactly once: every job succeeded at its first attempt, and the
+    // children's successes add up to the backlog.
+    auto check = conn.execute("/* seesaw-bench parent */ SELECT count(*),"
+                              " count(*) FILTER (WHERE status = 'succeeded' AND attempt = 1) FROM " + table);
+    const auto rows = check.get_int64(0, 0), once = check.get_int64(0, 1);
+    if (rows != jobs || once != jobs || state.done != jobs) {
+        throw std::runtime_error(std::to_string(n) + " processes: " + std::to_string(rows) + " jobs, " +
+                                 std::to_string(once) + " succeeded at attempt 1, " + std::to_string(state.done) +
+                                 " successes reported, of " + std::to_string(jobs));
+    }
+
+    // The server's time per job, before the children's stop adds to it.
+    std::vector<std::tuple<std::string, std::string, double, double>> top;  // queryid, query, calls, ms
+    double server_ms = 0;
+    if (statements) {
+        const std::string ours = " FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database"
+                                 " WHERE datname = current_database()) AND query NOT LIKE '%seesaw-bench parent%'";
+        server_ms = std::stod(std::string(
+            conn.execute("/* seesaw-bench parent */ SELECT coalesce(sum(total_exec_time), 0)::text" + ours).get(0, 0)));
+        auto t = conn.execute("/* seesaw-bench parent */ SELECT queryid::text,"
+                              " left(regexp_replace(query, '\\s+', ' ', 'g'), 160), calls::text, total_exec_time::text" +
+                              ours + " ORDER BY total_exec_time DESC LIMIT 3");
+        for (std::size_t i = 0; i < t.rows(); ++i)
+            top.emplace_back(std::string(t.get(i, 0)), std::string(t.get(i, 1)), std::stod(std::string(t.get(i, 2))),
+                             std::stod(std::string(t.get(i, 3))));
+    }
+    if (!children.stop()) throw std::runtime_error("a dispatcher process did not stop cleanly");
+
+    std::int64_t least = *std::min_element(state.per_child.begin(), state.per_child.end());
+    std::string spread;
+    for (auto c : state.per_child) spread += (spread.empty() ? "" : " + ") + std::to_string(c);
+    std::fprintf(stderr, "  (%d process(es): %s jobs; %zu backends at the peak, %zu ran something)\n", n,
+                 spread.c_str(), sampler.peak, sampler.used.size());
+    r.emit(prefix + "jobs_per_s", static_cast<double>(jobs) / seconds, "jobs/s");
+    r.emit(prefix + "drain_s", seconds, "s");
+    r.emit(prefix + "exactly_once", 1, "bool");
+    r.emit(prefix + "least_process_share", static_cast<double>(least) * n / static_cast<double>(jobs), "ratio");
+    r.emit(prefix + "connections", static_cast<double>(sampler.peak), "connections");
+    r.emit(prefix + "connections_idle", static_cast<double>(idle.peak), "connections");
+    r.emit(prefix + "backends_used", static_cast<double>(sampler.used.size()), "connections");
+    auto kinds = sampler.peak_by_kind;
+    for (const char* k : {"claim", "complete", "listen", "store"}) kinds.try_emplace(k, 0);
+    for (const auto& [kind, peak] : kinds) r.emit(prefix + "connections_" + kind, static_cast<double>(peak), "connections");
+    if (statements) {
+        r.emit(prefix + "server_us_per_job", server_ms * 1000.0 / static_cast<double>(jobs), "us");
+        // Named by a hash of the text (queryid changes with the schema's
+        // OIDs, new in every run), with the text as a param.
+        for (const auto& [queryid, query, calls, ms] : top) {
+            std::uint32_t h = 2166136261u;  // FNV-1a
+            for (unsigned char c : query) h = (h ^ c) * 16777619u;
+            char id[16];
+            std::snprintf(id, sizeof id, "%08x", h);
+            const auto k = prefix + "statement_" + id + "_";
+            r.set_param("statement", query);
+            r.emit(k + "share", server_ms > 0 ? ms / server_ms : 0, "ratio");
+            r.emit(k + "us_per_job", ms * 1000.0 / static_cast<double>(jobs), "us");
+            r.emit(k + "jobs_per_call", calls > 0 ? static_cast<double>(jobs) / calls : 0, "jobs");
+            std::fprintf(stderr, "    %4.0f%%  %s\n", server_ms > 0 ? 100 * ms / server_ms : 0, query.c_str());
+        }
+        r.clear_param("statement");
+    }
+}
+
+void run_processes(const Options& o, Report& r) {
+    const auto jobs = o.jobs > 0 ? o.jobs : 40000;
+    for (int n : o.process_counts) {
+        std::fprintf(stderr, "  %d dispatcher process(es), %zu workers each\n", n, o.workers);
+        drain_with_processes(o, r, n, jobs);
+    }
+}
+
 // --- floor (continued) -------------------------------------------------------------------
 
 // Single-row inserts per second from n connections for `seconds`.
@@ -1022,7 +1438,7 @@ double inserts_per_second(const Options& o, const std::string& table, bool notif
     std::vector<std::thread> threads;
     for (std::size_t i = 0; i < n; ++i) {
         threads.emplace_back([&] {
-            PGconn* c = open_raw(o.url);
+            PGconn* c = open_raw(direct_url(o));
             std::string sql = "INSERT INTO " + table + " (payload) VALUES ('{\"n\": 1}')";
             if (notify) sql += "; NOTIFY seesaw_floor_insert";
             std::int64_t mine = 0;
@@ -1111,10 +1527,10 @@ int main(int argc, char** argv) {
     app.add_option("--schema", o.schema, "schema to create, use and drop")->capture_default_str();
     app.add_option("--mode", o.mode, "what to measure")
         ->required()
-        ->check(CLI::IsMember({"latency", "throughput", "steady", "floor", "stats", "prune"}));
+        ->check(CLI::IsMember({"latency", "throughput", "steady", "floor", "stats", "prune", "processes"}));
     app.add_option("--jobs", o.jobs,
-                   "jobs (latency 2000, throughput 100000, steady 50000, stats 1000000; floor: samples, 1000;"
-                   " prune: old succeeded jobs to delete, 1000000)");
+                   "jobs (latency 2000, throughput 100000, steady 50000, stats 1000000, processes 40000; floor:"
+                   " samples, 1000; prune: old succeeded jobs to delete, 1000000)");
     app.add_option("--workers", o.workers, "handler threads")->capture_default_str()->check(CLI::Range(1, 1024));
     app.add_option("--producers", o.producers, "producer threads (steady, prune) / connections (floor)")
         ->capture_default_str()
@@ -1136,16 +1552,42 @@ int main(int argc, char** argv) {
                    "throughput: also in-process producers with and without the fast path, and completion in the "
                    "handler's transaction (default true)");
     app.add_option("--cdf-dir", o.cdf_dir, "write latency distributions (for plots) into this directory");
+    app.add_option("--listen-database-url", o.listen_url,
+                   "the dispatcher's LISTEN connection goes here (DispatcherOptions::listen_database_url), e.g. the"
+                   " server's own URL while --database-url is a pooler's");
+    app.add_flag("--poll-only", o.poll_only, "the dispatcher polls only, no LISTEN (DispatcherOptions::listen = false)");
+    app.add_option("--poll-interval", o.poll_interval_ms, "DispatcherOptions::poll_interval in ms (default: the dispatcher's)")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{3600000}));
+    app.add_flag("--no-prepared-statements", [&](std::int64_t) { o.prepared_statements = false; },
+                 "stores without prepared statements (PgJobStoreOptions::prepared_statements = false; PgBouncer"
+                 " before 1.21 in transaction mode)");
+    app.add_option("--direct-database-url", o.direct_url,
+                   "the server itself, for schema set-up, floors and pg_stat_activity/pg_stat_statements (default:"
+                   " --listen-database-url if given, else --database-url)");
+    app.add_option("--label", o.label, "a name for this set-up, printed as the param \"setup\"");
+    app.add_option("--process-counts", o.process_counts, "processes mode: the numbers of dispatcher processes, in turn")
+        ->delimiter(',')
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+    app.add_flag("--child-dispatcher", o.child)->group("");  // one process of the processes mode
     CLI11_PARSE(app, argc, argv);
     if (o.url.empty()) {
         std::cerr << "seesaw-bench: pass --database-url or set SEESAW_DATABASE_URL\n";
         return 2;
     }
     if (std::getenv("SEESAW_LOG_LEVEL") == nullptr) seesaw::set_log_level(seesaw::LogLevel::warn);
+    if (o.child) {
+        try {
+            return run_child(o);
+        } catch (const std::exception& e) {
+            std::cerr << "seesaw-bench (dispatcher process): " << e.what() << "\n";
+            return 1;
+        }
+    }
     try {
         Report report(o);
         {
-            auto conn = seesaw::Connection::open(o.url);
+            auto conn = seesaw::Connection::open(direct_url(o));
             report.set_param("postgres", setting(conn, "server_version"));
             report.set_param("synchronous_commit", setting(conn, "synchronous_commit"));
             report.set_param("fsync", setting(conn, "fsync"));
@@ -1158,6 +1600,20 @@ int main(int argc, char** argv) {
         if (o.mode == "latency") report.set_param("rate", o.rate);
         if (o.mode == "prune" || (o.mode == "throughput" && o.variants)) report.set_param("producer_jobs", static_cast<double>(o.producer_jobs));
         report.set_param("durable_claims", o.durable_claims ? "on" : "off");
+        if (!o.label.empty()) report.set_param("setup", o.label);
+        if (o.mode != "floor" && o.mode != "stats") {  // the modes that run a dispatcher
+            report.set_param("listen", o.poll_only ? "off (poll only)" : o.listen_url.empty() ? "store's URL" : "listen_database_url");
+            report.set_param("poll_interval_ms",
+                             static_cast<double>(o.poll_interval_ms >= 0 ? o.poll_interval_ms
+                                                                         : seesaw::DispatcherOptions{}.poll_interval.count()));
+            report.set_param("prepared_statements", o.prepared_statements ? "on" : "off");
+            report.set_param("store_url", o.url == direct_url(o) ? "direct" : "not the direct URL (a pooler)");
+        }
+        if (o.mode == "processes") {
+            std::string counts;
+            for (int n : o.process_counts) counts += (counts.empty() ? "" : ",") + std::to_string(n);
+            report.set_param("process_counts", counts);
+        }
         if (o.prefetch >= 0)
             report.set_param("prefetch", static_cast<double>(o.prefetch));
         else
@@ -1173,6 +1629,7 @@ int main(int argc, char** argv) {
                                       : o.mode == "steady"     ? 50000
                                       : o.mode == "stats"      ? 1000000
                                       : o.mode == "prune"      ? 1000000
+                                      : o.mode == "processes"  ? 40000
                                                                : 1000);
             report.set_param("jobs", static_cast<double>(jobs));
             if (o.mode == "latency") run_latency(o, report);
@@ -1184,6 +1641,7 @@ int main(int argc, char** argv) {
             if (o.mode == "floor") run_floor(o, report);
             if (o.mode == "stats") run_stats(o, report);
             if (o.mode == "prune") run_prune(o, report, run);
+            if (o.mode == "processes") run_processes(o, report);
             drop_schema(o);
         }
     } catch (const std::exception& e) {

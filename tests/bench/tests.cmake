@@ -20,4 +20,6 @@ if(TARGET seesaw-bench AND TARGET seesaw-bench-report AND NOT SEESAW_TSAN)
   seesaw_bench_smoke(stats "stats_us seed_count_group_by_us" --jobs 2000)
   seesaw_bench_smoke(prune "prune_off_enqueue_p99_us prune_on_enqueue_p99_us prune_on_deleted prune_p99_ratio"
     --jobs 20000 --producer-jobs 250)
+  seesaw_bench_smoke(processes "processes_1_jobs_per_s processes_2_jobs_per_s processes_1_connections processes_2_connections processes_2_backends_used processes_2_exactly_once"
+    --jobs 2000 --process-counts 1,2 --workers 4)
 endif()

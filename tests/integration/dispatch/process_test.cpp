@@ -58,6 +58,51 @@ TEST_F(DispatcherProcessTest, TwoDispatcherProcessesRunTwentyThousandJobsEachExa
               0);
 }
 
+// Four processes on one backlog of 40,000 jobs: each job runs once (one row
+// in the runs ledger, attempt 1) and every process gets some. Waits on the
+// database (the jobs' states), not on the processes' output, and asserts no
+// timing. Through PgBouncer too (tests/pgbouncer/run.sh): the workers'
+// stores go through the pooler, the checks here to the server itself.
+TEST_F(DispatcherProcessTest, FourProcessesRunFortyThousandJobsExactlyOnce) {
+    constexpr std::int64_t total = 40'000;
+    constexpr std::size_t processes = 4;
+    std::vector<std::unique_ptr<WorkerProcess>> workers;
+    for (std::size_t i = 0; i < processes; ++i) workers.push_back(spawn("p" + std::to_string(i)));
+    ASSERT_TRUE(WorkerProcess::wait_for(
+        [&] { return std::all_of(workers.begin(), workers.end(), [](const auto& w) { return w->count("ready") == 1; }); },
+        60s));
+
+    std::vector<NewJob> jobs;
+    jobs.reserve(total);
+    for (std::int64_t i = 0; i < total; ++i) jobs.push_back(JobStore::make_new_job(Work{i, 0}));
+    for (std::size_t at = 0; at < jobs.size(); at += 5000) store_->enqueue_batch(std::span(jobs).subspan(at, 5000));
+
+    auto succeeded = [&] { return count("status = 'succeeded'"); };
+    const auto deadline = std::chrono::steady_clock::now() + 240s;  // ctest stops a test at 300 s
+    while (succeeded() < total && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(200ms);
+    ASSERT_EQ(succeeded(), total) << "of " << total << " jobs succeeded within four minutes";
+    for (auto& worker : workers) worker->signal(SIGTERM);
+    for (auto& worker : workers) {
+        int status = worker->wait();
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
+    }
+
+    EXPECT_EQ(count("status = 'succeeded' AND attempt = 1"), total);
+    // The ledger: one run per job, at attempt 1, each of a job in the table.
+    auto runs = sql("SELECT count(*), count(DISTINCT job_id), count(*) FILTER (WHERE attempt <> 1) FROM runs");
+    EXPECT_EQ(runs.get_int64(0, 0), total);
+    EXPECT_EQ(runs.get_int64(0, 1), total) << "a job ran more than once";
+    EXPECT_EQ(runs.get_int64(0, 2), 0);
+    EXPECT_EQ(sql("SELECT count(*) FROM jobs j WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = j.id)")
+                  .get_int64(0, 0),
+              0);
+    for (std::size_t i = 0; i < processes; ++i) {
+        const auto name = "p" + std::to_string(i);
+        EXPECT_GT(sql("SELECT count(*) FROM runs WHERE worker = $1", {name}).get_int64(0, 0), 0)
+            << "process " << name << " ran no job";
+    }
+}
+
 // A pause reaches every process, including one started while the queue is
 // paused: none runs a job of the paused queue, all keep running the others;
 // after the resume each held job runs exactly once. Checked from the runs
