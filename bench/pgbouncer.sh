@@ -4,8 +4,8 @@
 # preloaded) and a PgBouncer in front of it, and runs, interleaved in rounds
 # so that the machine's drift hits every set-up alike:
 #   latency    direct
-#   latency    through PgBouncer, no prepared statements, LISTEN on a direct connection
-#   latency    through PgBouncer, no prepared statements, polling every 100 ms (no LISTEN)
+#   latency    through PgBouncer, transaction_pooling, LISTEN on a direct connection
+#   latency    through PgBouncer, transaction_pooling, polling every 100 ms (no LISTEN)
 #   processes  one backlog of 40,000 no-op jobs drained by 1, 2 and 4 dispatcher
 #              processes, direct and through PgBouncer (LISTEN direct)
 # Writes bench/results/<date>-pgbouncer.jsonl and prints the medians by set-up.
@@ -35,7 +35,7 @@ mkdir -p "$results_dir"
 out=$results_dir/$(date +%F)-pgbouncer.jsonl
 : >"$out"
 started=$(date +%s)
-through=(--database-url "$pooled" --no-prepared-statements)
+through=(--database-url "$pooled" --transaction-pooling)
 
 for round in $(seq 1 "$runs"); do
   log "round $round of $runs: latency (one job at a time at 200/s), direct"

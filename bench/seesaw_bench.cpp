@@ -3,11 +3,11 @@
 //   seesaw-bench --database-url URL [--schema S] --mode latency|throughput|steady|floor|stats|prune|processes
 //                [--jobs N] [--workers N] [--producers N] [--producer-jobs N] [--rate R] [--payload-bytes B]
 //                [--runs K] [--background-jobs N] [--prefetch P] [--durable-claims BOOL] [--variants BOOL] [--keep]
-//                [--listen-database-url URL] [--poll-only] [--poll-interval MS] [--no-prepared-statements]
+//                [--listen-database-url URL] [--poll-only] [--poll-interval MS] [--transaction-pooling]
 //                [--direct-database-url URL] [--label NAME] [--process-counts 1,2,4]
 //
 // Behind a pooler (PgBouncer in transaction mode): --database-url is the
-// pooler's, --no-prepared-statements, and either --listen-database-url (the
+// pooler's, --transaction-pooling, and either --listen-database-url (the
 // server's own URL, for the one LISTEN connection) or --poll-only. Schema
 // set-up, the floors and the server-side observations use the server's own
 // URL (--direct-database-url, default the listen URL).
@@ -105,7 +105,7 @@ struct Options {
     std::string listen_url;            // DispatcherOptions::listen_database_url; empty: the store's
     bool poll_only = false;            // DispatcherOptions::listen = false
     std::int64_t poll_interval_ms = -1;  // -1: the dispatcher's default
-    bool prepared_statements = true;   // PgJobStoreOptions::prepared_statements
+    bool transaction_pooling = false;  // PgJobStoreOptions::transaction_pooling
     // Schema set-up, floors and observation (pg_stat_activity,
     // pg_stat_statements) need the server itself, not a pooler: default the
     // listen URL if given, else --database-url.
@@ -122,7 +122,7 @@ const std::string& direct_url(const Options& o) {
 }
 
 seesaw::PgJobStoreOptions store_options(const Options& o) {
-    return {.schema = o.schema, .prepared_statements = o.prepared_statements};
+    return {.schema = o.schema, .transaction_pooling = o.transaction_pooling};
 }
 
 std::int64_t ns(Clock::time_point t) {
@@ -1134,7 +1134,7 @@ public:
         if (!o.listen_url.empty()) args.insert(args.end(), {"--listen-database-url", o.listen_url});
         if (o.poll_only) args.push_back("--poll-only");
         if (o.poll_interval_ms >= 0) args.insert(args.end(), {"--poll-interval", std::to_string(o.poll_interval_ms)});
-        if (!o.prepared_statements) args.push_back("--no-prepared-statements");
+        if (o.transaction_pooling) args.push_back("--transaction-pooling");
         for (int i = 0; i < n; ++i) {
             auto c = std::make_unique<Child>();
             int in[2], out[2];
@@ -1558,9 +1558,9 @@ int main(int argc, char** argv) {
     app.add_flag("--poll-only", o.poll_only, "the dispatcher polls only, no LISTEN (DispatcherOptions::listen = false)");
     app.add_option("--poll-interval", o.poll_interval_ms, "DispatcherOptions::poll_interval in ms (default: the dispatcher's)")
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{3600000}));
-    app.add_flag("--no-prepared-statements", [&](std::int64_t) { o.prepared_statements = false; },
-                 "stores without prepared statements (PgJobStoreOptions::prepared_statements = false; PgBouncer"
-                 " before 1.21 in transaction mode)");
+    app.add_flag("--transaction-pooling", o.transaction_pooling,
+                 "--database-url is a pooler in transaction mode (PgJobStoreOptions::transaction_pooling: nothing"
+                 " prepared, one statement at a time per dispatcher connection)");
     app.add_option("--direct-database-url", o.direct_url,
                    "the server itself, for schema set-up, floors and pg_stat_activity/pg_stat_statements (default:"
                    " --listen-database-url if given, else --database-url)");
@@ -1606,7 +1606,7 @@ int main(int argc, char** argv) {
             report.set_param("poll_interval_ms",
                              static_cast<double>(o.poll_interval_ms >= 0 ? o.poll_interval_ms
                                                                          : seesaw::DispatcherOptions{}.poll_interval.count()));
-            report.set_param("prepared_statements", o.prepared_statements ? "on" : "off");
+            report.set_param("transaction_pooling", o.transaction_pooling ? "on" : "off");
             report.set_param("store_url", o.url == direct_url(o) ? "direct" : "not the direct URL (a pooler)");
         }
         if (o.mode == "processes") {
