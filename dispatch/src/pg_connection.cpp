@@ -145,9 +145,11 @@ void PgConnection::continue_connect() {
 void PgConnection::connect_failed(const std::string& reason) {
     // PgBouncer (before 1.21, and later without ignore_startup_parameters)
     // refuses the startup options, and a pooler that cannot keep them cannot
-    // keep prepared statements either: go on without both.
+    // keep prepared statements either: go on without both, with the settings
+    // set in each statement's transaction instead.
     if (!settings_.startup_options.empty() && reason.find("unsupported startup parameter") != std::string::npos) {
         settings_.startup_options.clear();
+        settings_.transaction_setup = settings_.transaction_setup_if_refused;
         settings_.prepare = false;
         settings_.pipeline = false;
         log(LogLevel::warn, "dispatcher " + name_ + " connection: the server refused the startup parameter `options` (" +
@@ -230,6 +232,13 @@ void PgConnection::send(Statement statement) {
     transmit(std::move(statement));
 }
 
+bool PgConnection::send_transaction_setup() {
+    // No Sync between it and the statement: one implicit transaction, so its
+    // set_config(..., true) holds for the statement and ends with it.
+    if (settings_.transaction_setup.empty()) return true;
+    return PQsendQueryParams(conn_, settings_.transaction_setup.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+}
+
 void PgConnection::send_queued() {
     if (settings_.pipeline || !pending_.empty() || queued_.empty() || state_ != State::connected) return;
     auto next = std::move(queued_.front());
@@ -270,16 +279,19 @@ void PgConnection::transmit(Statement statement) {
                 pending_.push_back(std::move(prepare));
             }
         }
+        ok = ok && send_transaction_setup();
         ok = ok && PQsendQueryPrepared(conn_, statement.prepared_name.c_str(), n, values.data(), lengths.data(),
                                        nullptr, 0) == 1;
     } else {
-        ok = PQsendQueryParams(conn_, statement.sql->c_str(), n, nullptr, values.data(), lengths.data(), nullptr,
+        ok = send_transaction_setup() &&
+             PQsendQueryParams(conn_, statement.sql->c_str(), n, nullptr, values.data(), lengths.data(), nullptr,
                                0) == 1;
     }
     ok = ok && PQpipelineSync(conn_) == 1;
     Pending pending;
     pending.done = std::move(statement.done);
     pending.prepared_name = std::move(statement.prepared_name);
+    pending.skip_results = settings_.transaction_setup.empty() ? 0 : 1;
     pending_.push_back(std::move(pending));
     // PQflush fails only with bytes still unsent, and this statement's Sync
     // is the last of them: the server never got it, so nothing committed.
@@ -344,6 +356,12 @@ void PgConnection::read() {
             continue;
         }
         auto& head = pending_.front();
+        // The answer to the transaction's setup (an error stays: it aborted
+        // the statement, which then fails with it).
+        if (head.skip_results > 0 && !head.result && pg::succeeded(raw)) {
+            --head.skip_results;
+            continue;
+        }
         // Keep the first result, unless a later one is an error.
         if (!head.result || (pg::succeeded(head.result.get()) && !pg::succeeded(raw))) head.result = std::move(result);
     }

@@ -61,6 +61,13 @@ public:
         // ahead of any the user's conninfo gives. Empty: none (a pooler such
         // as PgBouncer 1.18 refuses an `options` it does not know).
         std::string startup_options = {};
+        // SQL sent ahead of every statement in the same implicit transaction
+        // (no Sync between): settings for that transaction alone, e.g.
+        // "SELECT set_config('enable_seqscan', 'off', true)". Its answer is
+        // not the statement's. Empty: none.
+        std::string transaction_setup = {};
+        // Becomes transaction_setup when the startup options are refused.
+        std::string transaction_setup_if_refused = {};
         // Send statements while earlier ones are in flight. false: one at a
         // time, the next once the last one's Sync came back (a pooler that
         // hands the server connection back at the end of each transaction,
@@ -101,6 +108,7 @@ private:
         bool internal = false;      // a PREPARE sent on the statement's behalf
         std::string prepared_name;  // the prepared statement it runs (internal: prepares)
         bool sent = true;           // false: its Sync never left (not_sent if the connection goes)
+        int skip_results = 0;       // answers of the transaction setup ahead of it
         // Its PREPARE failed: the reason, instead of "prepared statement does not exist".
         std::optional<StatementFailure> prepare_failed;
     };
@@ -118,6 +126,7 @@ private:
     void lost(const std::string& reason);
     void connect_failed(const std::string& reason);
     void transmit(Statement statement);
+    bool send_transaction_setup();
     // !pipeline: sends the next queued statement once nothing is in flight.
     void send_queued();
     // Fails the statements that never left (not_sent).
