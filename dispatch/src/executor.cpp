@@ -176,9 +176,10 @@ Outcome Executor::run_in_transaction(Task& task, JobContext& ctx) const {
     const std::string id = task.id.to_string();
     const std::string attempt = std::to_string(task.attempt);
     const std::array<Param, 3> params{Param(id), Param(attempt), Param(environment_.worker_id)};
-    auto fenced = store.options().prepared_statements
-                      ? connection->execute_prepared(sql.succeed_in_transaction_name, sql.succeed_in_transaction, params)
-                      : connection->execute(sql.succeed_in_transaction, params);
+    auto fenced = store.with_prepared(*connection, [&](bool prepare) {
+        return prepare ? connection->execute_prepared(sql.succeed_in_transaction_name, sql.succeed_in_transaction, params)
+                       : connection->execute(sql.succeed_in_transaction, params);
+    });
     if (fenced.rows() == 0) return Outcome::fenced;  // not ours any more: ~Transaction rolls back
     const std::string xid(fenced.get(0, 0));
     try {

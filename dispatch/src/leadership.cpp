@@ -43,7 +43,18 @@ void Leadership::tick() {
                     {},
                     [this, sent, asked = term_](const PGresult* result, const StatementFailure* failure) {
                         in_flight_ = false;
-                        if (stopped_ || failure != nullptr) return;  // the deadline says when to give up
+                        if (stopped_) {
+                            // Resigned meanwhile: an election this won must not outlive the stop.
+                            auto done = std::move(resign_done_);
+                            resign_done_ = nullptr;
+                            if (failure == nullptr && PQntuples(result) == 1) {
+                                send_resign(pg::to_int<std::int64_t>(pg::value(result, 0, 0)), std::move(done));
+                            } else if (done) {
+                                done();
+                            }
+                            return;
+                        }
+                        if (failure != nullptr) return;  // the deadline says when to give up
                         if (PQntuples(result) == 0) {
                             // Another dispatcher holds the row, or took it
                             // from us: our term is over.
@@ -99,13 +110,21 @@ void Leadership::resign(std::function<void()> done) {
     stopped_ = true;
     renew_timer_.stop();
     deadline_timer_.stop();
+    if (!was_leader && in_flight_ && ready_) {
+        resign_done_ = std::move(done);  // the election's answer resigns, if it won
+        return;
+    }
     if (!was_leader || !ready_) {
         if (done) done();
         return;
     }
+    send_resign(term_, std::move(done));
+}
+
+void Leadership::send_resign(std::int64_t term, std::function<void()> done) {
     // Statements on one connection run in order: every write it sent as
     // leader is done before the row expires.
-    database_.send({"", &sql_.resign, {settings_.leader_id, pg::to_text(term_)}, {},
+    database_.send({"", &sql_.resign, {settings_.leader_id, pg::to_text(term)}, {},
                     [done = std::move(done)](const PGresult*, const StatementFailure*) {
                         if (done) done();
                     }});

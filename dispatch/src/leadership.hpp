@@ -71,6 +71,8 @@ public:
     // takes over at once, and tries no more. `done` runs once that is
     // answered (at once when nothing was sent).
     void resign(std::function<void()> done = {});
+    // Expires the row of `term` (ours), then runs done.
+    void send_resign(std::int64_t term, std::function<void()> done);
     // For good, without a word to the database.
     void stop() noexcept;
 
@@ -93,6 +95,9 @@ private:
     bool ready_ = false;
     bool stopped_ = false;
     bool in_flight_ = false;
+    // resign() came while an election was in flight: its answer decides
+    // whether there is a row to expire, then this runs.
+    std::function<void()> resign_done_;
     bool leader_ = false;
     // The last term this dispatcher held, kept after it stops acting: the
     // row may still be its own (a renewal then keeps the term).

@@ -20,6 +20,7 @@
 #include "pg.hpp"
 #include "seesaw/core/error.hpp"
 #include "seesaw/core/limits.hpp"
+#include "seesaw/core/log.hpp"
 #include "seesaw/store/local_runner.hpp"
 #include "store_sql.hpp"
 #include "worker_protocol.hpp"
@@ -397,7 +398,18 @@ PgJobStore::PgJobStore(PgPool pool, PgJobStoreOptions options)
                          " ms");
     }
     if (options_.transaction_pooling) options_.prepared_statements = false;
+    prepare_ = std::make_shared<std::atomic<bool>>(options_.prepared_statements);
     sql_ = std::make_shared<const detail::StoreSql>(options_.schema);
+}
+
+bool PgJobStore::prepared_lost(const SqlError& error, const Connection& connection) {
+    if (error.sqlstate() != "26000" && error.sqlstate() != "42P05") return false;
+    if (prepare_->exchange(false)) {
+        log(LogLevel::warn, "seesaw store (schema " + options_.schema + "): the server lost or already had a prepared "
+                            "statement (" + error.sqlstate() + "; is the database URL PgBouncer in transaction mode? "
+                            "set PgJobStoreOptions::transaction_pooling): preparing nothing from now on");
+    }
+    return !connection.in_transaction();
 }
 
 PgJobStore PgJobStore::with_lease_timeout(PgPool pool, std::int64_t lease_timeout_ms) {
@@ -410,11 +422,13 @@ Enqueued PgJobStore::insert(const NewJob& job) {
     detail::validate_new_job(job, 0, 1);  // before borrowing a connection
     auto conn = pool_.acquire();
     auto slot = local_->reserve(job);
-    if (!slot) return insert_one(*conn, *sql_, job, options_.prepared_statements);
+    if (!slot) return with_prepared(*conn, [&](bool prepare) { return insert_one(*conn, *sql_, job, prepare); });
     // One statement outside a transaction: committed once it answers.
     std::optional<detail::FastJob> fast;
     try {
-        fast = insert_fast(*conn, *sql_, job, *slot, options_.lease_timeout, options_.prepared_statements);
+        fast = with_prepared(*conn, [&](bool prepare) {
+            return insert_fast(*conn, *sql_, job, *slot, options_.lease_timeout, prepare);
+        });
     } catch (const InDoubtError&) {
         // It may have committed: the dispatcher looks, and runs it if it did.
         const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -439,12 +453,16 @@ Enqueued PgJobStore::insert_in(Transaction& transaction, const NewJob& job) {
     if (detail::TransactionAccess::ended(transaction))
         throw UsageError("enqueue_in: the transaction has ended already");
     auto slot = local_->reserve(job);
-    if (!slot) return insert_one(transaction.connection(), *sql_, job, options_.prepared_statements);
+    if (!slot) {
+        return with_prepared(transaction.connection(),
+                             [&](bool prepare) { return insert_one(transaction.connection(), *sql_, job, prepare); });
+    }
     std::optional<detail::FastJob> fast;
     try {
         // Inside the transaction nothing commits here, whatever happens.
-        fast = insert_fast(transaction.connection(), *sql_, job, *slot, options_.lease_timeout,
-                           options_.prepared_statements);
+        fast = with_prepared(transaction.connection(), [&](bool prepare) {
+            return insert_fast(transaction.connection(), *sql_, job, *slot, options_.lease_timeout, prepare);
+        });
     } catch (...) {
         slot->runner->cancel(slot->queue);
         throw;
@@ -475,7 +493,7 @@ std::vector<Enqueued> PgJobStore::insert_batch(std::span<const NewJob> jobs) {
 
 Enqueued PgJobStore::insert_in(Connection& connection, const NewJob& job) {
     detail::validate_new_job(job, 0, 1);
-    return insert_one(connection, *sql_, job, options_.prepared_statements);
+    return with_prepared(connection, [&](bool prepare) { return insert_one(connection, *sql_, job, prepare); });
 }
 
 Enqueued PgJobStore::insert_in(pg_conn* connection, const NewJob& job) {

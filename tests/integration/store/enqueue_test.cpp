@@ -166,6 +166,52 @@ TEST_F(Enqueue, OnARawLibpqConnection) {
     EXPECT_EQ(count(), 3);
 }
 
+// A store not told that its URL is PgBouncer in transaction mode meets
+// server connections that lack its prepared statement (26000) or have one of
+// that name from another client (42P05); which server connection a pooler
+// lends cannot be steered from here, so the store's answer is checked
+// directly: the first such error turns preparing off for the store and its
+// copies, a call outside a transaction runs again unprepared, one inside a
+// transaction (aborted by the error) fails with it; other errors stand.
+TEST_F(Enqueue, APreparedStatementLostToAPoolerTurnsPreparingOffForTheStore) {
+    PgJobStore store(*pool_, {.schema = schema_});
+    auto copy = store;
+    auto conn = connect();
+    std::vector<bool> calls;
+    auto lost_when_prepared = [&](const char* sqlstate) {
+        return [&, sqlstate](bool prepare) {
+            calls.push_back(prepare);
+            if (prepare) throw SqlError("prepared statement lost", sqlstate, "");
+            return 7;
+        };
+    };
+    EXPECT_EQ(store.with_prepared(conn, lost_when_prepared("42P05")), 7);
+    EXPECT_EQ(calls, (std::vector<bool>{true, false}));
+    calls.clear();
+    EXPECT_EQ(copy.with_prepared(conn, lost_when_prepared("26000")), 7);
+    EXPECT_EQ(calls, (std::vector<bool>{false})) << "off for the store's copies too";
+
+    PgJobStore fresh(*pool_, {.schema = schema_});
+    calls.clear();
+    {
+        Transaction tx(conn);
+        EXPECT_THROW(fresh.with_prepared(conn, lost_when_prepared("26000")), SqlError);
+    }
+    EXPECT_EQ(calls, (std::vector<bool>{true})) << "inside a transaction the error stands";
+    calls.clear();
+    EXPECT_EQ(fresh.with_prepared(conn, lost_when_prepared("26000")), 7);
+    EXPECT_EQ(calls, (std::vector<bool>{false}));
+
+    PgJobStore other(*pool_, {.schema = schema_});
+    EXPECT_THROW(other.with_prepared(conn, lost_when_prepared("23505")), SqlError) << "not a lost statement";
+    calls.clear();
+    EXPECT_THROW(other.with_prepared(conn, lost_when_prepared("23505")), SqlError);
+    EXPECT_EQ(calls, (std::vector<bool>{true})) << "still preparing";
+    // And a real enqueue after the switch writes its job once.
+    store.enqueue(job_of("after"));
+    EXPECT_EQ(count(), 1);
+}
+
 TEST_F(Enqueue, PreparedStatementIsMadeAgainAfterDiscardAll) {
     SEESAW_SKIP_WHEN_POOLED("prepared statements do not survive a transaction");
     PgPool pool(url_, {.max_connections = 1});

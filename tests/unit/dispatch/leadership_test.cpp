@@ -171,5 +171,34 @@ TEST_F(LeadershipTest, AFollowerResignsWithoutAWord) {
     EXPECT_TRUE(events_.empty());
 }
 
+// A stop that comes while the first election is in flight: if the election
+// wins, its row is expired at once (found as a leader row left valid after a
+// quick start and stop); if not, there is nothing to resign.
+TEST_F(LeadershipTest, AResignDuringAnElectionInFlightExpiresTheRowItWins) {
+    make();
+    leadership_->set_ready(true);
+    bool answered = false;
+    leadership_->resign([&] { answered = true; });
+    EXPECT_FALSE(answered) << "the election's answer decides";
+    answer_term(3);
+    EXPECT_TRUE(events_.empty()) << "a stopped dispatcher does not start leading";
+    ASSERT_EQ(db_.size(), 2u);
+    EXPECT_EQ(db_.sent(1).sql, sql_.resign);
+    EXPECT_EQ(db_.sent(1).params, (std::vector<std::string>{"w1", "3"}));
+    EXPECT_FALSE(answered);
+    db_.answer_ok();
+    EXPECT_TRUE(answered);
+}
+
+TEST_F(LeadershipTest, AResignDuringARefusedElectionSendsNothingMore) {
+    make();
+    leadership_->set_ready(true);
+    bool answered = false;
+    leadership_->resign([&] { answered = true; });
+    answer_refused();
+    EXPECT_TRUE(answered);
+    EXPECT_EQ(db_.size(), 1u);
+}
+
 }  // namespace
 }  // namespace seesaw::detail

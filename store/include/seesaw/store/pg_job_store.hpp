@@ -2,6 +2,7 @@
 // PgJobStore: the JobStore on PostgreSQL. Every time it writes (run_at,
 // leases, updated_at) is the database's now(), never the client's clock.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -225,6 +226,23 @@ public:
 
     // The statements, built once per schema (internal; used by the dispatcher).
     const detail::StoreSql& sql() const noexcept { return *sql_; }
+    // Runs run(prepare), with prepared statements on unless turned off
+    // (internal). A pooler in transaction mode that the store was not told
+    // about (transaction_pooling) loses them: SQLSTATE 26000, or 42P05 when
+    // the name exists on the server connection it lent, prepared by another
+    // client. That turns them off for this store and its copies, with a
+    // warning, and a call outside a transaction runs again unprepared (it had
+    // not run); inside one the error stands (the transaction is aborted).
+    template <class F>
+    auto with_prepared(Connection& connection, F run) -> decltype(run(true)) {
+        if (!prepare_->load(std::memory_order_relaxed)) return run(false);
+        try {
+            return run(true);
+        } catch (const SqlError& e) {
+            if (!prepared_lost(e, connection)) throw;
+        }
+        return run(false);
+    }
     // The in-process fast path (internal): a running Dispatcher attaches
     // itself to the store it was given; this store and its copies then offer
     // it their single-job enqueues (enqueue, insert, enqueue_in with a
@@ -237,6 +255,10 @@ private:
     PgJobStoreOptions options_;
     std::shared_ptr<const detail::StoreSql> sql_;
     std::shared_ptr<detail::LocalRunners> local_;
+    std::shared_ptr<std::atomic<bool>> prepare_;
+
+    // true: run the call again unprepared.
+    bool prepared_lost(const SqlError& error, const Connection& connection);
 };
 
 // A worker id unique to this process: "<host>:<pid>:<random>".
