@@ -1337,6 +1337,18 @@ TEST_F(CliTest, ReclaimCountsExpiredLeases) {
 }
 
 #ifdef SEESAW_DEMO_PATH
+// `seesaw-demo summary ARGS`: its output, checked to exit 0 and say the
+// exactly-once check holds.
+std::string demo_summary_checked(const std::vector<std::string>& args) {
+    CliProcess summary(args, SEESAW_DEMO_PATH);
+    std::string out;
+    while (auto line = summary.read_line()) out += *line + "\n";
+    auto summarized = summary.wait();
+    EXPECT_EQ(summarized.status, 0) << out << summarized.err;
+    EXPECT_NE(out.find("exactly once    OK"), std::string::npos) << out;
+    return out;
+}
+
 // Two `seesaw-demo worker`s started together on a fresh schema: both create
 // the demo's table if missing, and both must come up (CREATE TABLE IF NOT
 // EXISTS alone fails one of them with a unique violation).
@@ -1391,12 +1403,7 @@ TEST_F(CliTest, DemoExactlyOnceCheckHoldsWhenAWorkerIsKilled) {
     auto stopped = survivor.wait();
     EXPECT_EQ(stopped.status, 0) << stopped.err;
 
-    CliProcess summary(demo_args({"summary"}), SEESAW_DEMO_PATH);
-    std::string out;
-    while (auto line = summary.read_line()) out += *line + "\n";
-    auto summarized = summary.wait();
-    EXPECT_EQ(summarized.status, 0) << out << summarized.err;
-    EXPECT_NE(out.find("exactly once    OK"), std::string::npos) << out;
+    const auto out = demo_summary_checked(demo_args({"summary"}));
     EXPECT_NE(out.find("killed workers  1"), std::string::npos) << out;
 }
 #endif
@@ -1441,12 +1448,7 @@ TEST_F(CliTest, DemoWorkersRunEveryJobThroughPgBouncerInTransactionMode) {
     }
     EXPECT_EQ(sql("SELECT count(DISTINCT worker) FROM demo_runs").get_int64(0, 0), 2) << "each worker ran jobs";
 
-    CliProcess summary(demo_args({"summary"}), SEESAW_DEMO_PATH);
-    std::string out;
-    while (auto line = summary.read_line()) out += *line + "\n";
-    auto summarized = summary.wait();
-    EXPECT_EQ(summarized.status, 0) << out << summarized.err;
-    EXPECT_NE(out.find("exactly once    OK"), std::string::npos) << out;
+    demo_summary_checked(demo_args({"summary"}));
 }
 #endif
 
