@@ -74,6 +74,9 @@ TEST_F(JobControlDispatch, ARunningJobCancelledElsewhereSeesItAndWhatItDoesNextI
     });
     EventLog log(dispatcher.events());
     dispatcher.start();
+    // The jobs may start by the in-process fast path before the LISTEN
+    // connection is up, and the cancel's NOTIFY must find it listening.
+    ASSERT_TRUE(wait_until_listening(log, notify_ready()));
     const auto returns = store_->enqueue(Echo{"returns"}, retries(3));
     const auto throws = store_->enqueue(Echo{"throws"}, retries(3));
     ASSERT_TRUE(log.wait_for([](const Events& e) { return e.started.size() == 2; }));
