@@ -14,19 +14,9 @@ std::string database_url() {
     return "postgresql://invalid";
 }
 
-bool pooled() {
-    const char* v = std::getenv("SEESAW_TEST_POOLER");
-    return v != nullptr && std::string_view(v) == "1";
-}
-
 std::string direct_url() {
     const char* v = std::getenv("SEESAW_TEST_DIRECT_DATABASE_URL");
     return v != nullptr && *v != '\0' ? std::string(v) : database_url();
-}
-
-bool poll_only() {
-    const char* v = std::getenv("SEESAW_TEST_POLL_ONLY");
-    return v != nullptr && std::string_view(v) == "1";
 }
 
 std::string unique_schema_name() {

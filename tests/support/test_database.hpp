@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "pooling_env.hpp"
 #include "seesaw/seesaw.hpp"
 
 namespace seesaw::test {
@@ -19,15 +20,10 @@ namespace seesaw::test {
 // The database URL; fails the test (not skips) when none is configured.
 std::string database_url();
 
-// Run through a pooler in transaction mode (tests/pgbouncer/run.sh sets
-// SEESAW_TEST_POOLER=1 and points SEESAW_TEST_DATABASE_URL at PgBouncer):
-// stores are made with PgJobStoreOptions::transaction_pooling, and what needs a session of
-// its own (LISTEN, the tests' own SQL with its search_path) uses
-// direct_url(), the server's own URL (SEESAW_TEST_DIRECT_DATABASE_URL).
-bool pooled();
+// Through a pooler (pooling_env.hpp), what needs a session of its own
+// (LISTEN, the tests' own SQL with its search_path) uses direct_url(), the
+// server's own URL (SEESAW_TEST_DIRECT_DATABASE_URL).
 std::string direct_url();
-// Dispatchers poll only (SEESAW_TEST_POLL_ONLY=1): no LISTEN connection.
-bool poll_only();
 // A test of something a pooler in transaction mode cannot do skips itself
 // there, saying what (GTEST_SKIP).
 #define SEESAW_SKIP_WHEN_POOLED(why) \

@@ -42,6 +42,7 @@
 #include <thread>
 
 #include "seesaw/seesaw.hpp"
+#include "pooling_env.hpp"
 #include "test_jobs.hpp"
 
 namespace {
@@ -75,33 +76,22 @@ int main(int argc, char** argv) {
     }
     try {
         PgPool pool(url, PgPoolOptions{.max_connections = 4});
-        // Through a pooler (tests/pgbouncer/run.sh): no prepared statements,
-        // and LISTEN on a direct connection or none.
-        const auto env_is_1 = [](const char* variable) {
-            const char* v = std::getenv(variable);
-            return v != nullptr && std::string(v) == "1";
-        };
+        // Through a pooler (tests/pgbouncer/run.sh): transaction pooling, and
+        // LISTEN on a direct connection or none.
         PgJobStore store(pool, PgJobStoreOptions{.schema = schema,
                                                  .lease_timeout = std::chrono::milliseconds(lease_ms),
-                                                 .transaction_pooling = env_is_1("SEESAW_TEST_POOLER")});
+                                                 .transaction_pooling = test::pooled()});
         const char* reclaim_ms = std::getenv("SEESAW_TEST_RECLAIM_MS");
         const char* heartbeat_ms = std::getenv("SEESAW_TEST_HEARTBEAT_MS");
         const char* leader_ttl_ms = std::getenv("SEESAW_TEST_LEADER_TTL_MS");
-        DispatcherOptions options{.queues = queues,
+        Dispatcher dispatcher(store, test::as_configured({.queues = queues,
                                       .reclaim_interval = std::chrono::milliseconds(
                                           reclaim_ms != nullptr ? std::stoll(reclaim_ms) : 5000),
                                       .leader_ttl = std::chrono::milliseconds(
                                           leader_ttl_ms != nullptr ? std::stoll(leader_ttl_ms) : 15000),
                                       .heartbeat_interval = std::chrono::milliseconds(
                                           heartbeat_ms != nullptr ? std::stoll(heartbeat_ms) : 0),
-                                      .handle_signals = true};
-        if (env_is_1("SEESAW_TEST_POLL_ONLY")) {
-            options.listen = false;
-            options.poll_interval = std::chrono::milliseconds(100);
-        } else if (const char* listen_url = std::getenv("SEESAW_TEST_LISTEN_DATABASE_URL")) {
-            options.listen_database_url = listen_url;
-        }
-        Dispatcher dispatcher(store, std::move(options));
+                                      .handle_signals = true}));
         if (const char* schedule = std::getenv("SEESAW_TEST_SCHEDULE")) {
             const std::string text = schedule;
             const auto bar = text.find('|');

@@ -29,21 +29,6 @@ namespace seesaw::test {
 
 using namespace std::chrono_literals;
 
-// The options a dispatcher under test runs with where the suite runs through
-// a pooler (tests/pgbouncer/run.sh): a direct LISTEN connection
-// (SEESAW_TEST_LISTEN_DATABASE_URL), or none and a short poll.
-inline DispatcherOptions as_configured(DispatcherOptions options) {
-    if (poll_only()) {
-        options.listen = false;
-        options.listen_database_url.clear();
-        options.poll_interval = std::min(options.poll_interval, std::chrono::milliseconds(100));
-    } else if (const char* url = std::getenv("SEESAW_TEST_LISTEN_DATABASE_URL");
-               url != nullptr && *url != '\0' && options.listen && options.listen_database_url.empty()) {
-        options.listen_database_url = url;
-    }
-    return options;
-}
-
 // seesaw::Dispatcher with as_configured() options: every dispatcher the
 // tests make, so the same tests run direct and through a pooler.
 class Dispatcher : public seesaw::Dispatcher {
