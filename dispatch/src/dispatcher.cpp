@@ -77,7 +77,7 @@ Engine::Engine(PgJobStore& store, DispatcherOptions options, std::shared_ptr<voi
       bus_(bus ? std::move(bus) : std::make_shared<EventBus>()),
       deps_(std::move(deps)),
       store_owner_(std::move(store_owner)),
-      sql_(std::make_shared<const StoreSql>(store.schema())) {
+      sql_(std::make_shared<const StoreSql>(store.schema(), store.options().delete_succeeded)) {
     environment_.worker_id = options_.worker_id.empty() ? make_worker_id() : options_.worker_id;
     environment_.store = &store_;
     environment_.bus = bus_.get();

@@ -399,7 +399,7 @@ PgJobStore::PgJobStore(PgPool pool, PgJobStoreOptions options)
     }
     if (options_.transaction_pooling) options_.prepared_statements = false;
     prepare_ = std::make_shared<std::atomic<bool>>(options_.prepared_statements);
-    sql_ = std::make_shared<const detail::StoreSql>(options_.schema);
+    sql_ = std::make_shared<const detail::StoreSql>(options_.schema, options_.delete_succeeded);
 }
 
 bool PgJobStore::prepared_lost(const SqlError& error, const Connection& connection) {

@@ -18,7 +18,7 @@ const std::string async_commit = "(SELECT set_config('synchronous_commit', 'off'
 
 }  // namespace
 
-StoreSql::StoreSql(const std::string& schema_text)
+StoreSql::StoreSql(const std::string& schema_text, bool delete_succeeded)
     : schema(schema_text), schema_name(quote_identifier(schema_text)), jobs(schema_name + ".jobs") {
     const std::string status_type = schema_name + ".job_status";
     const std::string kind_type = schema_name + ".error_kind";
@@ -160,12 +160,44 @@ StoreSql::StoreSql(const std::string& schema_text)
     succeed_again = "UPDATE " + jobs + " AS j SET status = 'succeeded', lease_expires_at = NULL,"
                     " updated_at = CASE WHEN j.status = 'succeeded' THEN j.updated_at ELSE now() END"
                     " FROM " + leases + " WHERE " + held + " AND j.status IN ('running', 'succeeded') RETURNING j.id";
+    succeed_in_transaction = "UPDATE " + jobs + " AS j SET status = 'succeeded', lease_expires_at = NULL, updated_at = now()"
+                             " FROM (SELECT set_config('synchronous_commit', 'on', true)) AS durability"
+                             " WHERE j.id = $1::uuid AND j.attempt = $2::int4 AND j.worker_id = $3 AND j.status = 'running'"
+                             " RETURNING pg_current_xact_id()::text";
+    if (delete_succeeded) {
+        // PgJobStoreOptions::delete_succeeded: the same fence, and the row
+        // is deleted instead (no new row version, no index entries: about a
+        // third of the server's work per job). A unique job whose key stays
+        // taken while it is succeeded keeps its row, succeeded as above, so
+        // that its key still holds. Both CTEs read the rows as they were
+        // before the statement: each row goes one way.
+        const std::string keeps = "(j.unique_key IS NOT NULL AND 'succeeded' = ANY (j.unique_states))";
+        const auto both = [&](const std::string& source, const std::string& where, const std::string& select) {
+            return "WITH deleted AS (DELETE FROM " + jobs + " AS j USING " + source + " WHERE " + where +
+                   " AND NOT " + keeps + " RETURNING j.id),"
+                   " kept AS (UPDATE " + jobs + " AS j SET status = 'succeeded', lease_expires_at = NULL,"
+                   " updated_at = now() FROM " + source + " WHERE " + where + " AND " + keeps +
+                   " RETURNING j.id)"
+                   " SELECT " + select + " FROM (SELECT id FROM deleted UNION ALL SELECT id FROM kept) AS written";
+        };
+        succeed = both(leases, fence, "id");
+        // After a lost connection: a row that is gone was deleted by this
+        // worker's first try (nothing else deletes a running job: cleanup
+        // and retention take finished ones only), and a kept row already
+        // succeeded at this attempt counts as written, as above. The last
+        // SELECT sees the rows as they were before this statement.
+        succeed_again = both(leases, fence, "id") +
+                        " UNION ALL SELECT j.id FROM " + jobs + " AS j JOIN " + leases + " ON " + held +
+                        " AND j.status = 'succeeded'"
+                        " UNION ALL SELECT c.id FROM " + leases +
+                        " WHERE NOT EXISTS (SELECT 1 FROM " + jobs + " AS j WHERE j.id = c.id)";
+        succeed_in_transaction_name += ".delete";  // a pooled connection may serve stores of both kinds
+        succeed_in_transaction =
+            both("(SELECT $1::uuid AS id, $2::int4 AS attempt, set_config('synchronous_commit', 'on', true)) AS c",
+                 fence, "pg_current_xact_id()::text");
+    }
 
     fast_verify = "SELECT 1 FROM " + jobs + " WHERE id = $1::uuid AND worker_id = $2 AND status = 'running' AND attempt = 1";
-    succeed_in_transaction = "UPDATE " + jobs + " SET status = 'succeeded', lease_expires_at = NULL, updated_at = now()"
-                             " FROM (SELECT set_config('synchronous_commit', 'on', true)) AS durability"
-                             " WHERE id = $1::uuid AND attempt = $2::int4 AND worker_id = $3 AND status = 'running'"
-                             " RETURNING pg_current_xact_id()::text";
     transaction_status = "SELECT pg_xact_status($1::xid8)";
 
     // Runs so far (attempts whose lease expired before they started, and

@@ -60,7 +60,9 @@ enum JobColumn : int {
 };
 
 struct StoreSql {
-    explicit StoreSql(const std::string& schema);
+    // delete_succeeded: PgJobStoreOptions::delete_succeeded (succeed,
+    // succeed_again and succeed_in_transaction delete the row).
+    explicit StoreSql(const std::string& schema, bool delete_succeeded = false);
 
     std::string schema;       // as given
     std::string schema_name;  // quoted identifier

@@ -5,6 +5,8 @@
 // own process runs without a claim, only once its transaction commits, and
 // only when a worker is free and no job of a higher priority waits.
 #include <atomic>
+#include <mutex>
+#include <map>
 
 #include "dispatch_test_support.hpp"
 #include "test_jobs.hpp"
@@ -37,6 +39,17 @@ protected:
         const auto metrics = dispatcher.metrics();
         const auto* t = of_type(metrics, type);
         return t != nullptr ? t->fast_path : 0;
+    }
+
+    // Another worker takes the running job over: its lease runs out,
+    // reclaim retries it, and "thief" claims the retry.
+    bool steal(const JobId& id) {
+        sql("UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1::uuid", {id.to_string()});
+        auto other = make_store();
+        other.reclaim_expired();  // unless the dispatcher's maintenance leader got there first
+        if (!poll_until([&] { return job(id).status != JobStatus::running; })) return false;
+        sql("UPDATE jobs SET run_at = now() WHERE id = $1::uuid", {id.to_string()});
+        return other.claim_ready("thief", 1).size() == 1;
     }
 
     std::string effects_;
@@ -91,14 +104,7 @@ TEST_F(ExactlyOnce, ALeaseStolenMidHandlerCommitsNeitherTheWriteNorTheSuccess) {
     const auto id = store_->enqueue(Echo{"stolen"}, retries);
     ASSERT_TRUE(wait_flag(written));
 
-    // Another worker takes it over: its lease runs out, reclaim retries it,
-    // and a thief claims the retry.
-    sql("UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1::uuid", {id.to_string()});
-    auto other = make_store();
-    other.reclaim_expired();  // unless the dispatcher's maintenance leader got there first
-    ASSERT_TRUE(poll_until([&] { return job(id).status != JobStatus::running; }));
-    sql("UPDATE jobs SET run_at = now() WHERE id = $1::uuid", {id.to_string()});
-    ASSERT_EQ(other.claim_ready("thief", 1).size(), 1u);
+    ASSERT_TRUE(steal(id));
     set_flag(stolen);
 
     ASSERT_TRUE(log.wait_for([&](const Events& e) { return Events::count(e.lease_lost, id) == 1; }));
@@ -109,6 +115,75 @@ TEST_F(ExactlyOnce, ALeaseStolenMidHandlerCommitsNeitherTheWriteNorTheSuccess) {
     EXPECT_EQ(after.worker_id, "thief");
     EXPECT_EQ(after.attempt, 2);
     EXPECT_TRUE(log.snapshot().succeeded.empty());
+}
+
+// PgJobStoreOptions::delete_succeeded: the success deletes the row, in the
+// handler's transaction like the update it replaces; a stolen lease
+// commits neither the write nor the deletion.
+TEST_F(ExactlyOnce, WithDeleteSucceededTheHandlersWriteAndTheRowsDeletionCommitTogether) {
+    auto store = make_store({.delete_succeeded = true});
+    Dispatcher dispatcher(store, {.queues = {{"default", 1}}, .poll_interval = 1h, .reclaim_interval = 1h,
+                                  .heartbeat_interval = 1h});
+    std::atomic<bool> written{false}, go_on{false};
+    dispatcher.on<Echo>([&](const Echo& echo, JobContext& ctx, Transaction& tx) {
+        record(tx, ctx);
+        if (echo.text == "stolen") {
+            set_flag(written);
+            wait_flag(go_on);
+        }
+    });
+    EventLog log(dispatcher.events());
+    dispatcher.start();
+    const auto paid = store.enqueue(Echo{"pay"});
+    ASSERT_TRUE(log.wait_for([&](const Events& e) { return Events::count(e.succeeded, paid) == 1; }));
+    EXPECT_EQ(effects_of(paid), 1);
+    EXPECT_EQ(count("id = '" + paid.to_string() + "'"), 0) << "the succeeded job's row is deleted";
+
+    EnqueueOptions retries;
+    retries.max_retries = 3;
+    const auto id = store.enqueue(Echo{"stolen"}, retries);
+    ASSERT_TRUE(wait_flag(written));
+    ASSERT_TRUE(steal(id));
+    set_flag(go_on);
+    ASSERT_TRUE(log.wait_for([&](const Events& e) { return Events::count(e.lease_lost, id) == 1; }));
+    dispatcher.stop();
+    EXPECT_EQ(effects_of(id), 0);
+    const auto after = job(id);
+    EXPECT_EQ(after.status, JobStatus::running) << "the thief's row is still there";
+    EXPECT_EQ(after.worker_id, "thief");
+}
+
+// Every path that writes a success deletes: the claim's, the fast path's,
+// and a handler's transaction; each job runs once and stats() stay right.
+TEST_F(ExactlyOnce, WithDeleteSucceededEveryJobRunsOnceAndLeavesNoRow) {
+    auto store = make_store({.delete_succeeded = true});
+    Dispatcher dispatcher(store, {.queues = {{"default", 4}}});
+    std::mutex mutex;
+    std::map<JobId, int> runs;
+    dispatcher.on<Work>([&](const Work&, JobContext& ctx) {
+        std::lock_guard lock(mutex);
+        ++runs[ctx.id()];
+    });
+    dispatcher.on<Echo>([&](const Echo&, JobContext& ctx, Transaction& tx) {
+        record(tx, ctx);
+        std::lock_guard lock(mutex);
+        ++runs[ctx.id()];
+    });
+    EventLog log(dispatcher.events());
+    std::vector<NewJob> backlog;
+    for (int i = 0; i < 300; ++i) backlog.push_back(JobStore::make_new_job(Work{i}));
+    auto ids = store_->enqueue_batch(backlog);  // by another store: the claim's path
+    dispatcher.start();
+    for (int i = 0; i < 50; ++i) ids.push_back(store.enqueue(Work{i}));  // the fast path when a worker is free
+    for (int i = 0; i < 50; ++i) ids.push_back(store.enqueue(Echo{"tx"}));
+    ASSERT_TRUE(log.wait_for([&](const Events& e) { return e.succeeded.size() == ids.size(); }));
+    dispatcher.stop();
+    EXPECT_EQ(runs.size(), ids.size());
+    for (const auto& id : ids) EXPECT_EQ(runs[id], 1) << id.to_string();
+    EXPECT_EQ(count("true"), 0);
+    EXPECT_EQ(sql("SELECT count(*) FROM effects").get_int64(0, 0), 50);
+    store.compact_stats();
+    EXPECT_EQ(store.stats(), QueueStats{});
 }
 
 TEST_F(ExactlyOnce, AThrowingHandlerLeavesNoWriteAndARetryScheduled) {
@@ -262,11 +337,6 @@ TEST_F(ExactlyOnce, ATransactionalEnqueueRunsOnlyOnceItsTransactionCommits) {
 }
 
 TEST_F(ExactlyOnce, WithNoFreeWorkerAnEnqueueTakesTheNormalPath) {
-    // Through PgBouncer this failed once in CI: the second enqueue found a
-    // worker offered and went the fast path (the job then waits for the busy
-    // worker, leased: nothing is lost). Not understood yet (see the issue's
-    // note); direct, it holds.
-    SEESAW_SKIP_WHEN_POOLED("a free-worker race seen only with the pooler's timing, under investigation");
     Dispatcher dispatcher(*store_, {.queues = {{"default", 1, 0}}});
     std::atomic<bool> release{false};
     dispatcher.on<Echo>([&](const Echo& echo, JobContext&) {
@@ -277,16 +347,21 @@ TEST_F(ExactlyOnce, WithNoFreeWorkerAnEnqueueTakesTheNormalPath) {
     ASSERT_TRUE(wait_until_listening(log, notify_ready()));
     const auto busy = store_->enqueue(Echo{"busy"});
     ASSERT_TRUE(log.wait_for([&](const Events& e) { return Events::count(e.started, busy) == 1; }));
-    // The only worker is busy: inserted pending, as without the fast path.
+    // The only worker is busy: inserted pending, as without the fast path,
+    // and claimed (not handed over) once the worker is free. (Not checked
+    // by its status here: a claim the dispatcher sent while its worker was
+    // still free, before the first job arrived, may be answered after this
+    // insert and take it; it then waits in memory, claimed, as prefetched
+    // jobs do. Seen on a loaded machine.)
     const auto waiting = store_->enqueue(Echo{"waiting"});
-    EXPECT_EQ(job(waiting).status, JobStatus::pending);
     set_flag(release);
     ASSERT_TRUE(log.wait_for([&](const Events& e) { return e.succeeded.size() == 2; }));
     dispatcher.stop();
-    EXPECT_EQ(fast_path(dispatcher, "echo"), 1u);
+    EXPECT_EQ(fast_path(dispatcher, "echo"), 1u) << "only the first went the fast path";
     const auto metrics = dispatcher.metrics();
     ASSERT_NE(of_type(metrics, "echo"), nullptr);
     EXPECT_EQ(of_type(metrics, "echo")->claimed, 2u);
+    EXPECT_EQ(job(waiting).status, JobStatus::succeeded);
 }
 
 TEST_F(ExactlyOnce, AFastPathJobNeverOvertakesAWaitingJobOfAHigherPriority) {

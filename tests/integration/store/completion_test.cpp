@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "store_test_support.hpp"
 
@@ -559,6 +560,94 @@ TEST_F(WorkerProtocol, ReleaseUnknownHandsBackWhatTheWorkerDoesNotListAtTheSameA
     auto again = store_->claim_ready("w2", 10);
     ASSERT_EQ(again.size(), 2u);
     for (const auto& c : again) EXPECT_EQ(c.attempt, 2);
+}
+
+// PgJobStoreOptions::delete_succeeded: the success deletes the row, under
+// the same fence, and stats() counts what is left.
+TEST_F(Complete, DeleteSucceededDeletesTheRowUnderTheSameFenceAndStatsStayRight) {
+    auto store = make_store({.delete_succeeded = true});
+    auto done = store.enqueue(job_of("ok"));
+    auto other = store.enqueue(job_of("ok"));
+    auto c = claim_one(store, "w");
+    ASSERT_EQ(c.id, done);
+    auto stolen = claim_one(store, "w");  // the second job, then taken by another worker
+    sql("UPDATE jobs SET worker_id = 'thief' WHERE id = $1::uuid", {other.to_string()});
+
+    store.mark_succeeded(c.lease());
+    EXPECT_EQ(store.get_job(done), std::nullopt) << "the succeeded job's row is deleted";
+    EXPECT_THROW(store.mark_succeeded(c.lease()), LeaseLostError) << "twice: fenced out";
+    EXPECT_THROW(store.mark_succeeded(stolen.lease()), LeaseLostError) << "not this worker's any more";
+    auto still = job(other);
+    EXPECT_EQ(still.status, JobStatus::running) << "a fenced-out success deletes nothing";
+    EXPECT_EQ(still.worker_id, "thief");
+
+    store.compact_stats();
+    auto stats = store.stats();
+    EXPECT_EQ(stats.running, 1);
+    EXPECT_EQ(stats.succeeded, 0);
+    EXPECT_EQ(stats.total(), 1);
+    EXPECT_EQ(sql("SELECT count(*) FROM jobs").get_int64(0, 0), 1);
+    // A store of the same schema that keeps succeeded jobs.
+    auto kept = store_->enqueue(job_of("ok"));
+    store_->mark_succeeded(claim_one("w2").lease());
+    EXPECT_EQ(job(kept).status, JobStatus::succeeded);
+    EXPECT_EQ(store.stats().succeeded, 1);
+}
+
+TEST_F(Complete, DeleteSucceededKeepsAUniqueJobWhoseKeyHoldsWhileSucceeded) {
+    auto store = make_store({.delete_succeeded = true});
+    EnqueueOptions holds;
+    holds.unique_key = "once";
+    holds.unique_states.succeeded = true;
+    EnqueueOptions frees;
+    frees.unique_key = "while-live";
+    const auto kept = store.insert(job_of("t", holds));
+    const auto gone = store.insert(job_of("t", frees));
+    auto leases = store.claim_ready("w", 10);
+    ASSERT_EQ(leases.size(), 2u);
+    std::vector<JobLease> all;
+    for (const auto& c : leases) all.push_back(c.lease());
+    EXPECT_TRUE(store.mark_succeeded_batch(all).empty()) << "both successes are written (none lost)";
+    EXPECT_EQ(job(kept.id).status, JobStatus::succeeded) << "its key stays taken while it is succeeded";
+    EXPECT_EQ(store.get_job(gone.id), std::nullopt);
+    EXPECT_FALSE(store.insert(job_of("t", holds)).inserted);
+    EXPECT_TRUE(store.insert(job_of("t", frees)).inserted);
+}
+
+// After a lost connection the dispatcher sends succeed_again: a row its
+// first try deleted (or kept, succeeded) counts as written; another
+// worker's row does not.
+TEST_F(Complete, DeleteSucceededWrittenAgainCountsTheRowsTheFirstTryWrote) {
+    auto store = make_store({.delete_succeeded = true});
+    detail::StoreSql statements(schema_, true);
+    EnqueueOptions holds;
+    holds.unique_key = "once";
+    holds.unique_states.succeeded = true;
+    store.enqueue(job_of("plain"));
+    store.insert(job_of("kept", holds));
+    store.enqueue(job_of("plain"));
+    auto claimed = store.claim_ready("w", 10);
+    ASSERT_EQ(claimed.size(), 3u);
+    std::sort(claimed.begin(), claimed.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    sql("UPDATE jobs SET worker_id = 'thief' WHERE id = $1::uuid", {claimed[2].id.to_string()});
+    std::string ids = "{", attempts = "{";
+    for (const auto& c : claimed) {
+        ids += (ids.size() > 1 ? "," : "") + c.id.to_string();
+        attempts += (attempts.size() > 1 ? "," : "") + std::to_string(c.attempt);
+    }
+    ids += "}";
+    attempts += "}";
+    auto written = [&](const std::string& text) {
+        std::set<std::string> out;
+        auto rows = sql(text, {ids, attempts, "w"});
+        for (std::size_t i = 0; i < rows.rows(); ++i) out.insert(std::string(rows.get(i, 0)));
+        return out;
+    };
+    const std::set<std::string> ours{claimed[0].id.to_string(), claimed[1].id.to_string()};
+    EXPECT_EQ(written(statements.succeed), ours);
+    EXPECT_EQ(written(statements.succeed_again), ours) << "the same answer when sent again";
+    EXPECT_EQ(job(claimed[2].id).status, JobStatus::running);
+    EXPECT_EQ(sql("SELECT count(*) FROM jobs").get_int64(0, 0), 2) << "the kept unique job and the thief's";
 }
 
 }  // namespace
