@@ -14,8 +14,7 @@ source "$(dirname "$0")/../scripts/lib.sh"
 runs=${RUNS:-5}
 build_dir=${SEESAW_BUILD_DIR:-$SEESAW_ROOT/build-release}
 seesaw_install_deps
-seesaw_build "$build_dir" Release -DSEESAW_BUILD_BENCH=ON -DSEESAW_BUILD_TESTS=OFF -DSEESAW_BUILD_EXAMPLES=OFF \
-  -DSEESAW_BUILD_CLI=OFF
+seesaw_build_bench "$build_dir"
 seesaw_start_postgres "$build_dir/pg" durable
 
 bench=$build_dir/bench/seesaw-bench

@@ -21,8 +21,7 @@ poll_jobs=${POLL_JOBS:-300}
 process_jobs=${PROCESS_JOBS:-40000}
 build_dir=${SEESAW_BUILD_DIR:-$SEESAW_ROOT/build-release}
 seesaw_install_deps pgbouncer
-seesaw_build "$build_dir" Release -DSEESAW_BUILD_BENCH=ON -DSEESAW_BUILD_TESTS=OFF -DSEESAW_BUILD_EXAMPLES=OFF \
-  -DSEESAW_BUILD_CLI=OFF
+seesaw_build_bench "$build_dir"
 unset SEESAW_DATABASE_URL  # a server of its own, durable, with pg_stat_statements
 seesaw_start_postgres "$build_dir/pg" durable
 direct=$SEESAW_DATABASE_URL

@@ -149,6 +149,13 @@ int main(int argc, char** argv) {
         median_of("latency", "latency_fast_p50_over_normal_p50"), "≤ 0.5", [](double v) { return v <= 0.5; });
     add("process_jobs_per_s (throughput, 100k no-op jobs)", median_of("throughput", "process_jobs_per_s", 0, 100000),
         "≥ 40,000", [](double v) { return v >= 40000; });
+    {
+        auto process = median_of("throughput", "process_jobs_per_s", 0, 100000);
+        auto floor = median_of("floor", "floor_claim_complete_update_jobs_per_s");
+        add("process_jobs_per_s / claim-and-complete floor (floor mode, same jobs table)",
+            process && floor ? std::optional<double>(*process / *floor) : std::nullopt, "≥ 0.9",
+            [](double v) { return v >= 0.9; });
+    }
     add("enqueue_jobs_per_s (bulk)", median_of("throughput", "enqueue_jobs_per_s", 0, 100000), "≥ 100,000",
         [](double v) { return v >= 100000; });
     add("steady process_jobs_per_s (8 producers)", median_of("steady", "process_jobs_per_s"), "≥ 10,000",
@@ -179,6 +186,14 @@ int main(int argc, char** argv) {
     if (auto v = median_of("throughput", "process_jobs_per_s", 0, 100000); v && claim_floor)
         std::printf("- throughput process_jobs_per_s is %.2f× a bare 100-row SKIP LOCKED claim loop (%s jobs/s)\n",
                     *v / *claim_floor, format(*claim_floor).c_str());
+    if (auto v = median_of("throughput", "process_server_cpu_us_per_job", 0, 100000)) {
+        auto floor = median_of("floor", "floor_claim_complete_update_server_cpu_us_per_job");
+        auto floor_delete = median_of("floor", "floor_claim_complete_delete_server_cpu_us_per_job");
+        std::printf("- the server's CPU per job while draining: %s us (the claim-and-complete floor: %s us; with the"
+                    " success a DELETE: %s us)\n",
+                    format(*v).c_str(), floor ? format(*floor).c_str() : "-",
+                    floor_delete ? format(*floor_delete).c_str() : "-");
+    }
     if (auto v = median_of("steady", "enqueue_jobs_per_s"); v && insert_floor && notify_floor)
         std::printf("- steady enqueue rate is %.2f× bare single-row inserts from as many connections (%s/s) and "
                     "%.2f× inserts that each NOTIFY (%s/s)\n",

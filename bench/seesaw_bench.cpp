@@ -49,11 +49,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <mutex>
+#include <iterator>
 #include <map>
+#include <mutex>
 #include <numeric>
+#include <optional>
+#include <sstream>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -106,6 +111,7 @@ struct Options {
     bool poll_only = false;            // DispatcherOptions::listen = false
     std::int64_t poll_interval_ms = -1;  // -1: the dispatcher's default
     bool transaction_pooling = false;  // PgJobStoreOptions::transaction_pooling
+    bool delete_succeeded = false;     // PgJobStoreOptions::delete_succeeded
     // Schema set-up, floors and observation (pg_stat_activity,
     // pg_stat_statements) need the server itself, not a pooler: default the
     // listen URL if given, else --database-url.
@@ -113,6 +119,9 @@ struct Options {
     std::string label;  // a name for the set-up, printed as the param "setup"
     // processes mode
     std::vector<int> process_counts = {1, 2, 4};
+    // floor mode: the claim-and-complete floor's backlog and claim size
+    std::int64_t floor_jobs = 100000;
+    int floor_batch = 500;
     bool child = false;  // the hidden --child-dispatcher: one process of the processes mode
 };
 
@@ -122,7 +131,7 @@ const std::string& direct_url(const Options& o) {
 }
 
 seesaw::PgJobStoreOptions store_options(const Options& o) {
-    return {.schema = o.schema, .transaction_pooling = o.transaction_pooling};
+    return {.schema = o.schema, .transaction_pooling = o.transaction_pooling, .delete_succeeded = o.delete_succeeded};
 }
 
 std::int64_t ns(Clock::time_point t) {
@@ -226,6 +235,96 @@ void drop_schema(const Options& o) {
     conn.execute("SET client_min_messages TO warning");
     conn.execute("DROP SCHEMA IF EXISTS " + seesaw::quote_identifier(o.schema) + " CASCADE");
 }
+
+// --- server CPU ---------------------------------------------------------------------------
+
+// CPU time of the whole PostgreSQL server (postmaster, backends, WAL writer,
+// checkpointer, ...) when it runs on this machine: the postmaster's own and
+// its reaped children's (/proc/PID/stat), plus every live child's. Unlike
+// pg_stat_statements (wall time inside the executor, which grows when the
+// backends wait for a core) it is what the server spends per job.
+class ServerCpu {
+public:
+    // Empty when the server is not on this machine (or its data directory
+    // is not readable): its postmaster.pid must name a live process that
+    // listens on the server's port.
+    static std::optional<ServerCpu> find(Connection& conn) {
+        try {
+            auto dir = setting(conn, "data_directory");
+            auto port = setting(conn, "port");
+            std::ifstream pidfile(dir + "/postmaster.pid");
+            std::string pid_line, line;
+            if (!std::getline(pidfile, pid_line)) return std::nullopt;
+            for (int i = 2; i <= 4 && std::getline(pidfile, line); ++i) {
+                if (i == 4 && line != port) return std::nullopt;
+            }
+            const pid_t pid = static_cast<pid_t>(std::stol(pid_line));
+            ServerCpu cpu(pid);
+            if (!cpu.read(pid)) return std::nullopt;
+            return cpu;
+        } catch (const std::exception&) {
+            return std::nullopt;
+        }
+    }
+
+    // Seconds of CPU (user + system) so far.
+    double seconds() const {
+        double ticks = 0;
+        if (auto own = read(postmaster_)) ticks += own->self + own->children;
+        for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+            const auto name = entry.path().filename().string();
+            if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+            auto s = read(static_cast<pid_t>(std::stol(name)));
+            if (s && s->parent == postmaster_) ticks += s->self;
+        }
+        return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+    }
+
+private:
+    explicit ServerCpu(pid_t postmaster) : postmaster_(postmaster) {}
+
+    struct Stat {
+        pid_t parent = 0;
+        double self = 0;      // utime + stime, in ticks
+        double children = 0;  // cutime + cstime (reaped children)
+    };
+    static std::optional<Stat> read(pid_t pid) {
+        std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+        std::string text;
+        if (!std::getline(in, text)) return std::nullopt;
+        auto close = text.rfind(')');  // the command name may hold spaces
+        if (close == std::string::npos) return std::nullopt;
+        std::istringstream fields(text.substr(close + 2));
+        std::vector<std::string> f{std::istream_iterator<std::string>(fields), {}};
+        // fields from 3 (state): ppid is field 4, utime..cstime fields 14..17.
+        if (f.size() < 15) return std::nullopt;
+        Stat s;
+        s.parent = static_cast<pid_t>(std::stol(f[1]));
+        s.self = std::stod(f[11]) + std::stod(f[12]);
+        s.children = std::stod(f[13]) + std::stod(f[14]);
+        return s;
+    }
+
+    pid_t postmaster_;
+};
+
+// Server CPU per job over a measured stretch, when the server is local.
+struct ServerCpuMeter {
+    std::optional<ServerCpu> cpu;
+    double started = 0;
+    explicit ServerCpuMeter(const Options& o) {
+        auto conn = Connection::open(direct_url(o));
+        cpu = ServerCpu::find(conn);
+    }
+    void start() {
+        if (cpu) started = cpu->seconds();
+    }
+    // Emits <prefix>server_cpu_us_per_job; nothing when the server is remote.
+    void emit(Report& r, const std::string& prefix, std::int64_t jobs) const {
+        if (cpu && jobs > 0) r.emit(prefix + "server_cpu_us_per_job", (cpu->seconds() - started) * 1e6 / static_cast<double>(jobs), "us");
+    }
+};
+
 
 // Other jobs in the table: pending in another queue, succeeded, dead letter.
 void add_background_jobs(const Options& o) {
@@ -591,11 +690,14 @@ void run_throughput(const Options& o, Report& r) {
     dispatcher.on<Noop>([](const Noop&, seesaw::JobContext&) {});
     auto sub = dispatcher.events().subscribe<seesaw::JobSucceeded>([&](const seesaw::JobSucceeded&) { done.add(); });
     reset_peak_rss();
+    ServerCpuMeter meter(o);
+    meter.start();
     auto started = Clock::now();
     dispatcher.start();
     if (!done.wait_for(jobs, 600s)) throw std::runtime_error("timed out waiting for the jobs to finish");
     auto seconds = std::chrono::duration<double>(done.last - started).count();
     double rss = peak_rss_mib();
+    meter.emit(r, "process_", jobs);
     dispatcher.stop();
     r.emit("process_jobs_per_s", static_cast<double>(jobs) / seconds, "jobs/s");
     r.emit("peak_rss_mib", rss, "MiB");
@@ -1135,6 +1237,7 @@ public:
         if (o.poll_only) args.push_back("--poll-only");
         if (o.poll_interval_ms >= 0) args.insert(args.end(), {"--poll-interval", std::to_string(o.poll_interval_ms)});
         if (o.transaction_pooling) args.push_back("--transaction-pooling");
+        if (o.delete_succeeded) args.push_back("--delete-succeeded");
         for (int i = 0; i < n; ++i) {
             auto c = std::make_unique<Child>();
             int in[2], out[2];
@@ -1341,9 +1444,11 @@ void drain_with_processes(const Options& o, Report& r, int n, std::int64_t jobs)
     ConnectionSampler sampler;
     sampler.spawned = spawned;
     sampler.since = idle.since;
+    ServerCpuMeter meter(o);
     conn.execute("/* seesaw-bench parent */ INSERT INTO " + table + " (job_type, payload)"
                  " SELECT 'bench_noop', jsonb_build_object('seq', i, 'pad', '" + pad(o.payload_bytes) + "')"
                  " FROM generate_series(1, " + std::to_string(jobs) + ") AS i");
+    meter.start();  // the drain, not the backlog's insert
     const auto released = Clock::now();
     auto deadline = released + 600s;
     while (true) {
@@ -1360,16 +1465,19 @@ void drain_with_processes(const Options& o, Report& r, int n, std::int64_t jobs)
 
     // Exactly once: every job succeeded at its first attempt, and the
     // children's successes add up to the backlog.
+    // With --delete-succeeded: no row is left, and the successes add up.
     auto check = conn.execute("/* seesaw-bench parent */ SELECT count(*),"
                               " count(*) FILTER (WHERE status = 'succeeded' AND attempt = 1) FROM " + table);
     const auto rows = check.get_int64(0, 0), once = check.get_int64(0, 1);
-    if (rows != jobs || once != jobs || state.done != jobs) {
+    const auto expected_rows = o.delete_succeeded ? 0 : jobs;
+    if (rows != expected_rows || once != expected_rows || state.done != jobs) {
         throw std::runtime_error(std::to_string(n) + " processes: " + std::to_string(rows) + " jobs, " +
                                  std::to_string(once) + " succeeded at attempt 1, " + std::to_string(state.done) +
                                  " successes reported, of " + std::to_string(jobs));
     }
 
     // The server's time per job, before the children's stop adds to it.
+    meter.emit(r, prefix, jobs);
     std::vector<std::tuple<std::string, std::string, double, double>> top;  // queryid, query, calls, ms
     double server_ms = 0;
     if (statements) {
@@ -1473,6 +1581,143 @@ double fdatasync_per_second(double seconds) {
     return static_cast<double>(n) / seconds;
 }
 
+// --- floor: claim and complete -------------------------------------------------------------
+
+PGresult* exec_prepared(PGconn* c, const char* name, std::initializer_list<const char*> params) {
+    std::vector<const char*> values(params);
+    PGresult* res = PQexecPrepared(c, name, static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0);
+    auto status = PQresultStatus(res);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        std::string error = PQresultErrorMessage(res);
+        PQclear(res);
+        throw std::runtime_error(error + " in the prepared statement " + name);
+    }
+    return res;
+}
+
+void prepare_raw(PGconn* c, const char* name, const std::string& sql) {
+    PGresult* res = PQprepare(c, name, sql.c_str(), 0, nullptr);
+    auto status = PQresultStatus(res);
+    std::string error = PQresultErrorMessage(res);
+    PQclear(res);
+    if (status != PGRES_COMMAND_OK) throw std::runtime_error(error + " in: " + sql);
+}
+
+// How a claim-and-complete floor finishes a job.
+enum class FloorFinish { update, update_no_count_trigger, del };
+
+const char* floor_finish_name(FloorFinish f) {
+    switch (f) {
+        case FloorFinish::update: return "update";
+        case FloorFinish::update_no_count_trigger: return "update_no_count_trigger";
+        case FloorFinish::del: return "delete";
+    }
+    return "?";
+}
+
+// The bare cost of what every job needs on seesaw's own jobs table (the
+// seed's row, every index and trigger of the migrations): a backlog of
+// `jobs` drained by batched SKIP LOCKED claims of `batch` rows (status,
+// worker, lease) on one connection and batched fenced success writes on
+// another, pipelined as the dispatcher's are (at most two claimed batches
+// waiting), each committed durably. No handler, no tickets, no wake-ups.
+// `finish`: the success as seesaw writes it, the same without the stats()
+// trigger on updates, or a DELETE (the floor of delete-at-completion).
+double claim_complete_per_second(const Options& o, Report& r, FloorFinish finish, std::int64_t jobs, int batch) {
+    fresh_schema(o);
+    const auto table = seesaw::quote_identifier(o.schema) + ".jobs";
+    {
+        auto conn = Connection::open(direct_url(o));
+        if (finish == FloorFinish::update_no_count_trigger) conn.execute("ALTER TABLE " + table + " DISABLE TRIGGER jobs_count_update");
+        conn.execute("INSERT INTO " + table + " (job_type, payload) SELECT 'bench_noop', jsonb_build_object('seq', i, 'pad', '" +
+                     pad(o.payload_bytes) + "') FROM generate_series(1, " + std::to_string(jobs) + ") AS i");
+        conn.execute("VACUUM ANALYZE " + table);
+    }
+    PGconn* claimer = open_raw(direct_url(o));
+    PGconn* completer = open_raw(direct_url(o));
+    if (!o.durable_claims) exec_raw(claimer, "SET synchronous_commit = off");
+    prepare_raw(claimer, "claim",
+                "UPDATE " + table + " AS j SET status = 'running', worker_id = $1,"
+                " lease_expires_at = now() + interval '30 seconds', updated_at = now()"
+                " WHERE j.id = ANY (ARRAY(SELECT id FROM " + table +
+                " WHERE queue = 'default' AND status IN ('pending', 'failed') AND run_at <= now()"
+                " ORDER BY priority, run_at, id LIMIT $2::int8 FOR UPDATE SKIP LOCKED))"
+                " RETURNING j.id, j.attempt, j.job_type, j.payload::text");
+    const std::string fence = " FROM unnest($1::uuid[], $2::int4[]) AS c(id, attempt)"
+                              " WHERE j.id = c.id AND j.attempt = c.attempt AND j.worker_id = $3 AND j.status = 'running'";
+    prepare_raw(completer, "complete",
+                finish == FloorFinish::del
+                    ? "DELETE FROM " + table + " AS j USING" + fence.substr(5) + " RETURNING j.id"
+                    : "UPDATE " + table + " AS j SET status = 'succeeded', lease_expires_at = NULL, updated_at = now()" +
+                          fence + " RETURNING j.id");
+
+    struct Batch {
+        std::string ids, attempts;
+        int rows = 0;
+    };
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::deque<Batch> waiting;
+    bool claimed_all = false;
+    std::int64_t completed = 0;
+    const std::string limit = std::to_string(batch);
+    ServerCpuMeter meter(o);
+    meter.start();
+    const auto started = Clock::now();
+    std::thread claims([&] {
+        while (true) {
+            {
+                std::unique_lock lock(mutex);
+                cv.wait(lock, [&] { return waiting.size() < 2; });
+            }
+            PGresult* res = exec_prepared(claimer, "claim", {"floor", limit.c_str()});
+            Batch b;
+            b.rows = PQntuples(res);
+            for (int i = 0; i < b.rows; ++i) {
+                b.ids.push_back(i ? ',' : '{');
+                b.ids.append(PQgetvalue(res, i, 0));
+                b.attempts.push_back(i ? ',' : '{');
+                b.attempts.append(PQgetvalue(res, i, 1));
+            }
+            PQclear(res);
+            std::lock_guard lock(mutex);
+            if (b.rows == 0) {
+                claimed_all = true;
+                cv.notify_all();
+                return;
+            }
+            b.ids += "}";
+            b.attempts += "}";
+            waiting.push_back(std::move(b));
+            cv.notify_all();
+        }
+    });
+    while (true) {
+        Batch b;
+        {
+            std::unique_lock lock(mutex);
+            cv.wait(lock, [&] { return !waiting.empty() || claimed_all; });
+            if (waiting.empty()) break;
+            b = std::move(waiting.front());
+            waiting.pop_front();
+            cv.notify_all();
+        }
+        PGresult* res = exec_prepared(completer, "complete", {b.ids.c_str(), b.attempts.c_str(), "floor"});
+        completed += PQntuples(res);
+        PQclear(res);
+    }
+    claims.join();
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    // Before the backends exit (one that exits between the meter's reads
+    // would be missed).
+    meter.emit(r, std::string("floor_claim_complete_") + floor_finish_name(finish) + "_", jobs);
+    PQfinish(claimer);
+    PQfinish(completer);
+    if (completed != jobs)
+        throw std::runtime_error("claim-and-complete floor: " + std::to_string(completed) + " of " + std::to_string(jobs) + " jobs completed");
+    return static_cast<double>(jobs) / seconds;
+}
+
 void run_floor(const Options& o, Report& r) {
     reset_peak_rss();
     const int samples = static_cast<int>(o.jobs > 0 ? o.jobs : 1000);
@@ -1510,6 +1755,17 @@ void run_floor(const Options& o, Report& r) {
     r.emit("floor_inserts_per_s", inserts_per_second(o, probe.table(), false, o.producers, 3.0), "inserts/s");
     r.emit("floor_inserts_notify_per_s", inserts_per_second(o, probe.table(), true, o.producers, 3.0), "inserts/s");
     r.emit("floor_fdatasync_per_s", fdatasync_per_second(2.0), "syncs/s");
+    // Claim and complete on seesaw's own table, as the dispatcher does (last: each
+    // starts from a fresh schema).
+    r.set_param("floor_jobs", static_cast<double>(o.floor_jobs));
+    r.set_param("floor_batch", o.floor_batch);
+    for (auto finish : {FloorFinish::update, FloorFinish::update_no_count_trigger, FloorFinish::del}) {
+        r.emit(std::string("floor_claim_complete_") + floor_finish_name(finish) + "_jobs_per_s",
+               claim_complete_per_second(o, r, finish, o.floor_jobs, o.floor_batch), "jobs/s");
+    }
+    r.clear_param("floor_jobs");
+    r.clear_param("floor_batch");
+
     // No dispatcher here: the bench process itself, for completeness.
     r.emit("peak_rss_mib", peak_rss_mib(), "MiB");
 }
@@ -1561,6 +1817,8 @@ int main(int argc, char** argv) {
     app.add_flag("--transaction-pooling", o.transaction_pooling,
                  "--database-url is a pooler in transaction mode (PgJobStoreOptions::transaction_pooling: nothing"
                  " prepared, one statement at a time per dispatcher connection)");
+    app.add_flag("--delete-succeeded", o.delete_succeeded,
+                 "a job's row is deleted when its success is written (PgJobStoreOptions::delete_succeeded)");
     app.add_option("--direct-database-url", o.direct_url,
                    "the server itself, for schema set-up, floors and pg_stat_activity/pg_stat_statements (default:"
                    " --listen-database-url if given, else --database-url)");
@@ -1568,6 +1826,12 @@ int main(int argc, char** argv) {
     app.add_option("--process-counts", o.process_counts, "processes mode: the numbers of dispatcher processes, in turn")
         ->delimiter(',')
         ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+    app.add_option("--floor-jobs", o.floor_jobs, "floor mode: the backlog the claim-and-complete floor drains")
+        ->check(CLI::Range(std::int64_t{1000}, std::int64_t{10000000}))
+        ->capture_default_str();
+    app.add_option("--floor-batch", o.floor_batch, "floor mode: rows per claim of the claim-and-complete floor")
+        ->check(CLI::Range(1, 10000))
         ->capture_default_str();
     app.add_flag("--child-dispatcher", o.child)->group("");  // one process of the processes mode
     CLI11_PARSE(app, argc, argv);
@@ -1607,6 +1871,7 @@ int main(int argc, char** argv) {
                              static_cast<double>(o.poll_interval_ms >= 0 ? o.poll_interval_ms
                                                                          : seesaw::DispatcherOptions{}.poll_interval.count()));
             report.set_param("transaction_pooling", o.transaction_pooling ? "on" : "off");
+            report.set_param("delete_succeeded", o.delete_succeeded ? "on" : "off");
             report.set_param("store_url", o.url == direct_url(o) ? "direct" : "not the direct URL (a pooler)");
         }
         if (o.mode == "processes") {

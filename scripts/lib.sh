@@ -41,6 +41,12 @@ seesaw_build() {
   cmake --build "$dir" -j "${SEESAW_JOBS:-2}"
 }
 
+# seesaw_build_bench <dir>: a Release build of the benchmarks alone.
+seesaw_build_bench() {
+  seesaw_build "$1" Release -DSEESAW_BUILD_BENCH=ON -DSEESAW_BUILD_TESTS=OFF -DSEESAW_BUILD_EXAMPLES=OFF \
+    -DSEESAW_BUILD_CLI=OFF
+}
+
 seesaw_port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # seesaw_start_postgres <state dir> [durable|fast]
