@@ -87,8 +87,11 @@ void Completer::flush_results() {
         // A result whose earlier write was cut off may be in already: write it idempotently.
         const bool again = std::any_of(batch.begin(), batch.end(), [](const Task* t) { return t->in_doubt; });
         Statement write;
-        write.prepared_name = again ? "seesaw_succeed_again" : "seesaw_succeed";
-        write.sql = again ? &sql_.succeed_again : &sql_.succeed;
+        // Deleting, and no job of the batch keeps its row: a plain DELETE.
+        const bool plain = sql_.delete_succeeded && !again &&
+                           std::none_of(batch.begin(), batch.end(), [](const Task* t) { return t->keeps_row; });
+        write.prepared_name = again ? "seesaw_succeed_again" : plain ? "seesaw_succeed_none_kept" : "seesaw_succeed";
+        write.sql = again ? &sql_.succeed_again : plain ? &sql_.succeed_none_kept : &sql_.succeed;
         write.params = lease_params(leases, worker_id_);
         write.done = [this, batch = std::move(batch)](const PGresult* result, const StatementFailure* failure) mutable {
             on_successes_written(std::move(batch), result, failure);

@@ -190,6 +190,7 @@ void Producer::on_claimed(QueueState& queue, std::size_t limit, std::size_t free
         owned->max_retries = row.max_retries;
         owned->priority = row.priority;
         owned->snoozes = row.snoozes;
+        owned->keeps_row = row.keeps_row;
         owned->run_at = row.run_at;
         owned->created_at = row.created_at;
         owned->ticket = row.ticket.value_or(0);

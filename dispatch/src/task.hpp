@@ -96,6 +96,9 @@ struct Task {
 
     // Loop thread only.
     TaskState state = TaskState::waiting;
+    // A unique job whose key holds while it is succeeded: its success keeps
+    // the row even with PgJobStoreOptions::delete_succeeded.
+    bool keeps_row = false;
     bool in_doubt = false;  // a write of its result was cut off: it may have committed; write it idempotently
     bool job_cancelled = false;  // cancelled (PgJobStore::cancel) while we held it: JobCancelled was published
     std::chrono::nanoseconds run_time{};  // the handler's, once it returned

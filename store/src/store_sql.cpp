@@ -18,8 +18,8 @@ const std::string async_commit = "(SELECT set_config('synchronous_commit', 'off'
 
 }  // namespace
 
-StoreSql::StoreSql(const std::string& schema_text, bool delete_succeeded)
-    : schema(schema_text), schema_name(quote_identifier(schema_text)), jobs(schema_name + ".jobs") {
+StoreSql::StoreSql(const std::string& schema_text, bool deleting)
+    : schema(schema_text), delete_succeeded(deleting), schema_name(quote_identifier(schema_text)), jobs(schema_name + ".jobs") {
     const std::string status_type = schema_name + ".job_status";
     const std::string kind_type = schema_name + ".error_kind";
     const std::string ms = " * interval '1 millisecond'";
@@ -148,7 +148,8 @@ StoreSql::StoreSql(const std::string& schema_text, bool delete_succeeded)
             " WHERE j.id = c.id AND (c.n <= $6::int8 OR j.uncounted_attempts = 0)"
             " RETURNING j.id, j.job_type, j.queue, j.payload::text, j.version, j.attempt, j.max_retries,"
             " j.priority, " + us("j.run_at") + ", " + us("j.created_at") + ", " + us("j.lease_expires_at") +
-            ", c.n, j.lease_ticket, cardinality(found.ids), j.snoozes";
+            ", c.n, j.lease_ticket, cardinality(found.ids), j.snoozes,"
+            " (j.unique_key IS NOT NULL AND 'succeeded' = ANY (j.unique_states))";
 
     // Fences every state change after a claim: the row is still this
     // worker's ($3), at this attempt, and running.
@@ -181,6 +182,9 @@ StoreSql::StoreSql(const std::string& schema_text, bool delete_succeeded)
                    " SELECT " + select + " FROM (SELECT id FROM deleted UNION ALL SELECT id FROM kept) AS written";
         };
         succeed = both(leases, fence, "id");
+        // Rows that keep (if any slipped in) are not deleted: reported lost.
+        succeed_none_kept = "DELETE FROM " + jobs + " AS j USING " + leases + " WHERE " + fence + " AND NOT " + keeps +
+                            " RETURNING j.id";
         // After a lost connection: a row that is gone was deleted by this
         // worker's first try (nothing else deletes a running job: cleanup
         // and retention take finished ones only), and a kept row already

@@ -29,6 +29,7 @@ enum ClaimColumn : int {
     claim_lease_ticket,  // NULL: went straight to a free worker
     claim_found_count,   // due jobs the claim found (some may have been left, see claim)
     claim_snoozes,
+    claim_keeps_row,  // a unique job whose key holds while it is succeeded (delete_succeeded keeps its row)
     claim_column_count
 };
 
@@ -65,6 +66,7 @@ struct StoreSql {
     explicit StoreSql(const std::string& schema, bool delete_succeeded = false);
 
     std::string schema;       // as given
+    bool delete_succeeded;    // PgJobStoreOptions::delete_succeeded
     std::string schema_name;  // quoted identifier
     std::string jobs;         // schema.jobs
 
@@ -109,6 +111,10 @@ struct StoreSql {
     std::string claim;
     // $1 ids, $2 attempts, $3 worker id → RETURNING id of the rows written
     std::string succeed;
+    // With delete_succeeded, the same for leases none of which keeps its
+    // row (claim_keeps_row false for all): a plain DELETE, which saves
+    // succeed's second pass over the rows.
+    std::string succeed_none_kept;
     // The same after a connection was lost mid-write: a row this worker
     // already marked succeeded (same attempt) counts as written.
     std::string succeed_again;

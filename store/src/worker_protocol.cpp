@@ -73,7 +73,8 @@ std::vector<ClaimedRow> decode_claim(const PGresult* r) {
                            pg::to_timestamp_us(value(claim_lease_expires_at_us)),
                            pg::to_int<std::int64_t>(value(claim_order)),
                            std::nullopt,
-                           int32(claim_snoozes)};
+                           int32(claim_snoozes),
+                           value(claim_keeps_row) == "t"};
         if (PQgetisnull(r, row, claim_lease_ticket) == 0)
             claimed.ticket = pg::to_int<std::int64_t>(value(claim_lease_ticket));
         out.push_back(claimed);

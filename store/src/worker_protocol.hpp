@@ -54,6 +54,7 @@ struct ClaimedRow {
     std::int64_t order;                  // 1, 2, ... in the claim's order
     std::optional<std::int64_t> ticket;  // none: went straight to a free worker
     std::int32_t snoozes;
+    bool keeps_row;  // see claim_keeps_row
 };
 // The rows of a claim's result in the claim's order (UPDATE ... RETURNING loses it).
 std::vector<ClaimedRow> decode_claim(const PGresult* result);

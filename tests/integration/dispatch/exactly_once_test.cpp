@@ -154,7 +154,8 @@ TEST_F(ExactlyOnce, WithDeleteSucceededTheHandlersWriteAndTheRowsDeletionCommitT
 }
 
 // Every path that writes a success deletes: the claim's, the fast path's,
-// and a handler's transaction; each job runs once and stats() stay right.
+// and a handler's transaction; each job runs once and stats() stay right. A
+// unique job whose key holds while succeeded keeps its row.
 TEST_F(ExactlyOnce, WithDeleteSucceededEveryJobRunsOnceAndLeavesNoRow) {
     auto store = make_store({.delete_succeeded = true});
     Dispatcher dispatcher(store, {.queues = {{"default", 4}}});
@@ -173,6 +174,11 @@ TEST_F(ExactlyOnce, WithDeleteSucceededEveryJobRunsOnceAndLeavesNoRow) {
     std::vector<NewJob> backlog;
     for (int i = 0; i < 300; ++i) backlog.push_back(JobStore::make_new_job(Work{i}));
     auto ids = store_->enqueue_batch(backlog);  // by another store: the claim's path
+    EnqueueOptions holds;  // its key stays taken while it is succeeded: its row stays
+    holds.unique_key = "once";
+    holds.unique_states.succeeded = true;
+    const auto unique = store_->insert(Work{0}, holds).id;
+    ids.push_back(unique);
     dispatcher.start();
     for (int i = 0; i < 50; ++i) ids.push_back(store.enqueue(Work{i}));  // the fast path when a worker is free
     for (int i = 0; i < 50; ++i) ids.push_back(store.enqueue(Echo{"tx"}));
@@ -180,10 +186,13 @@ TEST_F(ExactlyOnce, WithDeleteSucceededEveryJobRunsOnceAndLeavesNoRow) {
     dispatcher.stop();
     EXPECT_EQ(runs.size(), ids.size());
     for (const auto& id : ids) EXPECT_EQ(runs[id], 1) << id.to_string();
-    EXPECT_EQ(count("true"), 0);
+    EXPECT_EQ(count("true"), 1) << "only the unique job's row is left";
+    EXPECT_EQ(job(unique).status, JobStatus::succeeded);
     EXPECT_EQ(sql("SELECT count(*) FROM effects").get_int64(0, 0), 50);
     store.compact_stats();
-    EXPECT_EQ(store.stats(), QueueStats{});
+    QueueStats left;
+    left.succeeded = 1;
+    EXPECT_EQ(store.stats(), left);
 }
 
 TEST_F(ExactlyOnce, AThrowingHandlerLeavesNoWriteAndARetryScheduled) {

@@ -22,8 +22,8 @@ using test::FakeStatements;
 
 class CompleterTest : public ::testing::Test {
 protected:
-    CompleterTest()
-        : sql_("fake"),
+    explicit CompleterTest(bool delete_succeeded = false)
+        : sql_("fake", delete_succeeded),
           queue_(QueueOptions("default", 2), 0, 0, 1ms),
           completer_(db_, sql_, worker_, Publisher(bus_),
                      Completer::Hooks{[this](Task& t) { settled_.push_back(&t); },
@@ -93,6 +93,41 @@ TEST_F(CompleterTest, WritesSuccessesInOneFencedStatementSortedById) {
     EXPECT_EQ(settled_.size(), 2u);
     EXPECT_TRUE(a.settled() && b.settled());
     EXPECT_TRUE(completer_.idle());
+}
+
+// PgJobStoreOptions::delete_succeeded: a batch none of whose jobs keeps its
+// row goes as a plain DELETE; one that holds a unique job whose key stays
+// taken while succeeded goes as the statement that keeps that row.
+class DeletingCompleterTest : public CompleterTest {
+protected:
+    DeletingCompleterTest() : CompleterTest(true) {}
+};
+
+TEST_F(DeletingCompleterTest, APlainDeleteUnlessAJobOfTheBatchKeepsItsRow) {
+    auto& a = returned();
+    auto& b = returned();
+    completer_.succeeded(a);
+    completer_.succeeded(b);
+    completer_.flush();
+    ASSERT_EQ(db_.size(), 1u);
+    EXPECT_EQ(db_.last().prepared_name, "seesaw_succeed_none_kept");
+    EXPECT_EQ(db_.last().sql, sql_.succeed_none_kept);
+    EXPECT_NE(sql_.succeed_none_kept, sql_.succeed);
+    db_.answer_rows({"id"}, {id_row(a), id_row(b)});
+    EXPECT_EQ(succeeded_.size(), 2u);
+
+    auto& plain = returned();
+    auto& unique = returned();
+    unique.keeps_row = true;
+    completer_.succeeded(plain);
+    completer_.succeeded(unique);
+    completer_.flush();
+    ASSERT_EQ(db_.size(), 2u);
+    EXPECT_EQ(db_.last().prepared_name, "seesaw_succeed");
+    EXPECT_EQ(db_.last().sql, sql_.succeed);
+    db_.answer_rows({"id"}, {id_row(plain), id_row(unique)});
+    EXPECT_EQ(succeeded_.size(), 4u);
+    EXPECT_TRUE(lost_.empty());
 }
 
 // Completion in the handler's transaction: the worker wrote (or was fenced
