@@ -48,7 +48,11 @@ int main(int argc, char** argv) {
                           " (order_id bigint PRIMARY KEY, job_id uuid NOT NULL)");
             conn->execute("TRUNCATE " + orders + ", " + shipments);
         }
-        seesaw::PgJobStore store(pool, {.schema = schema});
+        // [delete-succeeded]
+        // The shipments are the record of what was done: a job's row is
+        // deleted when its success is written (in the handler's transaction).
+        seesaw::PgJobStore store(pool, {.schema = schema, .delete_succeeded = true});
+        // [delete-succeeded end]
         seesaw::Dispatcher dispatcher(store, {.queues = {{"default", 2}}});
 
         std::mutex mutex;
