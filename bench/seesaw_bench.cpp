@@ -1539,6 +1539,26 @@ void run_processes(const Options& o, Report& r) {
 
 // --- floor (continued) -------------------------------------------------------------------
 
+PGresult* exec_prepared(PGconn* c, const char* name, std::initializer_list<const char*> params) {
+    std::vector<const char*> values(params);
+    PGresult* res = PQexecPrepared(c, name, static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0);
+    auto status = PQresultStatus(res);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        std::string error = PQresultErrorMessage(res);
+        PQclear(res);
+        throw std::runtime_error(error + " in the prepared statement " + name);
+    }
+    return res;
+}
+
+void prepare_raw(PGconn* c, const char* name, const std::string& sql) {
+    PGresult* res = PQprepare(c, name, sql.c_str(), 0, nullptr);
+    auto status = PQresultStatus(res);
+    std::string error = PQresultErrorMessage(res);
+    PQclear(res);
+    if (status != PGRES_COMMAND_OK) throw std::runtime_error(error + " in: " + sql);
+}
+
 // Single-row inserts per second from n connections for `seconds`.
 double inserts_per_second(const Options& o, const std::string& table, bool notify, std::size_t n, double seconds) {
     std::atomic<bool> stop{false};
@@ -1564,6 +1584,55 @@ double inserts_per_second(const Options& o, const std::string& table, bool notif
     return static_cast<double>(total.load()) / seconds;
 }
 
+// Single-job enqueues per second from n connections for `seconds`, into
+// `table` (seesaw's jobs table or a copy of it): one INSERT of a job row per
+// transaction, its id a client-made UUIDv7 as the store sends it, in a queue
+// no dispatcher serves.
+double job_inserts_per_second(const Options& o, const std::string& table, std::size_t n, double seconds) {
+    std::atomic<bool> stop{false};
+    std::atomic<std::int64_t> total{0};
+    std::vector<std::thread> threads;
+    const std::string payload = "{\"seq\": 1, \"pad\": \"" + pad(o.payload_bytes) + "\"}";
+    for (std::size_t i = 0; i < n; ++i) {
+        threads.emplace_back([&] {
+            PGconn* c = open_raw(direct_url(o));
+            prepare_raw(c, "insert_job", "INSERT INTO " + table + " (id, job_type, payload, queue)"
+                                         " VALUES ($1::uuid, 'floor', $2::jsonb, 'floor_inserts')");
+            std::int64_t mine = 0;
+            while (!stop.load(std::memory_order_relaxed)) {
+                const auto id = seesaw::JobId::generate().to_string();
+                PQclear(exec_prepared(c, "insert_job", {id.c_str(), payload.c_str()}));
+                ++mine;
+            }
+            total += mine;
+            PQfinish(c);
+        });
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    stop = true;
+    for (auto& th : threads) th.join();
+    return static_cast<double>(total.load()) / seconds;
+}
+
+// What one enqueue's row costs, piece by piece, from --producers connections:
+// the jobs table's columns and indexes alone (a copy without CHECK
+// constraints or triggers), with its CHECK constraints, and the jobs table
+// itself (its insert trigger: stats() change rows and wake-ups).
+void run_job_insert_floors(const Options& o, Report& r) {
+    fresh_schema(o);
+    const auto schema = seesaw::quote_identifier(o.schema);
+    {
+        auto conn = Connection::open(direct_url(o));
+        conn.execute("CREATE TABLE " + schema + ".floor_job_rows (LIKE " + schema + ".jobs INCLUDING DEFAULTS INCLUDING INDEXES)");
+        conn.execute("CREATE TABLE " + schema + ".floor_job_rows_checked (LIKE " + schema +
+                     ".jobs INCLUDING DEFAULTS INCLUDING INDEXES INCLUDING CONSTRAINTS)");
+    }
+    r.emit("floor_job_row_inserts_per_s", job_inserts_per_second(o, schema + ".floor_job_rows", o.producers, 3.0), "inserts/s");
+    r.emit("floor_job_row_checked_inserts_per_s",
+           job_inserts_per_second(o, schema + ".floor_job_rows_checked", o.producers, 3.0), "inserts/s");
+    r.emit("floor_job_inserts_per_s", job_inserts_per_second(o, schema + ".jobs", o.producers, 3.0), "inserts/s");
+}
+
 double fdatasync_per_second(double seconds) {
     char path[] = "/tmp/seesaw-bench-fsync.XXXXXX";
     int fd = mkstemp(path);
@@ -1582,26 +1651,6 @@ double fdatasync_per_second(double seconds) {
 }
 
 // --- floor: claim and complete -------------------------------------------------------------
-
-PGresult* exec_prepared(PGconn* c, const char* name, std::initializer_list<const char*> params) {
-    std::vector<const char*> values(params);
-    PGresult* res = PQexecPrepared(c, name, static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0);
-    auto status = PQresultStatus(res);
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-        std::string error = PQresultErrorMessage(res);
-        PQclear(res);
-        throw std::runtime_error(error + " in the prepared statement " + name);
-    }
-    return res;
-}
-
-void prepare_raw(PGconn* c, const char* name, const std::string& sql) {
-    PGresult* res = PQprepare(c, name, sql.c_str(), 0, nullptr);
-    auto status = PQresultStatus(res);
-    std::string error = PQresultErrorMessage(res);
-    PQclear(res);
-    if (status != PGRES_COMMAND_OK) throw std::runtime_error(error + " in: " + sql);
-}
 
 // How a claim-and-complete floor finishes a job.
 enum class FloorFinish { update, update_no_count_trigger, del };
@@ -1755,6 +1804,7 @@ void run_floor(const Options& o, Report& r) {
     r.emit("floor_inserts_per_s", inserts_per_second(o, probe.table(), false, o.producers, 3.0), "inserts/s");
     r.emit("floor_inserts_notify_per_s", inserts_per_second(o, probe.table(), true, o.producers, 3.0), "inserts/s");
     r.emit("floor_fdatasync_per_s", fdatasync_per_second(2.0), "syncs/s");
+    run_job_insert_floors(o, r);
     // Claim and complete on seesaw's own table, as the dispatcher does (last: each
     // starts from a fresh schema).
     r.set_param("floor_jobs", static_cast<double>(o.floor_jobs));
