@@ -200,6 +200,19 @@ int main(int argc, char** argv) {
                     *v / *insert_floor, format(*insert_floor).c_str(), *v / *notify_floor,
                     format(*notify_floor).c_str());
 
+    {
+        auto rows = median_of("floor", "floor_job_row_inserts_per_s");
+        auto checked = median_of("floor", "floor_job_row_checked_inserts_per_s");
+        auto full = median_of("floor", "floor_job_inserts_per_s");
+        if (insert_floor && rows && checked && full)
+            std::printf("- one enqueue's row from as many connections, inserts/s: a bare row %s; the jobs table's columns"
+                        " and indexes %s; with its CHECK constraints %s; with its insert trigger (the jobs table) %s\n",
+                        format(*insert_floor).c_str(), format(*rows).c_str(), format(*checked).c_str(),
+                        format(*full).c_str());
+        if (auto v = median_of("steady", "enqueue_jobs_per_s"); v && rows)
+            std::printf("- steady enqueue rate is %.2f× inserts of the jobs table's columns and indexes alone\n",
+                        *v / *rows);
+    }
     if (auto v = median_of("steady", "process_jobs_per_s"), alone = median_of("steady", "enqueue_alone_jobs_per_s");
         v && alone)
         std::printf("- steady process_jobs_per_s is %.2f× what the same producers enqueue with nothing processing "

@@ -11,6 +11,10 @@
 #               jobs (the default) and with PgJobStoreOptions::delete_succeeded
 #   processes   40,000 jobs drained by one dispatcher process, both ways:
 #               pg_stat_statements' time per job and statement
+#   steady      8 producers of single-job transactions while the dispatcher
+#               runs them, next to the floor's inserts of the same rows (a
+#               bare row; the jobs table's columns and indexes; with its
+#               CHECK constraints; with its insert trigger)
 # Writes bench/results/<date>-server-cost.jsonl and prints the medians.
 #   bench/server_cost.sh            5 rounds
 #   RUNS=3 bench/server_cost.sh     3 rounds
@@ -40,6 +44,8 @@ for round in $(seq 1 "$runs"); do
   log "round $round of $runs: 40,000 jobs by one dispatcher process, both ways (pg_stat_statements)"
   "$bench" --mode processes --process-counts 1 >>"$out"
   "$bench" --mode processes --process-counts 1 --delete-succeeded --label delete-succeeded >>"$out"
+  log "round $round of $runs: steady, 8 producers of single-job transactions"
+  "$bench" --mode steady >>"$out"
 done
 log "results in $out ($(( $(date +%s) - started )) s)"
 "$build_dir/bench/seesaw-bench-report" "$out"
