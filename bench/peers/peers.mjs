@@ -11,12 +11,12 @@
 //   node peers.mjs --report FILE.jsonl     medians of every system side by side
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import pg from 'pg';
 import { run, makeWorkerUtils } from 'graphile-worker';
-import PgBoss from 'pg-boss';
+import { PgBoss } from 'pg-boss';
 
-const require = createRequire(import.meta.url);
+// Not require('x/package.json'): graphile-worker 0.18's "exports" does not list it.
+const versionOf = (name) => JSON.parse(readFileSync(new URL(`./node_modules/${name}/package.json`, import.meta.url))).version;
 
 function parseArgs(argv) {
   const o = { url: process.env.SEESAW_DATABASE_URL, system: '', mode: '', jobs: 0, rate: 200, workers: 8, runs: 1 };
@@ -101,7 +101,7 @@ const bossSchema = 'peer_pgboss';
 
 const systems = {
   'graphile-worker': {
-    version: require('graphile-worker/package.json').version,
+    version: versionOf('graphile-worker'),
     async setUp(o) {
       await dropSchema(o.url, graphileSchema);
       this.utils = await makeWorkerUtils({ connectionString: o.url, schema: graphileSchema, logger: silentLogger });
@@ -133,7 +133,7 @@ const systems = {
     },
   },
   'pg-boss': {
-    version: require('pg-boss/package.json').version,
+    version: versionOf('pg-boss'),
     async setUp(o) {
       await dropSchema(o.url, bossSchema);
       this.boss = new PgBoss({ connectionString: o.url, schema: bossSchema, max: o.workers + 2 });
@@ -152,14 +152,14 @@ const systems = {
     enqueue(seq) { return this.boss.send('noop', { seq }); },
     async enqueueMany(first, count) {
       const jobs = [];
-      for (let i = 0; i < count; ++i) jobs.push({ name: 'noop', data: { seq: first + i } });
-      await this.boss.insert(jobs);
+      for (let i = 0; i < count; ++i) jobs.push({ data: { seq: first + i } });
+      await this.boss.insert('noop', jobs);
     },
     async finished(client, jobs) {
       const r = await client.query(`SELECT count(*)::int AS n FROM "${bossSchema}".job WHERE state = 'completed'`);
       return r.rows[0].n >= jobs;
     },
-    async tearDown() { await this.boss.stop({ graceful: true, wait: true, close: true }); },
+    async tearDown() { await this.boss.stop({ graceful: true, close: true }); },
   },
 };
 
