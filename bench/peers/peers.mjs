@@ -483,26 +483,36 @@ function report(path) {
   }
   // seesaw / the best peer configuration (highest rate, lowest latency).
   const rows = [];
-  const compare = (mode, metric, higherIsBetter, peerFilter, what) => {
+  // pooled: the peer side is one operation whatever the configuration (every
+  // graphile-worker configuration enqueues with the same add_jobs): the
+  // median of all their values rather than the best configuration's.
+  const compare = (mode, metric, higherIsBetter, peerFilter, what, pooled = false) => {
     const configs = [...(modes.get(mode)?.values() ?? [])].sort(order);
     const mine = configs.filter((c) => c.system === 'seesaw' && med(c, metric) !== undefined);
     const theirs = configs.filter((c) => c.system !== 'seesaw' && peerFilter(c) && med(c, metric) !== undefined);
     if (!mine.length || !theirs.length) return;
-    const best = theirs.reduce((a, b) => ((higherIsBetter ? med(b, metric) > med(a, metric)
-                                                           : med(b, metric) < med(a, metric)) ? b : a));
+    let label, value;
+    if (pooled) {
+      const values = theirs.flatMap((c) => c.metrics.get(metric).values);
+      [label, value] = [`${theirs.map((c) => c.label).join(', ')} (${values.length} runs pooled)`, median(values)];
+    } else {
+      const best = theirs.reduce((a, b) => ((higherIsBetter ? med(b, metric) > med(a, metric)
+                                                             : med(b, metric) < med(a, metric)) ? b : a));
+      [label, value] = [best.label, med(best, metric)];
+    }
     for (const c of mine) {
       const unit = c.metrics.get(metric).unit;
-      rows.push(`| ${what} | ${c.label}: ${fmt(med(c, metric))} ${unit} | ${best.label}: ${fmt(med(best, metric))} ${unit} | ` +
-                `${(med(c, metric) / med(best, metric)).toFixed(2)} | ${higherIsBetter ? 'higher' : 'lower'} |`);
+      rows.push(`| ${what} | ${c.label}: ${fmt(med(c, metric))} ${unit} | ${label}: ${fmt(value)} ${unit} | ` +
+                `${(med(c, metric) / value).toFixed(2)} | ${higherIsBetter ? 'higher' : 'lower'} |`);
     }
   };
   compare('throughput', 'process_jobs_per_s', true, () => true, 'process rate, against the best peer');
   compare('throughput', 'enqueue_jobs_per_s', true, (c) => c.system.startsWith('graphile-worker'),
-          "bulk enqueue, against graphile-worker's add_jobs");
+          "bulk enqueue, against graphile-worker's add_jobs", true);
   compare('latency', 'latency_p50', false, () => true, 'latency p50, against the best peer');
   compare('latency', 'latency_p99', false, () => true, 'latency p99, against the best peer');
   if (rows.length) {
-    console.log('| seesaw / best peer | seesaw | best peer configuration | ratio | better |');
+    console.log('| seesaw / peer | seesaw | peer: the best configuration, or all pooled | ratio | better |');
     console.log('|---|---|---|---:|---|');
     for (const row of rows) console.log(row);
   }
