@@ -9,7 +9,7 @@
 # bench/results/<date>-peers.jsonl and prints the medians with their settings,
 # and seesaw against the best peer configuration.
 # Needs Node.js and the npm registry (to install the pinned peers); CI does
-# not run it. About 4 minutes a round on 2 cores.
+# not run it. About 3 minutes a round on 2 cores (RUNS=3: 10 minutes and the build).
 #   bench/peers/run.sh
 #   RUNS=1 bench/peers/run.sh
 #   GRAPHILE_PROCESSES="1 2 4" PGBOSS_PROCESSES="1 2" bench/peers/run.sh   # the tuned peers in more processes
