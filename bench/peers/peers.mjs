@@ -462,7 +462,10 @@ function report(path) {
   }
   const order = (a, b) => (a.system === 'seesaw') !== (b.system === 'seesaw') ? (a.system === 'seesaw' ? -1 : 1)
     : a.label.localeCompare(b.label, 'en', { numeric: true });
-  const tables = [['latency', ['latency_p50', 'latency_p90', 'latency_p99', 'latency_max']],
+  // seesaw's latency_fast_*: a job enqueued in the dispatcher's own process
+  // (its in-process fast path, on by default), as the peers' producers are.
+  const tables = [['latency', ['latency_p50', 'latency_p90', 'latency_p99', 'latency_max', 'latency_fast_p50',
+                               'latency_fast_p99']],
                   ['throughput', ['enqueue_jobs_per_s', 'process_jobs_per_s', 'peak_rss_mib']]];
   const med = (c, metric) => { const m = c.metrics.get(metric); return m ? median(m.values) : undefined; };
   console.log(`${path}: ${server}; medians (runs)\n`);
@@ -486,9 +489,10 @@ function report(path) {
   // pooled: the peer side is one operation whatever the configuration (every
   // graphile-worker configuration enqueues with the same add_jobs): the
   // median of all their values rather than the best configuration's.
-  const compare = (mode, metric, higherIsBetter, peerFilter, what, pooled = false) => {
+  // mineMetric: seesaw's figure for the same measure, when it has its own name.
+  const compare = (mode, metric, higherIsBetter, peerFilter, what, pooled = false, mineMetric = metric) => {
     const configs = [...(modes.get(mode)?.values() ?? [])].sort(order);
-    const mine = configs.filter((c) => c.system === 'seesaw' && med(c, metric) !== undefined);
+    const mine = configs.filter((c) => c.system === 'seesaw' && med(c, mineMetric) !== undefined);
     const theirs = configs.filter((c) => c.system !== 'seesaw' && peerFilter(c) && med(c, metric) !== undefined);
     if (!mine.length || !theirs.length) return;
     let label, value;
@@ -501,9 +505,9 @@ function report(path) {
       [label, value] = [best.label, med(best, metric)];
     }
     for (const c of mine) {
-      const unit = c.metrics.get(metric).unit;
-      rows.push(`| ${what} | ${c.label}: ${fmt(med(c, metric))} ${unit} | ${label}: ${fmt(value)} ${unit} | ` +
-                `${(med(c, metric) / value).toFixed(2)} | ${higherIsBetter ? 'higher' : 'lower'} |`);
+      const unit = c.metrics.get(mineMetric).unit;
+      rows.push(`| ${what} | ${c.label}: ${fmt(med(c, mineMetric))} ${unit} | ${label}: ${fmt(value)} ${unit} | ` +
+                `${(med(c, mineMetric) / value).toFixed(2)} | ${higherIsBetter ? 'higher' : 'lower'} |`);
     }
   };
   compare('throughput', 'process_jobs_per_s', true, () => true, 'process rate, against the best peer');
@@ -511,6 +515,12 @@ function report(path) {
           "bulk enqueue, against graphile-worker's add_jobs", true);
   compare('latency', 'latency_p50', false, () => true, 'latency p50, against the best peer');
   compare('latency', 'latency_p99', false, () => true, 'latency p99, against the best peer');
+  compare('latency', 'latency_p50', false, () => true,
+          'latency p50, enqueued in the worker\'s process (seesaw: its fast path), against the best peer', false,
+          'latency_fast_p50');
+  compare('latency', 'latency_p99', false, () => true,
+          'latency p99, enqueued in the worker\'s process (seesaw: its fast path), against the best peer', false,
+          'latency_fast_p99');
   if (rows.length) {
     console.log('| seesaw / peer | seesaw | peer: the best configuration, or all pooled | ratio | better |');
     console.log('|---|---|---|---:|---|');

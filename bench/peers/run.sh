@@ -30,8 +30,7 @@ peers=$SEESAW_ROOT/bench/peers
 command -v node >/dev/null && command -v npm >/dev/null || die "bench/peers/run.sh needs node and npm"
 
 seesaw_install_deps
-seesaw_build "$build_dir" Release -DSEESAW_BUILD_BENCH=ON -DSEESAW_BUILD_TESTS=OFF -DSEESAW_BUILD_EXAMPLES=OFF \
-  -DSEESAW_BUILD_CLI=OFF
+seesaw_build_bench "$build_dir"
 log "installing the peers (package-lock.json)"
 (cd "$peers" && npm ci --no-audit --no-fund --loglevel=error)
 seesaw_start_postgres "$build_dir/pg" durable
@@ -52,6 +51,8 @@ for run in $(seq 1 "$runs"); do
   log "round $run of $runs: throughput ($throughput_jobs no-op jobs in bulk, then the workers drain them)"
   "$bench" --mode throughput --jobs "$throughput_jobs" --variants false >>"$out"
   "$bench" --mode throughput --jobs "$throughput_jobs" --variants false --workers 24 >>"$out"
+  # Deleting each job's row at its success, as graphile-worker does.
+  "$bench" --mode throughput --jobs "$throughput_jobs" --variants false --delete-succeeded >>"$out"
   peer --system graphile-worker --mode throughput --jobs "$throughput_jobs"
   peer --system graphile-worker-latency --mode throughput --jobs "$throughput_jobs"
   for processes in $graphile_processes; do
