@@ -62,6 +62,9 @@ StoreSql::StoreSql(const std::string& schema_text, bool deleting)
     enqueue_fast_name = "seesaw.enqueue_fast." + schema;
     succeed_in_transaction_name = "seesaw.succeed_in_transaction." + schema;
 
+    enqueue_copy = "COPY " + jobs + " (id, job_type, payload, queue, priority, max_retries, version) FROM STDIN";
+    enqueue_copy_run_at =
+        "COPY " + jobs + " (id, job_type, payload, queue, priority, max_retries, version, run_at) FROM STDIN";
     enqueue_batch = "INSERT INTO " + jobs +
                     " (id, job_type, payload, queue, priority, max_retries, run_at, version)"
                     " SELECT id, job_type, payload, queue, priority, max_retries,"

@@ -77,6 +77,13 @@ struct StoreSql {
     std::string enqueue_name;
     // The same nine columns as arrays, one statement for any number of jobs.
     std::string enqueue_batch;
+    // COPY ... FROM STDIN for a big batch of plain jobs (no unique key, no
+    // delay; PgJobStore's insert_many): the columns of enqueue_batch but
+    // run_at, which is the default now(); and with run_at, for a batch whose
+    // jobs all give one. Each row: id, job_type, payload, queue, priority,
+    // max_retries, version[, run_at], in COPY's text format.
+    std::string enqueue_copy;
+    std::string enqueue_copy_run_at;
     // The in-process fast path (local_runner.hpp): the nine of enqueue, then
     // $10 the worker id of the local dispatcher with a free worker, $11 its
     // lease ms. Inserted running, leased to $10 at attempt 1 — unless a due

@@ -259,22 +259,65 @@ TEST_F(Enqueue, PreparedStatementsCanBeTurnedOff) {
 }
 
 TEST_F(Enqueue, BatchInTheCallersTransaction) {
-    auto conn = connect();
+    // 10 jobs go by INSERT, 100 by COPY (a batch of 64 or more).
+    for (const std::size_t n : {std::size_t{10}, std::size_t{100}}) {
+        sql("TRUNCATE jobs");
+        store_->compact_stats();
+        auto conn = connect();
+        std::vector<NewJob> jobs;
+        for (std::size_t i = 0; i < n; ++i) jobs.push_back(job_of("batch_tx"));
+        {
+            Transaction tx(conn);
+            store_->enqueue_batch_in(conn, jobs);
+        }
+        EXPECT_EQ(count(), 0) << n;
+        for (auto& j : jobs) j.id = JobId::generate();
+        {
+            Transaction tx(conn);
+            EXPECT_EQ(store_->enqueue_batch_in(conn, jobs).size(), n);
+            tx.commit();
+        }
+        EXPECT_EQ(count(), static_cast<std::int64_t>(n));
+        EXPECT_EQ(store_->stats().pending, static_cast<std::int64_t>(n));
+    }
+}
+
+// A batch of 64 or more plain jobs goes by COPY (in its text format, which
+// escapes backslashes, tabs, newlines and carriage returns): every byte of
+// the names and every JSON value arrives as given, and the options too.
+TEST_F(Enqueue, BigBatchesKeepEveryCharacterAndOption) {
+    const std::string type = "type\\with\ttab\nnewline\rreturn \\N";
+    const std::string queue = "queue\\N\t.";
+    const std::string payload = "{\"s\":\"tab\\there, \\\\N, newline\\n\",\r\n\t\"n\": 1}";
     std::vector<NewJob> jobs;
-    for (int i = 0; i < 10; ++i) jobs.push_back(job_of("batch_tx"));
-    {
-        Transaction tx(conn);
-        store_->enqueue_batch_in(conn, jobs);
+    for (int i = 0; i < 100; ++i) jobs.push_back(job_of(type, {.priority = i % 5, .max_retries = 7, .queue = queue, .version = 3}, payload));
+    store_->enqueue_batch(jobs);
+    for (int i : {0, 57, 99}) {
+        auto j = job(jobs[i].id);
+        EXPECT_EQ(j.job_type, type);
+        EXPECT_EQ(j.queue, queue);
+        EXPECT_EQ(j.priority, i % 5);
+        EXPECT_EQ(j.max_retries, 7);
+        EXPECT_EQ(j.version, 3);
+        EXPECT_EQ(j.run_at, j.created_at) << "due at once";
+        EXPECT_TRUE(payload_equals(j.id, payload)) << j.payload;
     }
-    EXPECT_EQ(count(), 0);
-    for (auto& j : jobs) j.id = JobId::generate();
-    {
-        Transaction tx(conn);
-        EXPECT_EQ(store_->enqueue_batch_in(conn, jobs).size(), 10u);
-        tx.commit();
-    }
-    EXPECT_EQ(count(), 10);
-    EXPECT_EQ(store_->stats().pending, 10);
+    EXPECT_EQ(store_->stats().pending, 100);
+
+    // Every job gives run_at (COPY with the column), and a mix with a delay
+    // (INSERT: the delay counts from the database's clock).
+    const auto at = std::chrono::time_point_cast<std::chrono::microseconds>(client_now() + 2h);
+    std::vector<NewJob> timed, mixed;
+    for (int i = 0; i < 100; ++i) timed.push_back(job_of("timed", {.run_at = at}));
+    for (int i = 0; i < 100; ++i) mixed.push_back(job_of("mixed", i % 2 == 0 ? EnqueueOptions{.delay = 30s} : EnqueueOptions{}));
+    store_->enqueue_batch(timed);
+    store_->enqueue_batch(mixed);
+    EXPECT_EQ(job(timed[42].id).run_at, at);
+    auto delayed = job(mixed[42].id);
+    EXPECT_EQ(delayed.run_at - delayed.created_at, 30s);
+    auto now = job(mixed[43].id);
+    EXPECT_EQ(now.run_at, now.created_at);
+    EXPECT_EQ(count(), 300);
 }
 
 TEST_F(Enqueue, BatchOfOneHundredThousandInOneStatement) {
