@@ -160,6 +160,14 @@ double peak_rss_mib() {
     getrusage(RUSAGE_SELF, &usage);
     return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
+// This process's CPU time so far (user + system), in seconds.
+double process_cpu_seconds() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 void reset_peak_rss() {
     std::ofstream clear("/proc/self/clear_refs");
     clear << "5";
@@ -692,12 +700,15 @@ void run_throughput(const Options& o, Report& r) {
     reset_peak_rss();
     ServerCpuMeter meter(o);
     meter.start();
+    const double own_cpu = process_cpu_seconds();
     auto started = Clock::now();
     dispatcher.start();
     if (!done.wait_for(jobs, 600s)) throw std::runtime_error("timed out waiting for the jobs to finish");
     auto seconds = std::chrono::duration<double>(done.last - started).count();
     double rss = peak_rss_mib();
     meter.emit(r, "process_", jobs);
+    // The dispatcher's own CPU (this process: nothing else runs in it now).
+    r.emit("process_dispatcher_cpu_us_per_job", (process_cpu_seconds() - own_cpu) * 1e6 / static_cast<double>(jobs), "us");
     dispatcher.stop();
     r.emit("process_jobs_per_s", static_cast<double>(jobs) / seconds, "jobs/s");
     r.emit("peak_rss_mib", rss, "MiB");
