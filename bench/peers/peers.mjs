@@ -521,6 +521,20 @@ function report(path) {
   compare('latency', 'latency_p99', false, () => true,
           'latency p99, enqueued in the worker\'s process (seesaw: its fast path), against the best peer', false,
           'latency_fast_p99');
+  // The floor: seesaw-bench --mode floor's claim-and-complete on seesaw's
+  // table (no dispatcher), next to the best peer's drain rate.
+  for (const finish of ['update', 'delete']) {
+    const floors = [...(modes.get('floor')?.values() ?? [])].filter((c) => c.system === 'seesaw');
+    const floor = floors.map((c) => med(c, `floor_claim_complete_${finish}_jobs_per_s`)).find((v) => v !== undefined);
+    const peers = [...(modes.get('throughput')?.values() ?? [])].filter((c) => c.system !== 'seesaw' &&
+                                                                             med(c, 'process_jobs_per_s') !== undefined);
+    if (floor === undefined || !peers.length) continue;
+    const best = peers.reduce((a, b) => (med(b, 'process_jobs_per_s') > med(a, 'process_jobs_per_s') ? b : a));
+    const value = med(best, 'process_jobs_per_s');
+    rows.push(`| PostgreSQL's floor on seesaw's table (claim + ${finish === 'update' ? 'success update' : 'DELETE'}, ` +
+              `no dispatcher) against the best peer | ${fmt(floor)} jobs/s | ${best.label}: ${fmt(value)} jobs/s | ` +
+              `${(floor / value).toFixed(2)} | higher |`);
+  }
   if (rows.length) {
     console.log('| seesaw / peer | seesaw | peer: the best configuration, or all pooled | ratio | better |');
     console.log('|---|---|---|---:|---|');

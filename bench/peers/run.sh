@@ -48,6 +48,8 @@ for run in $(seq 1 "$runs"); do
     peer --system "$system" --mode latency --jobs "$latency_jobs"
   done
   peer --system pg-boss --mode latency --jobs "$pgboss_default_latency_jobs" --warmup 10
+  log "round $run of $runs: seesaw's claim-and-complete floor (what every job costs PostgreSQL on its table)"
+  "$bench" --mode floor --jobs 100 --floor-jobs "$throughput_jobs" >>"$out"
   log "round $run of $runs: throughput ($throughput_jobs no-op jobs in bulk, then the workers drain them)"
   "$bench" --mode throughput --jobs "$throughput_jobs" --variants false >>"$out"
   "$bench" --mode throughput --jobs "$throughput_jobs" --variants false --workers 24 >>"$out"
