@@ -327,6 +327,17 @@ void copy_jobs(PGconn* conn, const detail::StoreSql& sql, std::span<const NewJob
         if (sent && !buffer.empty()) sent = PQputCopyData(conn, buffer.data(), static_cast<int>(buffer.size())) == 1;
         buffer.clear();
     };
+    // Whatever is thrown while the rows are being sent (out of memory) must
+    // not leave the connection in COPY: the server is told to abandon it.
+    struct Abandon {
+        PGconn* conn;
+        bool armed = true;
+        ~Abandon() {
+            if (!armed) return;
+            PQputCopyEnd(conn, "seesaw: the enqueue failed while sending its rows");
+            while (PGresult* r = PQgetResult(conn)) PQclear(r);
+        }
+    } abandon{conn};
     for (const auto& job : jobs) {
         buffer += job.id.to_string();
         buffer.push_back('\t');
@@ -349,6 +360,7 @@ void copy_jobs(PGconn* conn, const detail::StoreSql& sql, std::span<const NewJob
         if (buffer.size() >= chunk) send();
     }
     send();
+    abandon.armed = false;
     PQputCopyEnd(conn, nullptr);
     pg::ResultPtr result(PQgetResult(conn));
     while (PGresult* more = PQgetResult(conn)) PQclear(more);
