@@ -1570,19 +1570,20 @@ void prepare_raw(PGconn* c, const char* name, const std::string& sql) {
     if (status != PGRES_COMMAND_OK) throw std::runtime_error(error + " in: " + sql);
 }
 
-// Single-row inserts per second from n connections for `seconds`.
-double inserts_per_second(const Options& o, const std::string& table, bool notify, std::size_t n, double seconds) {
+// Statements per second from n connections for `seconds`: each connection
+// runs prepare(conn) once, then one(conn) (one transaction) until time is up.
+template <class Prepare, class One>
+double per_second_from(const Options& o, std::size_t n, double seconds, Prepare prepare, One one) {
     std::atomic<bool> stop{false};
     std::atomic<std::int64_t> total{0};
     std::vector<std::thread> threads;
     for (std::size_t i = 0; i < n; ++i) {
         threads.emplace_back([&] {
             PGconn* c = open_raw(direct_url(o));
-            std::string sql = "INSERT INTO " + table + " (payload) VALUES ('{\"n\": 1}')";
-            if (notify) sql += "; NOTIFY seesaw_floor_insert";
+            prepare(c);
             std::int64_t mine = 0;
             while (!stop.load(std::memory_order_relaxed)) {
-                exec_raw(c, sql);
+                one(c);
                 ++mine;
             }
             total += mine;
@@ -1595,34 +1596,27 @@ double inserts_per_second(const Options& o, const std::string& table, bool notif
     return static_cast<double>(total.load()) / seconds;
 }
 
+// Single-row inserts per second from n connections for `seconds`.
+double inserts_per_second(const Options& o, const std::string& table, bool notify, std::size_t n, double seconds) {
+    std::string sql = "INSERT INTO " + table + " (payload) VALUES ('{\"n\": 1}')";
+    if (notify) sql += "; NOTIFY seesaw_floor_insert";
+    return per_second_from(o, n, seconds, [](PGconn*) {}, [&](PGconn* c) { exec_raw(c, sql); });
+}
+
 // Single-job enqueues per second from n connections for `seconds`, into
 // `table` (seesaw's jobs table or a copy of it): one INSERT of a job row per
 // transaction, its id a client-made UUIDv7 as the store sends it, in a queue
 // no dispatcher serves.
 double job_inserts_per_second(const Options& o, const std::string& table, std::size_t n, double seconds) {
-    std::atomic<bool> stop{false};
-    std::atomic<std::int64_t> total{0};
-    std::vector<std::thread> threads;
     const std::string payload = "{\"seq\": 1, \"pad\": \"" + pad(o.payload_bytes) + "\"}";
-    for (std::size_t i = 0; i < n; ++i) {
-        threads.emplace_back([&] {
-            PGconn* c = open_raw(direct_url(o));
-            prepare_raw(c, "insert_job", "INSERT INTO " + table + " (id, job_type, payload, queue)"
-                                         " VALUES ($1::uuid, 'floor', $2::jsonb, 'floor_inserts')");
-            std::int64_t mine = 0;
-            while (!stop.load(std::memory_order_relaxed)) {
-                const auto id = seesaw::JobId::generate().to_string();
-                PQclear(exec_prepared(c, "insert_job", {id.c_str(), payload.c_str()}));
-                ++mine;
-            }
-            total += mine;
-            PQfinish(c);
+    const std::string sql = "INSERT INTO " + table + " (id, job_type, payload, queue)"
+                            " VALUES ($1::uuid, 'floor', $2::jsonb, 'floor_inserts')";
+    return per_second_from(
+        o, n, seconds, [&](PGconn* c) { prepare_raw(c, "insert_job", sql); },
+        [&](PGconn* c) {
+            const auto id = seesaw::JobId::generate().to_string();
+            PQclear(exec_prepared(c, "insert_job", {id.c_str(), payload.c_str()}));
         });
-    }
-    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-    stop = true;
-    for (auto& th : threads) th.join();
-    return static_cast<double>(total.load()) / seconds;
 }
 
 // What one enqueue's row costs, piece by piece, from --producers connections:
