@@ -209,6 +209,18 @@ int main(int argc, char** argv) {
                         " and indexes %s; with its CHECK constraints %s; with its insert trigger (the jobs table) %s\n",
                         format(*insert_floor).c_str(), format(*rows).c_str(), format(*checked).c_str(),
                         format(*full).c_str());
+        auto bare = median_of("floor", "statement_bare_insert_us");
+        auto row = median_of("floor", "statement_job_row_insert_us");
+        auto row_checked = median_of("floor", "statement_job_row_checked_insert_us");
+        auto enqueue = median_of("floor", "statement_enqueue_us");
+        auto fast = median_of("floor", "statement_enqueue_fast_us");
+        if (bare && row && row_checked && enqueue && fast)
+            std::printf("- one enqueue statement on one connection, back to back, us each: a bare row %s; the jobs"
+                        " table's columns and indexes %s; with its CHECK constraints %s; the store's insert into the"
+                        " jobs table (its trigger too) %s; the fast path's insert (running, after its priority and"
+                        " pause checks) %s (%.2f× the bare row)\n",
+                        format(*bare).c_str(), format(*row).c_str(), format(*row_checked).c_str(),
+                        format(*enqueue).c_str(), format(*fast).c_str(), *fast / *bare);
         if (auto v = median_of("steady", "enqueue_jobs_per_s"); v && rows)
             std::printf("- steady enqueue rate is %.2f× inserts of the jobs table's columns and indexes alone\n",
                         *v / *rows);

@@ -64,6 +64,7 @@
 #include <unordered_map>
 
 #include "redact.hpp"
+#include "store_sql.hpp"
 #include "seesaw/seesaw.hpp"
 
 namespace bench {
@@ -1550,8 +1551,7 @@ void run_processes(const Options& o, Report& r) {
 
 // --- floor (continued) -------------------------------------------------------------------
 
-PGresult* exec_prepared(PGconn* c, const char* name, std::initializer_list<const char*> params) {
-    std::vector<const char*> values(params);
+PGresult* exec_prepared(PGconn* c, const char* name, const std::vector<const char*>& values) {
     PGresult* res = PQexecPrepared(c, name, static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0);
     auto status = PQresultStatus(res);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
@@ -1560,6 +1560,10 @@ PGresult* exec_prepared(PGconn* c, const char* name, std::initializer_list<const
         throw std::runtime_error(error + " in the prepared statement " + name);
     }
     return res;
+}
+
+PGresult* exec_prepared(PGconn* c, const char* name, std::initializer_list<const char*> params) {
+    return exec_prepared(c, name, std::vector<const char*>(params));
 }
 
 void prepare_raw(PGconn* c, const char* name, const std::string& sql) {
@@ -1619,6 +1623,49 @@ double job_inserts_per_second(const Options& o, const std::string& table, std::s
         });
 }
 
+// What one enqueue statement costs on one connection, back to back (each
+// its own durable transaction, as an enqueue outside a transaction is),
+// piece by piece: a bare row (the floor probe's two-column table), the
+// jobs table's columns and indexes alone, with its CHECK constraints, and
+// the two statements the store sends into the jobs table itself (its
+// insert trigger too): the normal path's insert, and the in-process fast
+// path's (the job inserted running, leased, after its priority and pause
+// checks). µs per statement: what separates the fast path from the bare
+// insert + commit floor of the latency mode, with no waiting in between.
+void run_statement_costs(const Options& o, Report& r) {
+    const FloorProbe bare(o, "statement_bare_rows");  // the same shape as the floor's rows
+    const auto& bare_table = bare.table();
+    const auto schema = seesaw::quote_identifier(o.schema);
+    const seesaw::detail::StoreSql sql(o.schema, false);
+    const std::string payload = "{\"seq\": 1, \"pad\": \"" + pad(o.payload_bytes) + "\"}";
+    const double seconds = 3.0;
+    auto us_each = [](double per_second) { return per_second > 0 ? 1e6 / per_second : 0.0; };
+    r.emit("statement_bare_insert_us", us_each(inserts_per_second(o, bare_table, false, 1, seconds)), "us");
+    r.emit("statement_job_row_insert_us", us_each(job_inserts_per_second(o, schema + ".floor_job_rows", 1, seconds)),
+           "us");
+    r.emit("statement_job_row_checked_insert_us",
+           us_each(job_inserts_per_second(o, schema + ".floor_job_rows_checked", 1, seconds)), "us");
+    // The store's statements, with its parameters: queue floor_statements
+    // (no dispatcher serves it), due now, priority 0.
+    auto store_statement = [&](const std::string& name, const std::string& text, bool fast) {
+        return us_each(per_second_from(
+            o, 1, seconds, [&](PGconn* c) { prepare_raw(c, name.c_str(), text); },
+            [&](PGconn* c) {
+                const auto id = seesaw::JobId::generate().to_string();
+                std::vector<const char*> params = {id.c_str(), "floor", payload.c_str(), "floor_statements",
+                                                   "0",        "3",     nullptr,         "0",
+                                                   "1"};
+                if (fast) {
+                    params.push_back("seesaw-bench-statements");
+                    params.push_back("30000");
+                }
+                PQclear(exec_prepared(c, name.c_str(), params));
+            }));
+    };
+    r.emit("statement_enqueue_us", store_statement("enqueue", sql.enqueue, false), "us");
+    r.emit("statement_enqueue_fast_us", store_statement("enqueue_fast", sql.enqueue_fast, true), "us");
+}
+
 // What one enqueue's row costs, piece by piece, from --producers connections:
 // the jobs table's columns and indexes alone (a copy without CHECK
 // constraints or triggers), with its CHECK constraints, and the jobs table
@@ -1636,6 +1683,7 @@ void run_job_insert_floors(const Options& o, Report& r) {
     r.emit("floor_job_row_checked_inserts_per_s",
            job_inserts_per_second(o, schema + ".floor_job_rows_checked", o.producers, 3.0), "inserts/s");
     r.emit("floor_job_inserts_per_s", job_inserts_per_second(o, schema + ".jobs", o.producers, 3.0), "inserts/s");
+    run_statement_costs(o, r);
 }
 
 double fdatasync_per_second(double seconds) {
